@@ -1,0 +1,26 @@
+// Recording an op into the autograd graph.
+//
+// An op computes its output with a backend kernel, then calls `record` with its inputs
+// and one gradient formula per input. When grad mode is on and some input requires grad,
+// the output gets a Node; formulas for inputs that need no gradient are dropped, so they
+// never run. `saved` lists the tensors the formulas read, whose versions are checked
+// before backward uses them.
+
+import type { Tensor } from '../tensor.js';
+import { isGradEnabled } from './grad-mode.js';
+import { type GradFormula, Node } from './node.js';
+
+export function record(
+  name: string,
+  output: Tensor,
+  inputs: readonly Tensor[],
+  saved: readonly Tensor[],
+  formulas: readonly GradFormula[],
+): Tensor {
+  if (!isGradEnabled()) return output;
+  const next = inputs.map((t) => t.gradEdge());
+  if (next.every((e) => e === null)) return output;
+  const used = formulas.map((f, i) => (next[i] === null ? null : f));
+  output.setGradFn(new Node(name, next, used, saved, inputs.map((t) => t.shape)));
+  return output;
+}

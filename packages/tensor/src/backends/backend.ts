@@ -1,0 +1,116 @@
+// The backend interface: the kernels an op can ask a device for.
+//
+// Ops (src/ops) validate arguments, work out shapes and dtypes, allocate outputs and
+// record autograd; a backend only moves numbers. Every kernel writes into an output
+// tensor the op allocated (`out`, possibly a strided view, which is how in-place ops
+// work) and reads inputs through their strides, so views never need a copy first.
+// Backends know nothing about autograd.
+
+import type { DType, TypedArray } from '../dtype.js';
+import type { Device, Storage } from '../storage.js';
+import type { Tensor } from '../tensor.js';
+
+/** Elementwise ops of one input. `params` carries scalar arguments (clamp bounds, exponent). */
+export type UnaryOp =
+  | 'copy'
+  | 'neg'
+  | 'reciprocal'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'sign'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'erf'
+  | 'gelu'
+  | 'geluTanh'
+  | 'square'
+  | 'sin'
+  | 'cos'
+  | 'clamp'
+  | 'powScalar'
+  | 'logicalNot';
+
+/** Elementwise ops of two inputs, already broadcast to the output's shape. */
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr'
+  | 'geluBackward';
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+export interface Backend {
+  readonly device: Device;
+
+  /** A zero-filled storage of `length` elements. */
+  allocate(dtype: DType, length: number): Storage;
+  /** A storage holding a copy of (or, on the CPU, exactly) `data`. */
+  fromArray(data: TypedArray): Storage;
+  /** The elements of `x` in row-major order, as a new host array. Throws where only async reads exist. */
+  readSync(x: Tensor): TypedArray;
+  read(x: Tensor): Promise<TypedArray>;
+
+  unary(op: UnaryOp, x: Tensor, out: Tensor, params?: readonly number[]): void;
+  binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void;
+  /** out = cond ? a : b, all three broadcast to out's shape. */
+  where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void;
+  fill(out: Tensor, value: number): void;
+
+  /** Reduces `x` over `dims`; `out` has x's shape with those dims set to 1. */
+  reduce(op: ReduceOp, x: Tensor, dims: readonly number[], out: Tensor): void;
+  /** Index (int32) and value of the max/min along `dim`; outputs have size 1 at `dim`. First occurrence wins. */
+  argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void;
+
+  /** Batched matrix product: a [B, M, K] x b [B, K, N] -> out [B, M, N] (any strides on a and b). */
+  matmul(a: Tensor, b: Tensor, out: Tensor): void;
+
+  /** softmax (or log-softmax) of x along `dim`. */
+  softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void;
+  /**
+   * LayerNorm over the last dim of x viewed as [rows, D]: out = (x - mean) * rstd * weight + bias.
+   * Also writes mean and rstd = 1/sqrt(var + eps) per row (shape [rows]). weight/bias may be null.
+   */
+  layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void;
+
+  /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather semantics for any dim). */
+  gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void;
+  /** out[i][index[i][j][k]][k] += src[i][j][k] for dim 1 (torch.scatter_add_ semantics). */
+  scatterAdd(out: Tensor, dim: number, index: Tensor, src: Tensor): void;
+}
+
+const backends = new Map<Device, () => Backend>();
+const instances = new Map<Device, Backend>();
+
+/** Registers a backend factory; it runs on the first use of the device. */
+export function registerBackend(device: Device, factory: () => Backend): void {
+  backends.set(device, factory);
+  instances.delete(device);
+}
+
+export function getBackend(device: Device): Backend {
+  let backend = instances.get(device);
+  if (backend === undefined) {
+    const factory = backends.get(device);
+    if (factory === undefined) throw new Error(`device '${device}': no backend is registered for it`);
+    backend = factory();
+    instances.set(device, backend);
+  }
+  return backend;
+}

@@ -1,0 +1,113 @@
+// CPU elementwise and reduction kernels: one expression per op, compiled into a strided loop.
+//
+// x, y, z are the input values at the current index, `acc` the output's current value
+// (reductions accumulate into it), p0/p1 the op's scalar parameters.
+
+import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import { erf } from '../../math/erf.js';
+import { contiguousStrides, numel } from '../../shape.js';
+import { type Operand, type StridedKernel, coalesce, compileStridedKernel, sortDimsByStride } from './strided-loop.js';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export const UNARY_EXPRESSIONS: Record<UnaryOp, string> = {
+  copy: 'x',
+  neg: '-x',
+  reciprocal: '1 / x',
+  exp: 'Math.exp(x)',
+  log: 'Math.log(x)',
+  log1p: 'Math.log1p(x)',
+  sqrt: 'Math.sqrt(x)',
+  rsqrt: '1 / Math.sqrt(x)',
+  abs: 'Math.abs(x)',
+  sign: 'Math.sign(x)',
+  tanh: 'Math.tanh(x)',
+  sigmoid: '1 / (1 + Math.exp(-x))',
+  relu: '(x > 0 || x !== x) ? x : 0',
+  erf: 'erf(x)',
+  gelu: '0.5 * x * (1 + erf(x * Math.SQRT1_2))',
+  geluTanh: `0.5 * x * (1 + Math.tanh(${SQRT_2_OVER_PI} * (x + 0.044715 * x * x * x)))`,
+  square: 'x * x',
+  sin: 'Math.sin(x)',
+  cos: 'Math.cos(x)',
+  clamp: 'x < p0 ? p0 : (x > p1 ? p1 : x)',
+  powScalar: 'Math.pow(x, p0)',
+  logicalNot: 'x ? 0 : 1',
+};
+
+export const BINARY_EXPRESSIONS: Record<BinaryOp, string> = {
+  add: 'x + y',
+  sub: 'x - y',
+  mul: 'x * y',
+  div: 'x / y',
+  pow: 'Math.pow(x, y)',
+  maximum: 'Math.max(x, y)',
+  minimum: 'Math.min(x, y)',
+  eq: 'x === y ? 1 : 0',
+  ne: 'x !== y ? 1 : 0',
+  lt: 'x < y ? 1 : 0',
+  le: 'x <= y ? 1 : 0',
+  gt: 'x > y ? 1 : 0',
+  ge: 'x >= y ? 1 : 0',
+  logicalAnd: 'x && y ? 1 : 0',
+  logicalOr: 'x || y ? 1 : 0',
+  // x = incoming gradient, y = GELU input: x * d/dy [y * Phi(y)] = x * (Phi(y) + y * phi(y))
+  geluBackward: `x * (0.5 * (1 + erf(y * Math.SQRT1_2)) + y * Math.exp(-0.5 * y * y) * ${INV_SQRT_2PI})`,
+};
+
+const REDUCE_EXPRESSIONS: Record<ReduceOp, string> = {
+  sum: 'acc + x',
+  max: '(x > acc || x !== x) ? x : acc',
+  min: '(x < acc || x !== x) ? x : acc',
+};
+
+export const REDUCE_IDENTITY: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
+
+const HELPERS = { erf };
+const cache = new Map<string, StridedKernel>();
+
+function kernelFor(arity: 0 | 1 | 2 | 3, expr: string): StridedKernel {
+  const key = `${arity}:${expr}`;
+  let k = cache.get(key);
+  if (k === undefined) {
+    k = compileStridedKernel(arity, expr, HELPERS);
+    cache.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * Runs `expr` over out and inputs (all of out's shape, broadcast by strides). Dims are
+ * walked in the memory order of operand `lead` (0 = out, k = input k-1), then merged.
+ */
+export function runStrided(
+  arity: 0 | 1 | 2 | 3,
+  expr: string,
+  shape: readonly number[],
+  out: Operand,
+  inputs: readonly Operand[],
+  params: readonly number[] = [],
+  lead = 0,
+): void {
+  const all = [out, ...inputs];
+  const sorted = sortDimsByStride(shape, all.map((o) => o.strides), lead);
+  const merged = coalesce(sorted.shape, sorted.strides);
+  const ops = all.map((o, k) => ({ data: o.data, offset: o.offset, strides: merged.strides[k] }));
+  kernelFor(arity, expr)(merged.shape, ops[0], ops[1] ?? null, ops[2] ?? null, ops[3] ?? null, params[0] ?? 0, params[1] ?? 0);
+}
+
+/** Reduces `x` into `out` (same ndim, size 1 along the reduced dims), accumulating in float64. */
+export function reduceStrided(op: ReduceOp, shape: readonly number[], x: Operand, out: Operand, outShape: readonly number[]): void {
+  const n = numel(outShape);
+  const acc = new Float64Array(n).fill(REDUCE_IDENTITY[op]);
+  const accStrides = stridesWithZeros(outShape, shape);
+  runStrided(1, REDUCE_EXPRESSIONS[op], shape, { data: acc, offset: 0, strides: accStrides }, [x], [], 1);
+  runStrided(1, 'x', outShape, out, [{ data: acc, offset: 0, strides: contiguousStrides(outShape) }]);
+}
+
+/** Contiguous strides of `outShape`, with 0 wherever it is 1 but `fullShape` is not (the reduced dims). */
+function stridesWithZeros(outShape: readonly number[], fullShape: readonly number[]): number[] {
+  const s = contiguousStrides(outShape);
+  return s.map((v, i) => (outShape[i] === 1 && fullShape[i] !== 1 ? 0 : v));
+}

@@ -1,0 +1,44 @@
+// LayerNorm over the last dim, row by row (Ba et al. 2016):
+//   mean = sum_j x_j / D,  var = sum_j (x_j - mean)^2 / D  (biased, two passes),
+//   rstd = 1 / sqrt(var + eps),  y_j = (x_j - mean) * rstd * weight_j + bias_j.
+
+import type { TypedArray } from '../../dtype.js';
+import { rowOffsets } from './rows.js';
+
+export interface Vector {
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly stride: number;
+}
+
+export function layerNormRows(
+  x: TypedArray, shape: readonly number[], strides: readonly number[], offset: number,
+  weight: Vector | null, bias: Vector | null, eps: number,
+  out: TypedArray, mean: TypedArray, rstd: TypedArray,
+): void {
+  const last = shape.length - 1;
+  const D = shape[last];
+  const xs = strides[last];
+  const rows = rowOffsets(shape, strides, offset, last);
+  for (let r = 0; r < rows.length; r++) {
+    const base = rows[r];
+    let sum = 0;
+    for (let j = 0; j < D; j++) sum += x[base + j * xs];
+    const mu = sum / D;
+    let sq = 0;
+    for (let j = 0; j < D; j++) {
+      const d = x[base + j * xs] - mu;
+      sq += d * d;
+    }
+    const rs = 1 / Math.sqrt(sq / D + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    const ob = r * D;
+    for (let j = 0; j < D; j++) {
+      let y = (x[base + j * xs] - mu) * rs;
+      if (weight) y *= weight.data[weight.offset + j * weight.stride];
+      if (bias) y += bias.data[bias.offset + j * bias.stride];
+      out[ob + j] = y;
+    }
+  }
+}

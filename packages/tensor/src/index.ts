@@ -1,0 +1,55 @@
+// @dinots/tensor: strided tensors, broadcasting, reverse-mode autodiff and backends.
+
+import { registerBackend } from './backends/backend.js';
+import { CpuBackend } from './backends/cpu/cpu-backend.js';
+
+registerBackend('cpu', () => new CpuBackend());
+
+export { Tensor, type TensorLike, type NestedArray } from './tensor.js';
+export { type DType, type TypedArray, promoteTypes, isFloatingPoint } from './dtype.js';
+export { Storage, CpuStorage, type Device } from './storage.js';
+export { Generator, type GeneratorState, defaultGenerator, manualSeed } from './random.js';
+export {
+  tensor,
+  full,
+  zeros,
+  ones,
+  fullLike,
+  zerosLike,
+  onesLike,
+  arange,
+  linspace,
+  eye,
+  rand,
+  randn,
+  randint,
+  randperm,
+  truncNormal,
+  type CreationOptions,
+  type RandomOptions,
+  type TensorOptions,
+  type TruncNormalOptions,
+} from './creation.js';
+
+export { neg, reciprocal, exp, log, log1p, sqrt, rsqrt, abs, sign, square, sin, cos, tanh, sigmoid, relu, erf, gelu, clamp, type GeluOptions } from './ops/unary.js';
+export { add, sub, mul, div, pow, maximum, minimum } from './ops/binary.js';
+export { eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalNot, where, allclose } from './ops/compare.js';
+export { sum, mean, variance, variance as var, std, norm, amax, amin, max, min, argmax, argmin, logsumexp, sumTo, type ValuesIndices } from './ops/reduce.js';
+export { view, reshape, transpose, permute, narrow, slice, select, expand, broadcastTo, squeeze, unsqueeze, flatten, unflatten } from './ops/movement.js';
+export { cat, stack, split, chunk, unbind } from './ops/join.js';
+export { gather, scatterAdd, indexSelect, indexAdd, maskedFill, flip } from './ops/indexing.js';
+export { matmul } from './ops/matmul.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
+export { layerNorm } from './ops/layer-norm.js';
+export { pad, type PadOptions } from './ops/pad.js';
+export { interpolate, type InterpolateOptions } from './ops/interpolate.js';
+export { clone, contiguous } from './ops/copy.js';
+
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
+export { grad, backward, type GradOptions } from './autograd/grad.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export { Node, type GradFormula } from './autograd/node.js';
+export { record } from './autograd/record.js';
+
+export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, registerBackend, getBackend } from './backends/backend.js';
+export { CpuBackend } from './backends/cpu/cpu-backend.js';

@@ -1,0 +1,87 @@
+// Layer normalisation over the trailing `normalizedShape` dims (Ba et al. 2016):
+//   y = (x - mean) / sqrt(var + eps) * weight + bias,  mean/var over those dims (biased var).
+// The forward pass is one fused kernel. With xhat = (x - mean) * rstd and dxhat = g * weight:
+//   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),
+//   dweight = sum(g * xhat),  dbias = sum(g)  over the leading dims.
+// When the backward pass is itself being recorded (createGraph), mean and rstd are
+// recomputed from x with differentiable ops, so second derivatives are exact.
+
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { record } from '../autograd/record.js';
+import { formatShape, numel } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { backendOf, emptyTensor, requireFloat } from './allocate.js';
+import { add, mul, sub } from './binary.js';
+import { mean, sumTo } from './reduce.js';
+import { reshape } from './movement.js';
+import { rsqrt } from './unary.js';
+
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
+  requireFloat('layerNorm', x);
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (k === 0 || k > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new Error(`layerNorm: input of shape ${formatShape(x.shape)} does not end with normalizedShape ${formatShape(normalizedShape)}`);
+  }
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p !== null && (p.shape.length !== k || p.shape.some((d, i) => d !== normalizedShape[i]))) {
+      throw new Error(`layerNorm: ${name} has shape ${formatShape(p.shape)}, expected ${formatShape(normalizedShape)}`);
+    }
+  }
+  const D = numel(normalizedShape);
+  const rows = x.numel / Math.max(D, 1);
+  const x2 = reshape(x.detach(), [rows, D]);
+  const out = emptyTensor([rows, D], x.dtype, x.device);
+  const meanT = emptyTensor([rows, 1], x.dtype, x.device);
+  const rstdT = emptyTensor([rows, 1], x.dtype, x.device);
+  const w = weight === null ? null : reshape(weight.detach(), [D]);
+  const b = bias === null ? null : reshape(bias.detach(), [D]);
+  if (rows > 0) backendOf(x).layerNorm(x2, w, b, eps, out, meanT, rstdT);
+  const y = reshape(out, x.shape);
+
+  const inputs: Tensor[] = [x];
+  const formulas = [(g: Tensor) => gradInput(g, x, weight, D, meanT, rstdT, eps)];
+  if (weight !== null) {
+    inputs.push(weight);
+    formulas.push((g) => sumTo(mul(g, normalized(x, D, meanT, rstdT, eps)), weight.shape));
+  }
+  if (bias !== null) {
+    inputs.push(bias);
+    formulas.push((g) => sumTo(g, bias.shape));
+  }
+  return record('NativeLayerNormBackward', y, inputs, [x, meanT, rstdT, ...(weight ? [weight] : [])], formulas);
+}
+
+/** xhat = (x - mean) * rstd as [rows, D], from saved statistics or recomputed differentiably. */
+function normalized(x: Tensor, D: number, meanT: Tensor, rstdT: Tensor, eps: number): Tensor {
+  const x2 = reshape(x, [x.numel / D, D]);
+  const [mu, rstd] = statistics(x2, meanT, rstdT, eps);
+  return reshape(mul(sub(x2, mu), rstd), x.shape);
+}
+
+function statistics(x2: Tensor, meanT: Tensor, rstdT: Tensor, eps: number): [Tensor, Tensor] {
+  if (!isGradEnabled()) return [meanT, rstdT];
+  const mu = mean(x2, -1, true);
+  const centered = sub(x2, mu);
+  return [mu, rsqrt(add(mean(mul(centered, centered), -1, true), eps))];
+}
+
+function gradInput(
+  g: Tensor, x: Tensor, weight: Tensor | null, D: number,
+  meanT: Tensor, rstdT: Tensor, eps: number,
+): Tensor {
+  const rows = x.numel / D;
+  const x2 = reshape(x, [rows, D]);
+  const [mu, rstd] = statistics(x2, meanT, rstdT, eps);
+  const xhat = mul(sub(x2, mu), rstd);
+  const gw = weight === null ? g : mul(g, weight);
+  const dxhat = reshape(gw, [rows, D]);
+  const dx = mul(rstd, sub(sub(dxhat, mean(dxhat, -1, true)), mul(xhat, mean(mul(dxhat, xhat), -1, true))));
+  return reshape(dx, x.shape);
+}

@@ -1,0 +1,83 @@
+// Matrix product with PyTorch's matmul semantics.
+//
+//   1-D x 1-D: dot product; 2-D x 2-D: matrix product; a 1-D operand is treated as a
+//   row (left) or column (right) vector and that dim is removed from the result;
+//   N-D: batched over the leading dims, which broadcast.
+// For C = A B: dA = dC B^T, dB = A^T dC, each summed over broadcast batch dims.
+
+import { record } from '../autograd/record.js';
+import { isFloatingPoint, promoteTypes } from '../dtype.js';
+import { broadcastShapes, formatShape, numel, viewStrides } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { backendOf, emptyTensor } from './allocate.js';
+import { toDType } from './copy.js';
+import { expand, reshape, squeeze, transpose, unsqueeze } from './movement.js';
+import { sumTo } from './reduce.js';
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new Error(`matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  if (a.device !== b.device) throw new Error(`matmul: expected both tensors on the same device, got '${a.device}' and '${b.device}'`);
+  const dtype = promoteTypes(a.dtype, b.dtype);
+  if (!isFloatingPoint(dtype)) throw new TypeError(`matmul: expected floating point tensors, got ${a.dtype} and ${b.dtype}`);
+  const x = toDType(a, dtype);
+  const y = toDType(b, dtype);
+  const k1 = x.shape[x.ndim - 1];
+  const k2 = y.shape[y.ndim === 1 ? 0 : y.ndim - 2];
+  if (k1 !== k2) {
+    throw new Error(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)} (inner dimensions ${k1} and ${k2} differ)`);
+  }
+  const x2 = x.ndim === 1 ? unsqueeze(x, 0) : x;
+  const y2 = y.ndim === 1 ? unsqueeze(y, 1) : y;
+  let out = batchedMatmul(x2, y2);
+  if (y.ndim === 1) out = squeeze(out, -1);
+  if (x.ndim === 1) out = squeeze(out, -2);
+  return out;
+}
+
+/** [..., M, K] x [..., K, N] -> [..., M, N], batch dims broadcast (both at least 2-D). */
+function batchedMatmul(a: Tensor, b: Tensor): Tensor {
+  const M = a.shape[a.ndim - 2];
+  const N = b.shape[b.ndim - 1];
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = emptyTensor([...batch, M, N], a.dtype, a.device);
+  if (out.numel > 0) runKernel(a.detach(), b.detach(), out, batch);
+  return record('MmBackward', out, [a, b], [a, b], [
+    (g) => sumTo(batchedMatmul(g, transpose(b, -1, -2)), a.shape),
+    (g) => sumTo(batchedMatmul(transpose(a, -1, -2), g), b.shape),
+  ]);
+}
+
+/** Calls the backend's 3-D kernel, folding batch dims into rows where that is free. */
+function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[]): void {
+  const backend = backendOf(a);
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.ndim - 1];
+  const B = numel(batch);
+  // b shared by every batch item (e.g. a Linear weight): one [B*M, K] x [K, N] product.
+  const bShared = b.ndim === 2 || b.shape.slice(0, -2).every((d) => d === 1);
+  if (bShared) {
+    const rows = expand(a, [...batch, M, K]);
+    const flat = viewStrides(rows.shape, rows.strides, [B * M, K]);
+    if (flat !== null) {
+      const a3 = new Tensor(a.storage, [1, B * M, K], [0, ...flat], a.offset);
+      const b2 = reshape(b, [K, N]);
+      const b3 = new Tensor(b2.storage, [1, K, N], [0, ...b2.strides], b2.offset);
+      backend.matmul(a3, b3, new Tensor(out.storage, [1, B * M, N], [0, N, 1], 0));
+      return;
+    }
+  }
+  const a3 = as3d(expand(a, [...batch, M, K]), B);
+  const b3 = as3d(expand(b, [...batch, K, N]), B);
+  backend.matmul(a3, b3, new Tensor(out.storage, [B, M, N], [M * N, N, 1], 0));
+}
+
+/** [..batch, R, C] as [B, R, C] without copying when the batch dims merge; else a copy. */
+function as3d(t: Tensor, B: number): Tensor {
+  const [R, C] = t.shape.slice(-2);
+  const strides = viewStrides(t.shape, t.strides, [B, R, C]);
+  if (strides !== null) return new Tensor(t.storage, [B, R, C], strides, t.offset);
+  const copy = reshape(t.contiguous(), [B, R, C]);
+  return copy;
+}

@@ -1,0 +1,37 @@
+// softmax(x)_i = exp(x_i) / sum_j exp(x_j) and log_softmax = log of it, along `dim`,
+// computed stably in one fused kernel (the max is subtracted first).
+//   softmax:     dx = y * (g - sum_j g_j y_j)
+//   logSoftmax:  dx = g - exp(y) * sum_j g_j
+// Both gradients are written with differentiable ops, so higher orders work.
+
+import { record } from '../autograd/record.js';
+import { normalizeDim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { backendOf, emptyTensor, requireFloat } from './allocate.js';
+import { mul, sub } from './binary.js';
+import { sum } from './reduce.js';
+import { exp } from './unary.js';
+
+function fused(name: string, x: Tensor, dim: number, log: boolean): [Tensor, number] {
+  requireFloat(name, x);
+  const d = x.ndim === 0 ? 0 : normalizeDim(name, dim, x.ndim);
+  const out = emptyTensor(x.shape, x.dtype, x.device);
+  if (x.ndim === 0) {
+    backendOf(x).fill(out, log ? 0 : 1);
+  } else if (x.numel > 0) {
+    backendOf(x).softmax(x, d, log, out);
+  }
+  return [out, d];
+}
+
+export function softmax(x: Tensor, dim: number): Tensor {
+  const [y, d] = fused('softmax', x, dim, false);
+  const nd = x.ndim === 0 ? [] : [d];
+  return record('SoftmaxBackward', y, [x], [y], [(g) => mul(y, sub(g, sum(mul(g, y), nd, true)))]);
+}
+
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  const [y, d] = fused('logSoftmax', x, dim, true);
+  const nd = x.ndim === 0 ? [] : [d];
+  return record('LogSoftmaxBackward', y, [x], [y], [(g) => sub(g, mul(exp(y), sum(g, nd, true)))]);
+}
