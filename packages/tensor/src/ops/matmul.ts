@@ -11,7 +11,7 @@ import { broadcastShapes, formatShape, numel, viewStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { backendOf, emptyTensor } from './allocate.js';
 import { toDType } from './copy.js';
-import { expand, reshape, squeeze, transpose, unsqueeze } from './movement.js';
+import { expand, reshape, transpose, unsqueeze } from './movement.js';
 import { sumTo } from './reduce.js';
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -30,10 +30,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const x2 = x.ndim === 1 ? unsqueeze(x, 0) : x;
   const y2 = y.ndim === 1 ? unsqueeze(y, 1) : y;
-  let out = batchedMatmul(x2, y2);
-  if (y.ndim === 1) out = squeeze(out, -1);
-  if (x.ndim === 1) out = squeeze(out, -2);
-  return out;
+  const out = batchedMatmul(x2, y2);
+  if (x.ndim > 1 && y.ndim > 1) return out;
+  // drop the row dim of a 1-D left operand and the column dim of a 1-D right operand
+  const shape = out.shape.filter((_, i) => !(x.ndim === 1 && i === out.ndim - 2) && !(y.ndim === 1 && i === out.ndim - 1));
+  return reshape(out, shape);
 }
 
 /** [..., M, K] x [..., K, N] -> [..., M, N], batch dims broadcast (both at least 2-D). */
