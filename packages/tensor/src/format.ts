@@ -33,14 +33,13 @@ function makeFormatter(values: ArrayLike<number>, dtype: Tensor['dtype']): Forma
   const intMode = finite.every((v) => Number.isInteger(v));
   const maxAbs = nonzero.length ? Math.max(...nonzero) : 0;
   const minAbs = nonzero.length ? Math.min(...nonzero) : 0;
-  let format: (v: number) => string;
-  if (intMode) {
-    format = maxAbs > 1e8 ? (v) => v.toExponential(PRECISION) : (v) => `${v.toFixed(0)}.`;
-  } else if (nonzero.length && (maxAbs / minAbs > 1000 || maxAbs > 1e8 || minAbs < 1e-4)) {
-    format = (v) => v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2');
-  } else {
-    format = (v) => v.toFixed(PRECISION);
-  }
+  const wide = nonzero.length > 0 && (maxAbs / minAbs > 1000 || maxAbs > 1e8);
+  const sci = wide || (!intMode && nonzero.length > 0 && minAbs < 1e-4);
+  const format = sci
+    ? (v: number) => v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2')
+    : intMode
+      ? (v: number) => `${v.toFixed(0)}.`
+      : (v: number) => v.toFixed(PRECISION);
   const full = (v: number) => (Number.isFinite(v) ? format(Object.is(v, -0) ? 0 : v) : special(v));
   let width = 1;
   for (let i = 0; i < values.length; i++) width = Math.max(width, full(values[i]).length);
@@ -78,7 +77,7 @@ function formatData(t: Tensor, data: ArrayLike<number>, indent: number): string 
   const build = (d: number, base: number, pad: number): string => {
     const items = keep(d);
     if (d === t.ndim - 1) {
-      const cells = items.map((i) => (i < 0 ? '...' : f.format(data[base + i * strides[d]]).padStart(f.width)));
+      const cells = items.map((i) => (i < 0 ? ' ...' : f.format(data[base + i * strides[d]]).padStart(f.width)));
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - pad) / (f.width + 2)));
       const lines: string[] = [];
       for (let k = 0; k < cells.length; k += perLine) lines.push(cells.slice(k, k + perLine).join(', '));
