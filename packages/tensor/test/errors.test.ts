@@ -55,6 +55,7 @@ describe('error messages', () => {
     expect(() => T.ones([2]).maskedFill(T.ones([2]), 0)).to.throw(/maskedFill: mask must be a bool tensor, got dtype float32/);
     expect(() => T.tensor([1], { dtype: 'float16' as never })).to.throw(/tensor: unknown dtype 'float16'/);
     expect(() => T.softmax(T.ones([2], { dtype: 'int32' }), 0)).to.throw(/softmax: expected a floating point tensor/);
+    expect(() => T.ones([2], { dtype: 'int32' }).pow(-1)).to.throw('pow: integers to negative integer powers are not allowed (dtype int32, exponent -1)');
   });
 
   it('in-place ops that cannot hold the result, and expanded targets', () => {

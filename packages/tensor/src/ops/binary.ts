@@ -8,12 +8,12 @@ import { record } from '../autograd/record.js';
 import type { BinaryOp } from '../backends/backend.js';
 import { type DType, isFloatingPoint } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
-import type { Tensor, TensorLike } from '../tensor.js';
+import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, binaryOperands, emptyTensor } from './allocate.js';
 import { expand } from './movement.js';
 import { sumTo } from './reduce.js';
 import { eq, ge, gt, lt, logicalAnd, where } from './compare.js';
-import { log, neg } from './unary.js';
+import { log, neg, powScalar } from './unary.js';
 import { zerosLike } from '../creation.js';
 
 /** Runs a binary kernel on broadcast operands; no autograd. `dtype` is the output's. */
@@ -60,6 +60,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  * as PyTorch, so that 0^b with b >= 0 does not produce NaN gradients).
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (a instanceof Tensor && typeof b === 'number') return powScalar(a, b);
   const [x, y, common] = binaryOperands('pow', a, b);
   const out = broadcastBinary('pow', 'pow', x, y, common);
   return record('PowBackward', out, [x, y], [x, y, out], [

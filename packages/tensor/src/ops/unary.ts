@@ -152,14 +152,19 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   }
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
-  const dtype = isFloatingPoint(x.dtype) || (Number.isInteger(lo) || !Number.isFinite(lo)) && (Number.isInteger(hi) || !Number.isFinite(hi)) ? x.dtype : 'float32';
+  // fractional bounds promote an integer tensor to float32, as PyTorch's type promotion does
+  const integral = [lo, hi].every((b) => Number.isInteger(b) || !Number.isFinite(b));
+  const dtype = integral ? x.dtype : floatDType(x.dtype);
   const y = apply('clamp', x, dtype, [lo, hi]);
   return record('ClampBackward', y, [x], [x], [(g) => mul(g, logicalAnd(ge(x, lo), le(x, hi)))]);
 }
 
 /** x^p for a number p; d/dx = p x^(p-1) (0 when p = 0). */
 export function powScalar(x: Tensor, p: number): Tensor {
-  const dtype = isFloatingPoint(x.dtype) || (Number.isInteger(p) && p >= 0) ? x.dtype : 'float32';
+  if (!isFloatingPoint(x.dtype) && Number.isInteger(p) && p < 0) {
+    throw new Error(`pow: integers to negative integer powers are not allowed (dtype ${x.dtype}, exponent ${p})`);
+  }
+  const dtype = Number.isInteger(p) && p >= 0 ? x.dtype : floatDType(x.dtype);
   const y = apply('powScalar', x, dtype, [p]);
   return record('PowBackward', y, [x], [x], [(g) => (p === 0 ? zerosLike(g) : mul(g, mul(powScalar(x, p - 1), p)))]);
 }
