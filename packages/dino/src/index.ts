@@ -1,1 +1,6 @@
-export {};
+// @dinots/dino: DINO self-distillation (Caron et al. 2021) on @dinots/tensor.
+
+export { DINOLoss, type DINOLossOptions } from './loss.js';
+export { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperature.js';
+export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResult } from './knn.js';
+export { clsAttention, attentionMassMask } from './attention-maps.js';
