@@ -4,3 +4,4 @@ export { DINOLoss, type DINOLossOptions } from './loss.js';
 export { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperature.js';
 export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResult } from './knn.js';
 export { clsAttention, attentionMassMask } from './attention-maps.js';
+export * from './augment/index.js';
