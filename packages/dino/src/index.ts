@@ -5,3 +5,4 @@ export { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperat
 export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResult } from './knn.js';
 export { clsAttention, attentionMassMask } from './attention-maps.js';
 export * from './augment/index.js';
+export * from './data/index.js';
