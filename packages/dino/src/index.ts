@@ -6,3 +6,5 @@ export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResul
 export { clsAttention, attentionMassMask } from './attention-maps.js';
 export * from './augment/index.js';
 export * from './data/index.js';
+export { attentionHeatmap, maskOverlay, writeAttentionPngs, type AttentionPngOptions } from './attention-heatmap.js';
+export { viridis } from './colormap.js';
