@@ -54,6 +54,15 @@ describe('DINOLoss', () => {
     [0.05, 0.05, 0.05].forEach((c, k) => expect(center[k]).to.be.closeTo(c, 1e-15));
   });
 
+  it('agrees with the golden loss in float32 to ~1e-6 relative', () => {
+    const loss = new DINOLoss({ outDim: 48, ncrops: 6, warmupTeacherTemp: 0.04, teacherTemp: 0.04, warmupTeacherTempEpochs: 0, epochs: 1 });
+    const l1 = loss.forward(golden('step1/student_head_out').float(), golden('step1/teacher_head_out').float(), 0);
+    expect(l1.dtype).to.equal('float32');
+    expect(l1.item()).to.be.closeTo(golden('step1/loss').item(), 1e-5);
+    const l2 = loss.forward(golden('step2/student_head_out').float(), golden('step2/teacher_head_out').float(), 0);
+    expect(l2.item()).to.be.closeTo(golden('step2/loss').item(), 1e-5);
+  });
+
   it('names the shapes when the outputs do not match the crop layout', () => {
     const loss = tiny();
     expect(() => loss.forward(golden('step1/student_head_out').narrow(0, 0, 17), golden('step1/teacher_head_out'), 0)).to.throw(/student rows 17/);
@@ -76,6 +85,8 @@ describe('teacherTempSchedule', () => {
 
   it('is constant without warm-up and rejects bad arguments', () => {
     expect(Array.from(teacherTempSchedule({ warmupTeacherTemp: 0.04, teacherTemp: 0.04, warmupTeacherTempEpochs: 0, epochs: 3 }))).to.deep.equal([0.04, 0.04, 0.04]);
+    // one warm-up epoch is numpy's linspace(start, end, 1) = [start]
+    expect(Array.from(teacherTempSchedule({ warmupTeacherTemp: 0.04, teacherTemp: 0.07, warmupTeacherTempEpochs: 1, epochs: 3 }))).to.deep.equal([0.04, 0.07, 0.07]);
     expect(() => teacherTempSchedule({ warmupTeacherTemp: 0.04, teacherTemp: 0.07, warmupTeacherTempEpochs: 6, epochs: 5 })).to.throw(/\[0, 5\], got 6/);
   });
 });

@@ -10,9 +10,13 @@
 import { type Generator, type Tensor, randperm } from '@dinots/tensor';
 import { imageFrom, type ImageSize, imageSize, luma, pixelsOf, type Transform, uniform } from './image.js';
 
-function blend(pixels: Float64Array, degenerate: (i: number) => number, factor: number): Float64Array {
+/** clamp(f * pixels + (1 - f) * degenerate, 0, 1); `degenerate` is a constant or a [H, W] plane shared by the channels. */
+function blend(pixels: Float64Array, degenerate: number | Float64Array, factor: number): Float64Array {
   const out = new Float64Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = Math.min(Math.max(factor * pixels[i] + (1 - factor) * degenerate(i), 0), 1);
+  for (let i = 0; i < pixels.length; i++) {
+    const d = typeof degenerate === 'number' ? degenerate : degenerate[i % degenerate.length];
+    out[i] = Math.min(Math.max(factor * pixels[i] + (1 - factor) * d, 0), 1);
+  }
   return out;
 }
 
@@ -23,22 +27,21 @@ function adjust(op: string, image: Tensor, factor: number, f: (pixels: Float64Ar
 }
 
 export function adjustBrightness(image: Tensor, factor: number): Tensor {
-  return adjust('adjustBrightness', image, factor, (p) => blend(p, () => 0, factor));
+  return adjust('adjustBrightness', image, factor, (p) => blend(p, 0, factor));
 }
 
 export function adjustContrast(image: Tensor, factor: number): Tensor {
   return adjust('adjustContrast', image, factor, (p, size) => {
     const gray = luma(p, size);
     const mean = gray.reduce((a, b) => a + b, 0) / gray.length;
-    return blend(p, () => mean, factor);
+    return blend(p, mean, factor);
   });
 }
 
 export function adjustSaturation(image: Tensor, factor: number): Tensor {
   return adjust('adjustSaturation', image, factor, (p, size) => {
     if (size.channels === 1) return p;
-    const gray = luma(p, size);
-    return blend(p, (i) => gray[i % gray.length], factor);
+    return blend(p, luma(p, size), factor);
   });
 }
 

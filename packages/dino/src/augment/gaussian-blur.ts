@@ -21,23 +21,29 @@ export function boxBlurRadius(sigma: number, passes = PASSES): number {
   return l + a;
 }
 
-/** One extended-box pass along the middle axis of [outer, n, inner] pixels, in place via `tmp`. */
-function boxPass(pixels: Float64Array, tmp: Float64Array, outer: number, n: number, inner: number, radius: number): void {
+/**
+ * One extended-box pass along the middle axis of [outer, n, inner] pixels, in place. Each
+ * line is copied with r + 1 edge pixels repeated on both sides, then a running sum slides
+ * the 2r+1 window: O(n) per line whatever the radius.
+ */
+function boxPass(pixels: Float64Array, outer: number, n: number, inner: number, radius: number): void {
   const r = Math.floor(radius);
   const edge = radius - r;
   const norm = 1 / (2 * radius + 1);
-  const at = (base: number, i: number) => pixels[base + Math.min(Math.max(i, 0), n - 1) * inner];
+  const pad = r + 1;
+  const ext = new Float64Array(n + 2 * pad);
   for (let a = 0; a < outer; a++) {
     for (let b = 0; b < inner; b++) {
       const base = a * n * inner + b;
+      for (let j = 0; j < ext.length; j++) ext[j] = pixels[base + Math.min(Math.max(j - pad, 0), n - 1) * inner];
+      let window = 0; // ext[x+1 .. x+2r+1], the 2r+1 pixels centred on x
+      for (let j = 1; j <= 2 * r + 1; j++) window += ext[j];
       for (let x = 0; x < n; x++) {
-        let acc = edge * (at(base, x - r - 1) + at(base, x + r + 1));
-        for (let k = -r; k <= r; k++) acc += at(base, x + k);
-        tmp[base + x * inner] = acc * norm;
+        pixels[base + x * inner] = (window + edge * (ext[x] + ext[x + 2 * r + 2])) * norm;
+        window += ext[x + 2 * r + 2] - ext[x + 1];
       }
     }
   }
-  pixels.set(tmp);
 }
 
 export function gaussianBlur(image: Tensor, sigma: number): Tensor {
@@ -46,10 +52,9 @@ export function gaussianBlur(image: Tensor, sigma: number): Tensor {
   if (sigma === 0) return image;
   const pixels = pixelsOf(image);
   const radius = boxBlurRadius(sigma);
-  const tmp = new Float64Array(pixels.length);
   const { channels: C, height: H, width: W } = size;
-  for (let p = 0; p < PASSES; p++) boxPass(pixels, tmp, C * H, W, 1, radius);
-  for (let p = 0; p < PASSES; p++) boxPass(pixels, tmp, C, H, W, radius);
+  for (let p = 0; p < PASSES; p++) boxPass(pixels, C * H, W, 1, radius);
+  for (let p = 0; p < PASSES; p++) boxPass(pixels, C, H, W, radius);
   return imageFrom(pixels, size, image.dtype);
 }
 

@@ -27,7 +27,7 @@ export function imageSize(op: string, image: Tensor): ImageSize {
 
 /** The pixels in [C, H, W] row-major order, as float64 (a copy). */
 export function pixelsOf(image: Tensor): Float64Array {
-  return Float64Array.from(image.contiguous().dataSync());
+  return new Float64Array(image.contiguous().dataSync());
 }
 
 /** An image tensor of `dtype` from row-major [C, H, W] pixels. */
