@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { Generator, type Tensor, rand, tensor } from '@dinots/tensor';
 import {
+  CenterCrop,
+  Resize,
   ColorJitter,
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -246,5 +248,19 @@ describe('MultiCropAugmentation', () => {
     const a = aug.forward(img, new Generator(1))[0].dataSync();
     const b = aug.forward(img, new Generator(2))[0].dataSync();
     expect(Array.from(a)).to.not.deep.equal(Array.from(b));
+  });
+});
+
+describe('evaluation transforms', () => {
+  it('Resize scales the shorter side to the size, keeping the aspect ratio (truncated)', () => {
+    expect(new Resize(8).forward(makeImage({ seed: 1, channels: 3, height: 10, width: 15 })).shape).to.deep.equal([3, 8, 12]);
+    expect(new Resize(8).forward(makeImage({ seed: 1, channels: 1, height: 13, width: 6 })).shape).to.deep.equal([1, 17, 8]);
+  });
+
+  it('CenterCrop cuts the middle window, rounding the offset half to even', () => {
+    const img = tensor(Array.from({ length: 5 }, (_, y) => Array.from({ length: 6 }, (_, x) => 10 * y + x)), { dtype: 'float64' }).unsqueeze(0);
+    // (5 - 2) / 2 = 1.5 -> 2 ; (6 - 2) / 2 = 2
+    expect(new CenterCrop(2).forward(img).toArray()).to.deep.equal([[[22, 23], [32, 33]]]);
+    expect(() => new CenterCrop(7).forward(img)).to.throw(/cannot cut a 7x7 window from an image of shape \[1,5,6\]/);
   });
 });

@@ -4,7 +4,9 @@
 //   contrast:   degenerate = mean luma of the image   (f ~ U[1 - c, 1 + c])
 //   saturation: degenerate = the luma image           (f ~ U[1 - s, 1 + s])
 // hue rotates the hue circle: RGB -> HSV, h <- (h + f) mod 1, HSV -> RGB (f ~ U[-h, h]).
-// Saturation and hue leave 1-channel images unchanged, as torchvision does.
+// Saturation and hue leave 1-channel images unchanged, as torchvision does. These are
+// torchvision's float formulas; on PIL images (the official pipeline) the results differ
+// only by 8-bit rounding (PIL also rounds the contrast mean to a whole level).
 // Draw order as torchvision: a permutation of the 4 ops, then the 4 factors.
 
 import { type Generator, type Tensor, randperm } from '@dinots/tensor';

@@ -1,7 +1,8 @@
 // Image augmentations with torchvision/PIL semantics, seeded by a Generator.
 
 export { type Transform, type ImageSize, imageSize } from './image.js';
-export { resize } from './resize.js';
+export { resize, Resize, shorterSideSize } from './resize.js';
+export { centerCrop, CenterCrop } from './center-crop.js';
 export { RandomResizedCrop, randomResizedCropParams, centerCropFallback, resizedCrop, roundHalfEven, type CropBox, type RandomResizedCropOptions } from './random-resized-crop.js';
 export { hflip, RandomHorizontalFlip } from './flip.js';
 export { ColorJitter, adjustBrightness, adjustContrast, adjustSaturation, adjustHue, rgbToHsv, hsvToRgb, type ColorJitterOptions } from './color-jitter.js';

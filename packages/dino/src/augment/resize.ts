@@ -7,8 +7,8 @@
 // (antialiasing); taps outside the image are dropped and the weights renormalised. PIL clips
 // to the pixel range after each pass; here pixels are floats in [0, 1], not 8-bit.
 
-import type { Tensor } from '@dinots/tensor';
-import { imageFrom, imageSize, pixelsOf } from './image.js';
+import type { Generator, Tensor } from '@dinots/tensor';
+import { imageFrom, imageSize, pixelsOf, type Transform } from './image.js';
 
 const A = -0.5;
 
@@ -76,4 +76,23 @@ export function resize(image: Tensor, height: number, width: number): Tensor {
   if (W !== width) pixels = resampleAxis(pixels, C * H, W, 1, width);
   if (H !== height) pixels = resampleAxis(pixels, C, H, width, height);
   return imageFrom(pixels, { channels: C, height, width }, image.dtype);
+}
+
+/** The (height, width) torchvision's Resize(size) gives: the shorter side becomes `size`, the longer keeps the aspect ratio (truncated). */
+export function shorterSideSize(height: number, width: number, size: number): [number, number] {
+  if (height <= width) return [size, Math.trunc((size * width) / height)];
+  return [Math.trunc((size * height) / width), size];
+}
+
+/** Resize(size): scales the image so that its shorter side is `size` (DINO's k-NN evaluation uses 256). */
+export class Resize implements Transform {
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`Resize: size must be a positive integer, got ${size}`);
+  }
+
+  forward(image: Tensor, _generator?: Generator): Tensor {
+    const { height, width } = imageSize('Resize', image);
+    const [h, w] = shorterSideSize(height, width, this.size);
+    return h === height && w === width ? image : resize(image, h, w);
+  }
 }
