@@ -23,9 +23,10 @@ describe('DINOLoss', () => {
       const loss = tiny();
       if (step === 'step2') loss.center = golden('step1/center_after');
       const student = golden(`${step}/student_head_out`).detach().requiresGrad_();
-      const teacherOut = golden(`${step}/teacher_head_out`);
+      const teacherOut = golden(`${step}/teacher_head_out`).detach().requiresGrad_();
       const q = loss.teacherProbs(teacherOut, 0).dataSync();
       loss.forward(student, teacherOut, 0).backward();
+      expect(teacherOut.grad).to.equal(null); // the teacher never gets gradients
       // dL/ds_v[b] = sum_{i in {0,1}, i != v} (softmax(s_v[b]/0.1) - q_i[b]) / (0.1 * B * nTerms)
       const B = 3, K = 48, V = 6, nTerms = 2 * (V - 1);
       const p = softmax(student.detach().div(0.1), -1).dataSync();
