@@ -1,1 +1,14 @@
-export {};
+// @dinots/dino: DINO self-distillation (Caron et al. 2021) on @dinots/tensor.
+
+export { DINOLoss, type DINOLossOptions } from './loss.js';
+export { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperature.js';
+export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResult } from './knn.js';
+export { clsAttention, attentionMassMask } from './attention-maps.js';
+export * from './augment/index.js';
+export * from './data/index.js';
+export { attentionHeatmap, maskOverlay, writeAttentionPngs, type AttentionPngOptions } from './attention-heatmap.js';
+export { viridis } from './colormap.js';
+export { teacherEntropy, checkCollapse, type TeacherEntropy, type CollapseKind, type CollapseThresholds, type CollapseReport } from './collapse.js';
+export { ProgressBar, formatMetric, formatDuration, type ProgressBarOptions, type ProgressStream } from './progress-bar.js';
+export { JsonlLogger, toJsonLine } from './jsonl-logger.js';
+export { writeFileAtomic } from './atomic-write.js';
