@@ -25,3 +25,8 @@ export {
   type SafetensorsFile,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
+export { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type OptimizerStateDict, type OptimizerStateValue } from './optim/optimizer.js';
+export { AdamW, type AdamWHyper, type AdamWState } from './optim/adamw.js';
+export { SGD, type SGDHyper, type SGDState } from './optim/sgd.js';
+export { cosineSchedule, type CosineScheduleOptions } from './schedules.js';
+export { clipGradients, clipGradNorm } from './clip.js';

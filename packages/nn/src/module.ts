@@ -273,7 +273,7 @@ export abstract class Module {
     const name = this.constructor.name;
     if (lines.length === 0) return `${name}()`;
     if (children.length === 0 && lines.length === 1) return `${name}(${lines[0]})`;
-    return `${name}(\n  ${lines.map(indent).join('\n  ')}\n)`;
+    return `${name}(\n  ${lines.join('\n  ')}\n)`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
