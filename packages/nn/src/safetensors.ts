@@ -11,8 +11,10 @@
 //   F16, BF16 -> float32 (exact)    I64 -> int32 (refused if a value is outside int32's range)
 // Saving writes float64 as F64, float32 as F32, int32 as I32 and bool as BOOL, unless
 // `storeAs` asks for F16/BF16 (float32/float64, rounded to nearest even) or I64 (int32).
-// Writers lay tensors out by decreasing element size and pad the header to 8 bytes, so
-// every tensor of a file saved here is aligned and loads without a copy.
+// Saving orders tensors as the reference writer does (by dtype: I64, F64, F32, I32, BF16, F16,
+// BOOL, then by name), puts __metadata__ first and pads the header with spaces to a multiple
+// of 8 bytes; element sizes then decrease along the file, so every tensor is aligned and
+// loads without a copy.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type DType, type Tensor, type TypedArray, formatShape, tensor } from '@dinots/tensor';
@@ -21,6 +23,8 @@ export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 
 
 const ELEMENT_SIZE: Record<SafetensorsDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, BOOL: 1 };
 const NATIVE: Record<DType, SafetensorsDType> = { float64: 'F64', float32: 'F32', int32: 'I32', bool: 'BOOL' };
+/** Position in the reference implementation's Dtype enum; its writer sorts by it, descending. */
+const WRITE_RANK: Record<SafetensorsDType, number> = { BOOL: 0, F16: 1, BF16: 2, I32: 3, F32: 4, F64: 5, I64: 6 };
 /** Headers above this size are refused (the reference implementation's limit). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -152,7 +156,7 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
     const dtype = options.storeAs?.[t.dtype] ?? NATIVE[t.dtype];
     return { name, t, dtype, bytes: encode(name, t, dtype) };
   });
-  items.sort((a, b) => ELEMENT_SIZE[b.dtype] - ELEMENT_SIZE[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  items.sort((a, b) => WRITE_RANK[b.dtype] - WRITE_RANK[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header.__metadata__ = metadata;
   let offset = 0;
