@@ -80,13 +80,6 @@ export abstract class Module {
     return b;
   }
 
-  /** Replaces the value of a registered buffer (e.g. a running statistic). */
-  protected setBuffer(name: string, value: Tensor): void {
-    const entry = this.#buffers.get(name);
-    if (entry === undefined) throw new Error(`${this.constructor.name} has no buffer '${name}'`);
-    entry.tensor = value;
-  }
-
   // ------------------------------------------------------------------ traversal
 
   /** Direct children with their names. */

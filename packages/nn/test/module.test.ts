@@ -15,7 +15,7 @@ class Toy extends Module {
     this.stack = this.registerModule('stack', new Sequential(new Linear(2, 2, { bias: false }), new GELU()));
   }
   forward(x: ReturnType<typeof ones>) {
-    return this.stack.forward(this.inner.forward(x)).mul(this.parameter('scale'));
+    return this.stack.forward(this.inner.forward(x)).mul(this.parameter('scale')).add(this.buffer('running'));
   }
 }
 
@@ -122,7 +122,8 @@ describe('Module', () => {
 
   it('prints like PyTorch, collapsing repeated blocks of a ModuleList', () => {
     expect(new Linear(3, 4).toString()).to.equal('Linear(in_features=3, out_features=4, bias=True)');
-    expect(new LayerNorm(8, { eps: 1e-6 }).toString()).to.equal('LayerNorm((8,), eps=0.000001, elementwise_affine=True)');
+    expect(new LayerNorm(8, { eps: 1e-6 }).toString()).to.equal('LayerNorm((8,), eps=1e-06, elementwise_affine=True)');
+    expect(new LayerNorm(8).toString()).to.equal('LayerNorm((8,), eps=1e-05, elementwise_affine=True)');
     expect(new Dropout(0).toString()).to.equal('Dropout(p=0.0, inplace=False)');
     expect(new ModuleList([new GELU(), new GELU()]).toString()).to.equal("ModuleList(\n  (0-1): 2 x GELU(approximate='none')\n)");
     const text = tiny().toString().split('\n');

@@ -5,7 +5,7 @@
 
 import { type Generator, type Tensor, defaultGenerator, tensor } from '@dinots/tensor';
 import { Module } from '../module.js';
-import { formatFloat } from './dropout.js';
+import { pythonFloat } from '../repr.js';
 
 export class DropPath extends Module {
   constructor(readonly dropProb = 0, readonly generator?: Generator) {
@@ -23,6 +23,6 @@ export class DropPath extends Module {
   }
 
   override extraRepr(): string {
-    return `drop_prob=${formatFloat(this.dropProb)}`;
+    return `drop_prob=${pythonFloat(this.dropProb)}`;
   }
 }

@@ -4,6 +4,7 @@
 
 import { type Generator, type Tensor, rand } from '@dinots/tensor';
 import { Module } from '../module.js';
+import { pythonFloat } from '../repr.js';
 
 export class Dropout extends Module {
   constructor(readonly p = 0.5, readonly generator?: Generator) {
@@ -19,11 +20,6 @@ export class Dropout extends Module {
   }
 
   override extraRepr(): string {
-    return `p=${formatFloat(this.p)}, inplace=False`;
+    return `p=${pythonFloat(this.p)}, inplace=False`;
   }
-}
-
-/** A probability as Python prints a float (0 -> 0.0). */
-export function formatFloat(x: number): string {
-  return Number.isInteger(x) ? x.toFixed(1) : String(x);
 }

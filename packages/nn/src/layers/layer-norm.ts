@@ -3,6 +3,7 @@
 
 import { type DType, type Tensor, layerNorm, ones, zeros } from '@dinots/tensor';
 import { Module } from '../module.js';
+import { pythonFloat } from '../repr.js';
 
 export interface LayerNormOptions {
   eps?: number;
@@ -37,6 +38,6 @@ export class LayerNorm extends Module {
   }
 
   override extraRepr(): string {
-    return `(${this.normalizedShape.join(', ')},), eps=${this.eps}, elementwise_affine=${this.weight === null ? 'False' : 'True'}`;
+    return `(${this.normalizedShape.join(', ')},), eps=${pythonFloat(this.eps)}, elementwise_affine=${this.weight === null ? 'False' : 'True'}`;
   }
 }
