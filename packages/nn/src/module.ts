@@ -154,22 +154,19 @@ export abstract class Module {
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const { strict = true } = options;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
-    const problems: string[] = [];
-    for (const [key, target] of Object.entries(own)) {
-      const source = dict[key];
-      if (source !== undefined && !sameShape(source.shape, target.shape)) {
-        problems.push(`size mismatch for ${key}: copying a param with shape ${formatShape(source.shape)}, the shape in the current model is ${formatShape(target.shape)}`);
-      }
-    }
-    if (strict) {
-      if (missingKeys.length > 0) problems.unshift(`Missing key(s): ${missingKeys.map((k) => `${k} ${formatShape(own[k].shape)}`).join(', ')}`);
-      if (unexpectedKeys.length > 0) problems.splice(missingKeys.length > 0 ? 1 : 0, 0, `Unexpected key(s): ${unexpectedKeys.map((k) => `${k} ${formatShape(dict[k].shape)}`).join(', ')}`);
-    }
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
+    const mismatches = Object.entries(own)
+      .filter(([key, target]) => Object.hasOwn(dict, key) && !sameShape(dict[key].shape, target.shape))
+      .map(([key, target]) => `size mismatch for ${key}: copying a param with shape ${formatShape(dict[key].shape)}, the shape in the current model is ${formatShape(target.shape)}`);
+    const problems = [
+      ...(strict && missingKeys.length > 0 ? [`Missing key(s): ${missingKeys.map((k) => `${k} ${formatShape(own[k].shape)}`).join(', ')}`] : []),
+      ...(strict && unexpectedKeys.length > 0 ? [`Unexpected key(s): ${unexpectedKeys.map((k) => `${k} ${formatShape(dict[k].shape)}`).join(', ')}`] : []),
+      ...mismatches,
+    ];
     if (problems.length > 0) throw new Error(`Error(s) in loading state dict for ${this.constructor.name}:\n  ${problems.join('\n  ')}`);
     noGrad(() => {
-      for (const [key, target] of Object.entries(own)) if (key in dict) target.copy_(dict[key]);
+      for (const [key, target] of Object.entries(own)) if (Object.hasOwn(dict, key)) target.copy_(dict[key]);
     });
     return { missingKeys, unexpectedKeys };
   }

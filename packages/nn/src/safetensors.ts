@@ -74,11 +74,10 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   }
   if (expectedBegin !== dataLength) fail(`tensors cover ${expectedBegin} bytes but the data section has ${dataLength}`);
 
-  const tensors: Record<string, Tensor> = {};
-  for (const e of entries) {
-    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    tensors[e.name] = tensor(decode(e, raw), { shape: e.shape });
-  }
+  // fromEntries defines own properties, so even a tensor named '__proto__' is kept as data.
+  const tensors = Object.fromEntries(
+    entries.map((e) => [e.name, tensor(decode(e, bytes.subarray(dataStart + e.begin, dataStart + e.end)), { shape: e.shape })]),
+  );
   return { tensors, metadata };
 }
 
@@ -157,14 +156,13 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
     return { name, t, dtype, bytes: encode(name, t, dtype) };
   });
   items.sort((a, b) => WRITE_RANK[b.dtype] - WRITE_RANK[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined) header.__metadata__ = metadata;
+  const entries: [string, unknown][] = metadata === undefined ? [] : [['__metadata__', metadata]];
   let offset = 0;
   for (const { name, t, dtype, bytes } of items) {
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    entries.push([name, { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] }]);
     offset += bytes.byteLength;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  let json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(entries)));
   const padded = Math.ceil(json.byteLength / 8) * 8;
   if (padded !== json.byteLength) {
     const spaced = new Uint8Array(padded).fill(0x20);

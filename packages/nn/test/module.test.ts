@@ -71,6 +71,14 @@ describe('Module', () => {
     expect(message).to.contain('size mismatch for inner.weight: copying a param with shape [4, 4], the shape in the current model is [2, 3]');
   });
 
+  it('casts loaded values to each parameter dtype', () => {
+    const source = new Linear(3, 2, { dtype: 'float64' });
+    const target = new Linear(3, 2);
+    target.loadStateDict(source.stateDict());
+    expect(target.weight.dtype).to.equal('float32');
+    expect(Array.from(target.weight.dataSync())).to.deep.equal(Array.from(source.weight.dataSync(), Math.fround));
+  });
+
   it('with strict false, loads what matches and returns missing and unexpected keys', () => {
     const toy = new Toy();
     const result = toy.loadStateDict({ scale: tensor([5, 6]), other: zeros([1]) }, { strict: false });

@@ -57,6 +57,13 @@ describe('safetensors', () => {
     }
   });
 
+  it("keeps a tensor named '__proto__' as data", () => {
+    const tensors = Object.fromEntries([['__proto__', tensor([1, 2])]]);
+    const back = parseSafetensors(serializeSafetensors(tensors)).tensors;
+    expect(Object.keys(back)).to.deep.equal(['__proto__']);
+    expect(Array.from(Object.getOwnPropertyDescriptor(back, '__proto__')!.value.dataSync())).to.deep.equal([1, 2]);
+  });
+
   it('copies instead of viewing when the data is misaligned', () => {
     const bytes = serializeSafetensors({ w: tensor([1, 2, 3], { dtype: 'float64' }) });
     const shifted = new Uint8Array(bytes.length + 1);
