@@ -2,8 +2,8 @@
 // the "patchify" convolution of a ViT:
 //   y[b, o, i, j] = bias[o] + sum_{c,u,v} W[o, c, u, v] * x[b, c, i*p + u, j*p + v]
 // It is computed as unfold + matmul: a strided view cuts x into [B, gh, gw, C, p, p] patches,
-// one copy lays each patch out as a row of C*p*p values in (channel, row, col) order, and one
-// GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
+// one copy lays each patch out as a row of C*p*p values in (channel, row, col) order (all
+// B*gh*gw patches as rows of one matrix), and one GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
 // a multiple of p are ignored, as in PyTorch. The weight has PyTorch's shape [out, in, p, p].
 
 import { type DType, type Generator, type Tensor, formatShape, zeros } from '@dinots/tensor';
@@ -52,7 +52,7 @@ export class Conv2d extends Module {
       .narrow(3, 0, gw * p)
       .reshape(B, C, gh, p, gw, p)
       .permute(0, 2, 4, 1, 3, 5)
-      .reshape(B, gh * gw, C * p * p);
+      .reshape(B * gh * gw, C * p * p);
     let y = patches.matmul(this.weight.reshape(this.outChannels, C * p * p).mT);
     if (this.bias !== null) y = y.add(this.bias);
     return y.reshape(B, gh, gw, this.outChannels).permute(0, 3, 1, 2);

@@ -1,7 +1,9 @@
 // Linear (fully connected) layer: y = x W^T + b, W of shape [outFeatures, inFeatures].
 //
-// x may have any number of leading dims; matmul folds them into one [rows, in] x [in, out]
-// product and reads W^T through its strides, so no copy of x or W is made.
+// x may have any number of leading dims. They are flattened into rows first, so that both
+// passes are single GEMMs: forward [rows, in] x [in, out] (W^T read through its strides, no
+// copy), and in backward dW = g^T x sums over all rows inside one product instead of making
+// one [out, in] product per batch item and adding them up.
 
 import { type DType, type Generator, type Tensor, formatShape, zeros } from '@dinots/tensor';
 import { defaultLinearInit_ } from '../init.js';
@@ -35,8 +37,9 @@ export class Linear extends Module {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [..., ${this.inFeatures}], got ${formatShape(x.shape)}`);
     }
-    const y = x.matmul(this.weight.mT);
-    return this.bias === null ? y : y.add(this.bias);
+    const rows = x.reshape(-1, this.inFeatures).matmul(this.weight.mT);
+    const y = this.bias === null ? rows : rows.add(this.bias);
+    return y.reshape([...x.shape.slice(0, -1), this.outFeatures]);
   }
 
   override extraRepr(): string {
