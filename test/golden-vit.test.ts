@@ -68,6 +68,13 @@ describe('golden parity: ViT (float64, PyTorch reference)', () => {
     expect(maxAbsDiff(vit.getLastSelfAttention(crops[0]), golden['step1/last_selfattn_crop0'])).to.be.below(1e-10);
   });
 
+  it('in float32, reproduces the CLS outputs to float32 precision (1e-4)', () => {
+    const vit32 = goldenVit().float();
+    const out = cat(crops.map((x) => vit32.forward(x.float())), 0);
+    expect(out.dtype).to.equal('float32');
+    expect(maxAbsDiff(out.double(), golden['step1/student_backbone_out'])).to.be.below(1e-4);
+  });
+
   it('getIntermediateLayers(x, 1) ends in the same CLS feature as forward', () => {
     const [last] = vit.getIntermediateLayers(crops[3], 1);
     expect(maxAbsDiff(last.select(1, 0), vit.forward(crops[3]))).to.equal(0);

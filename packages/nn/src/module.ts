@@ -35,10 +35,16 @@ export abstract class Module {
 
   // ------------------------------------------------------------------ registration
 
-  /** Registers a trainable tensor (or null, e.g. a disabled bias); it is made to require grad. */
-  registerParameter(name: string, value: Tensor | null): void {
+  /**
+   * Registers a parameter: a leaf tensor, set to require grad unless `requiresGrad` is false
+   * (as nn.Parameter(data, requires_grad)); null registers the name with no tensor (a disabled bias).
+   */
+  registerParameter(name: string, value: Tensor | null, requiresGrad = true): void {
     this.#checkName('registerParameter', name);
-    if (value !== null && value.isLeaf && !value.requiresGrad) value.requiresGrad_(true);
+    if (value !== null) {
+      if (!value.isLeaf) throw new Error(`registerParameter: '${name}' (shape ${formatShape(value.shape)}) is the result of an op, not a leaf; register value.detach()`);
+      value.requiresGrad_(requiresGrad);
+    }
     this.#parameters.set(name, value);
   }
 

@@ -122,6 +122,15 @@ describe('Module', () => {
     expect(toy.numParameters(true)).to.equal(2 + 4);
   });
 
+  it('registers parameters as leaves that require grad unless asked otherwise', () => {
+    const toy = new Toy();
+    toy.registerParameter('frozen', ones([1]), false);
+    expect(toy.stateDict()).to.have.property('frozen');
+    expect(toy.numParameters(true)).to.equal(toy.numParameters() - 1);
+    const computed = ones([2], { requiresGrad: true }).mul(2);
+    expect(() => toy.registerParameter('computed', computed)).to.throw("registerParameter: 'computed' (shape [2]) is the result of an op, not a leaf; register value.detach()");
+  });
+
   it('refuses duplicate and dotted names', () => {
     const toy = new Toy();
     expect(() => toy.registerBuffer('scale', zeros([1]))).to.throw(/already has a member named 'scale'/);
