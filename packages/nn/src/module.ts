@@ -97,20 +97,34 @@ export abstract class Module {
     for (const [, m] of this.#modules) yield m;
   }
 
-  /** This module and all descendants, pre-order, with dotted names ('' for this one). */
+  /**
+   * This module and all descendants, pre-order, with dotted names ('' for this one). A module
+   * reachable twice (shared) is listed once, under its first name, as in PyTorch.
+   */
   *namedModules(prefix = ''): Generator<[string, Module]> {
-    yield [prefix, this];
-    for (const [name, m] of this.#modules) yield* m.namedModules(prefix === '' ? name : `${prefix}.${name}`);
+    const seen = new Set<Module>();
+    const walk = function* (m: Module, path: string): Generator<[string, Module]> {
+      if (seen.has(m)) return;
+      seen.add(m);
+      yield [path, m];
+      for (const [name, child] of m.#modules) yield* walk(child, path === '' ? name : `${path}.${name}`);
+    };
+    yield* walk(this, prefix);
   }
 
   *modules(): Generator<Module> {
     for (const [, m] of this.namedModules()) yield m;
   }
 
-  /** Every parameter with its dotted name: each module's own first, then its children's. */
+  /** Every parameter with its dotted name: each module's own first, then its children's; a shared tensor once. */
   *namedParameters(prefix = ''): Generator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
     for (const [path, m] of this.namedModules(prefix)) {
-      for (const [name, p] of m.#parameters) if (p !== null) yield [path === '' ? name : `${path}.${name}`, p];
+      for (const [name, p] of m.#parameters) {
+        if (p === null || seen.has(p)) continue;
+        seen.add(p);
+        yield [path === '' ? name : `${path}.${name}`, p];
+      }
     }
   }
 
@@ -143,11 +157,14 @@ export abstract class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [path, m] of this.namedModules()) {
+    // Unlike namedParameters, every path is listed, shared modules and tensors included (as PyTorch).
+    const walk = (m: Module, path: string) => {
       const key = (name: string) => (path === '' ? name : `${path}.${name}`);
       for (const [name, p] of m.#parameters) if (p !== null) out[key(name)] = p.detach();
       for (const [name, b] of m.#buffers) if (b.persistent && b.tensor !== null) out[key(name)] = b.tensor.detach();
-    }
+      for (const [name, child] of m.#modules) walk(child, key(name));
+    };
+    walk(this, '');
     return out;
   }
 

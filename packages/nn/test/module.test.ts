@@ -131,6 +131,14 @@ describe('Module', () => {
     expect(() => toy.registerParameter('computed', computed)).to.throw("registerParameter: 'computed' (shape [2]) is the result of an op, not a leaf; register value.detach()");
   });
 
+  it('lists a shared module or tensor once in namedParameters but under every path in stateDict', () => {
+    const shared = new Linear(2, 2);
+    const seq = new Sequential(shared, new GELU(), shared);
+    expect([...seq.namedParameters()].map(([n]) => n)).to.deep.equal(['0.weight', '0.bias']);
+    expect([...seq.namedModules()].map(([n]) => n)).to.deep.equal(['', '0', '1']);
+    expect(Object.keys(seq.stateDict())).to.deep.equal(['0.weight', '0.bias', '2.weight', '2.bias']);
+  });
+
   it('refuses duplicate and dotted names', () => {
     const toy = new Toy();
     expect(() => toy.registerBuffer('scale', zeros([1]))).to.throw(/already has a member named 'scale'/);
