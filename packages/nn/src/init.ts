@@ -1,4 +1,5 @@
-// Parameter initialisers (torch.nn.init): each fills a tensor in place, outside autograd.
+// Parameter initialisers (torch.nn.init): each fills a tensor in place, outside autograd,
+// and returns it.
 //
 // fan_in of a weight [out, in, k...] is in * prod(k), fan_out is out * prod(k).
 // kaimingUniform_: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + a^2))
@@ -6,6 +7,30 @@
 // bound = 1 / sqrt(fan_in); their biases are U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
 import { type Generator, type Tensor, formatShape, noGrad, truncNormal } from '@dinots/tensor';
+
+let skipping = false;
+
+/**
+ * Builds modules without running any initialiser: parameters keep the values they were
+ * allocated with (zeros; LayerNorm weights ones) and no random numbers are drawn. For models
+ * whose weights are loaded right after, where a ViT-B's random init would cost seconds
+ * (transformers' no_init_weights plays the same role).
+ */
+export function skipInit<T>(build: () => T): T {
+  const previous = skipping;
+  skipping = true;
+  try {
+    return build();
+  } finally {
+    skipping = previous;
+  }
+}
+
+/** Runs an in-place fill outside autograd, unless inside skipInit. */
+function fill(t: Tensor, write: () => void): Tensor {
+  if (!skipping) noGrad(write);
+  return t;
+}
 
 export interface InitOptions {
   generator?: Generator;
@@ -22,16 +47,16 @@ export interface TruncNormalInitOptions extends InitOptions {
 
 /** Normal draws truncated to [a, b], sampled exactly as PyTorch's trunc_normal_ (inverse CDF, then clamp). */
 export function truncNormal_(t: Tensor, options: TruncNormalInitOptions = {}): Tensor {
-  return noGrad(() => t.copy_(truncNormal(t.shape, { ...options, dtype: t.dtype })));
+  return fill(t, () => t.copy_(truncNormal(t.shape, { ...options, dtype: t.dtype })));
 }
 
 /** U(low, high) draws. */
 export function uniform_(t: Tensor, low = 0, high = 1, options: InitOptions = {}): Tensor {
-  return noGrad(() => t.uniform_(low, high, options.generator));
+  return fill(t, () => t.uniform_(low, high, options.generator));
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
-  return noGrad(() => t.fill_(value));
+  return fill(t, () => t.fill_(value));
 }
 
 export function zeros_(t: Tensor): Tensor {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Generator, zeros } from '@dinots/tensor';
-import { init } from '../src/index.js';
+import { init, vitTiny } from '../src/index.js';
 
 const values = (t: { dataSync(): ArrayLike<number> }) => Array.from(t.dataSync());
 
@@ -35,5 +35,15 @@ describe('init', () => {
     expect(values(init.constant_(t, 2.5))).to.deep.equal([2.5, 2.5, 2.5]);
     expect(values(init.zeros_(t))).to.deep.equal([0, 0, 0]);
     expect(values(init.uniform_(t, 4, 5)).every((x) => x >= 4 && x < 5)).to.equal(true);
+  });
+
+  it('skipInit builds without initialising or drawing random numbers', () => {
+    const generator = new Generator(4);
+    const vit = init.skipInit(() => vitTiny({ generator }));
+    expect(generator.random()).to.equal(new Generator(4).random());
+    const sd = vit.stateDict();
+    expect(values(sd['blocks.0.attn.qkv.weight']).every((x) => x === 0)).to.equal(true);
+    expect(values(sd['norm.weight']).every((x) => x === 1)).to.equal(true);
+    expect(values(init.ones_(zeros([2])))).to.deep.equal([1, 1]);
   });
 });
