@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Generator, ones, tensor, zeros } from '@dinots/tensor';
+import { ones, tensor, zeros } from '@dinots/tensor';
 import { Dropout, GELU, LayerNorm, Linear, Module, ModuleList, Sequential, VisionTransformer, init, vitBase, vitSmall, vitTiny } from '../src/index.js';
 
 /** A module with its own parameter and a buffer around children, to test names and order. */
