@@ -23,6 +23,7 @@ export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
     const [b1, b2] = defaults.betas;
     if (!(defaults.lr >= 0)) throw new Error(`AdamW: invalid learning rate ${defaults.lr}`);
     if (!(defaults.eps >= 0)) throw new Error(`AdamW: invalid epsilon ${defaults.eps}`);
+    if (!(defaults.weightDecay >= 0)) throw new Error(`AdamW: invalid weightDecay ${defaults.weightDecay}`);
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: invalid betas (${b1}, ${b2}); each must be in [0, 1)`);
     super(params, defaults);
   }

@@ -21,6 +21,7 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
     const defaults = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options };
     if (!(defaults.lr >= 0)) throw new Error(`SGD: invalid learning rate ${defaults.lr}`);
     if (!(defaults.momentum >= 0)) throw new Error(`SGD: invalid momentum ${defaults.momentum}`);
+    if (!(defaults.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${defaults.weightDecay}`);
     if (defaults.nesterov && (defaults.momentum <= 0 || defaults.dampening !== 0)) {
       throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
     }
