@@ -80,6 +80,7 @@ describe('layers', () => {
   it('Identity and Sequential', () => {
     const x = input([2, 3]);
     expect(new Identity().forward(x)).to.equal(x);
+    expect(check((t) => new Identity().forward(t).square(), x, [])).to.equal(true);
     const seq = new Sequential(new Linear(3, 4, { dtype: 'float64', generator: gen() }), new GELU(), new Linear(4, 2, { dtype: 'float64', generator: gen() }));
     expect(seq.forward(x).shape).to.deep.equal([2, 2]);
     expect(check((t) => seq.forward(t), x, seq.parameters())).to.equal(true);
