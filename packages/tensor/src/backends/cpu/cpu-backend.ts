@@ -8,7 +8,7 @@ import type { Tensor } from '../../tensor.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormRows } from './layer-norm.js';
-import { gemm } from './matmul.js';
+import { parallelFor } from './threads/pool.js';
 import { rowOffsets } from './rows.js';
 import { softmaxRows } from './softmax.js';
 import type { Operand } from './strided-loop.js';
@@ -23,8 +23,21 @@ function operand(t: Tensor): Operand {
   return { data: cpuData(t), offset: t.offset, strides: t.strides };
 }
 
+/** Each thread of a split matmul gets at least this many multiply-adds. */
+const MATMUL_GRAIN = 1 << 21;
+
+export interface CpuBackendOptions {
+  /** Use the WebAssembly SIMD kernels where the runtime has them (default true); false runs the plain TypeScript ones. */
+  readonly simd?: boolean;
+}
+
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
+  readonly simd: boolean;
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.simd = options.simd ?? true;
+  }
 
   allocate(dtype: DType, length: number): CpuStorage {
     return CpuStorage.allocate(dtype, length);
@@ -92,17 +105,9 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    const ad = cpuData(a);
-    const bd = cpuData(b);
-    const od = cpuData(out);
-    for (let i = 0; i < B; i++) {
-      gemm(
-        M, N, K,
-        { data: ad, offset: a.offset + i * a.strides[0], rowStride: a.strides[1], colStride: a.strides[2] },
-        { data: bd, offset: b.offset + i * b.strides[0], rowStride: b.strides[1], colStride: b.strides[2] },
-        od, out.offset + i * out.strides[0], out.strides[1],
-      );
-    }
+    const stack = (t: Tensor) => ({ data: cpuData(t), offset: t.offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] });
+    const args = { M, N, K, a: stack(a), b: stack(b), c: stack(out), wasm: this.simd };
+    parallelFor('gemmRows', args, B * M, Math.ceil(MATMUL_GRAIN / Math.max(N * K, 1)));
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

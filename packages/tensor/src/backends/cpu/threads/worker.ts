@@ -1,0 +1,26 @@
+// A pool thread (see pool.ts): runs each task it is sent on its range, then decrements
+// the shared pending counter and wakes the waiting caller. A failure is reported on the
+// error port before the counter moves, so the caller finds it once it wakes.
+
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { TASKS, type TaskName } from './tasks.js';
+
+interface Job {
+  readonly task: TaskName;
+  readonly args: never;
+  readonly begin: number;
+  readonly end: number;
+  readonly pending: Int32Array;
+}
+
+const errors = (workerData as { errors: MessagePort }).errors;
+
+parentPort!.on('message', ({ task, args, begin, end, pending }: Job) => {
+  try {
+    TASKS[task](args, begin, end);
+  } catch (error) {
+    errors.postMessage({ message: error instanceof Error ? error.message : String(error) });
+  }
+  Atomics.sub(pending, 0, 1);
+  Atomics.notify(pending, 0);
+});
