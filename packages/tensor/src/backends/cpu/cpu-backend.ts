@@ -8,7 +8,7 @@ import type { Tensor } from '../../tensor.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormRows } from './layer-norm.js';
-import { parallelFor } from './threads/pool.js';
+import { onSharedMemory, parallelFor } from './threads/pool.js';
 import { rowOffsets } from './rows.js';
 import { softmaxRows } from './softmax.js';
 import type { Operand } from './strided-loop.js';
@@ -105,9 +105,14 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    const stack = (t: Tensor) => ({ data: cpuData(t), offset: t.offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] });
-    const args = { M, N, K, a: stack(a), b: stack(b), c: stack(out), wasm: this.simd };
-    parallelFor('gemmRows', args, B * M, Math.ceil(MATMUL_GRAIN / Math.max(N * K, 1)));
+    const grain = Math.ceil(MATMUL_GRAIN / Math.max(N * K, 1));
+    const split = B * M >= 2 * grain;
+    const stack = (t: Tensor) => {
+      const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
+      return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
+    };
+    const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
+    parallelFor('gemmRows', { M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd }, B * M, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

@@ -13,6 +13,7 @@
 // calling thread. Workers are unref'd: an idle pool never keeps a process alive.
 
 import type { MessagePort, Worker } from 'node:worker_threads';
+import { type TypedArray, dtypeOfArray, typedArrayFor } from '../../../dtype.js';
 import { sharedMemoryThreshold } from '../../../storage.js';
 import { TASKS, type TaskArgs, type TaskName } from './tasks.js';
 
@@ -60,6 +61,24 @@ export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
   threads = node === null ? 1 : n;
   while (workers.length > threads - 1) void workers.pop()!.worker.terminate();
+}
+
+/**
+ * A strided view's elements on shared memory: the same array where it already is there
+ * (or threads are unavailable), else a copy of just the span the view covers, with the
+ * view's offset moved into the copy. Lets worker threads read arrays a user handed in.
+ */
+export function onSharedMemory(data: TypedArray, offset: number, shape: readonly number[], strides: readonly number[]): { data: TypedArray; offset: number } {
+  if (node === null || threads === 1 || data.buffer instanceof SharedArrayBuffer) return { data, offset };
+  let first = offset;
+  let last = offset;
+  shape.forEach((n, d) => {
+    if (strides[d] < 0) first += (n - 1) * strides[d];
+    else last += (n - 1) * strides[d];
+  });
+  const copy = typedArrayFor(dtypeOfArray(data), last + 1 - first, true);
+  copy.set(data.subarray(first, last + 1));
+  return { data: copy, offset: offset - first };
 }
 
 /** Whether every typed array in `args` (searched through nested plain objects) is on shared memory. */
