@@ -5,7 +5,7 @@ import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
 import { CpuStorage } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
-import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided } from './elementwise.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormRows } from './layer-norm.js';
 import { onSharedMemory, parallelFor } from './threads/pool.js';
@@ -25,6 +25,21 @@ function operand(t: Tensor): Operand {
 
 /** Each thread of a split matmul gets at least this many multiply-adds. */
 const MATMUL_GRAIN = 1 << 21;
+/** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
+const ELEMENTWISE_GRAIN = 1 << 15;
+
+/** Runs `out = expr(inputs)` elementwise, split over threads by slabs of the outermost (merged) dim. */
+function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): void {
+  const args = simplifyStrided(arity, expr, out.shape, operand(out), inputs.map(operand), params);
+  const outer = args.shape.length === 0 ? 1 : args.shape[0];
+  parallelFor('stridedSlab', args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
+}
+
+/** Rows along `dim` of a tensor of `shape`, and the rows per thread that make a worthwhile share. */
+function rowsAndGrain(shape: readonly number[], dim: number): [number, number] {
+  const rows = shape.reduce((n, d, i) => (i === dim ? n : n * d), 1);
+  return [rows, Math.ceil(ELEMENTWISE_GRAIN / Math.max(shape[dim], 1))];
+}
 
 export interface CpuBackendOptions {
   /** Use the WebAssembly SIMD kernels where the runtime has them (default true); false runs the plain TypeScript ones. */
@@ -58,19 +73,19 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
-    runStrided(1, UNARY_EXPRESSIONS[op], out.shape, operand(out), [operand(x)], params);
+    elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
   }
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
-    runStrided(2, BINARY_EXPRESSIONS[op], out.shape, operand(out), [operand(a), operand(b)]);
+    elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
   }
 
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void {
-    runStrided(3, 'x ? y : z', out.shape, operand(out), [operand(cond), operand(a), operand(b)]);
+    elementwise(3, 'x ? y : z', out, [cond, a, b]);
   }
 
   fill(out: Tensor, value: number): void {
-    runStrided(0, 'p0', out.shape, operand(out), [], [value]);
+    elementwise(0, 'p0', out, [], [value]);
   }
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
@@ -116,12 +131,14 @@ export class CpuBackend implements Backend {
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
-    softmaxRows(cpuData(x), x.shape, x.strides, x.offset, cpuData(out), out.strides, out.offset, dim, log);
+    const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
+    parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
     const vector = (t: Tensor | null) => (t === null ? null : { data: cpuData(t), offset: t.offset, stride: t.strides[0] });
-    layerNormRows(cpuData(x), x.shape, x.strides, x.offset, vector(weight), vector(bias), eps, cpuData(out), cpuData(mean), cpuData(rstd));
+    const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: cpuData(mean), rstd: cpuData(rstd) };
+    parallelFor('layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

@@ -11,16 +11,28 @@ export interface Vector {
   readonly stride: number;
 }
 
-export function layerNormRows(
-  x: TypedArray, shape: readonly number[], strides: readonly number[], offset: number,
-  weight: Vector | null, bias: Vector | null, eps: number,
-  out: TypedArray, mean: TypedArray, rstd: TypedArray,
-): void {
+export interface LayerNormArgs {
+  readonly x: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly weight: Vector | null;
+  readonly bias: Vector | null;
+  readonly eps: number;
+  /** Contiguous output of x's shape; mean and rstd hold one value per row. */
+  readonly out: TypedArray;
+  readonly mean: TypedArray;
+  readonly rstd: TypedArray;
+}
+
+/** Normalizes rows [begin, end) of x viewed as [rows, D]. */
+export function layerNormRows(args: LayerNormArgs, begin: number, end: number): void {
+  const { x, shape, strides, offset, weight, bias, eps, out, mean, rstd } = args;
   const last = shape.length - 1;
   const D = shape[last];
   const xs = strides[last];
   const rows = rowOffsets(shape, strides, offset, last);
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = begin; r < Math.min(end, rows.length); r++) {
     const base = rows[r];
     let sum = 0;
     for (let j = 0; j < D; j++) sum += x[base + j * xs];

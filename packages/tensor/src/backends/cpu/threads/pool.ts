@@ -95,9 +95,10 @@ function allShared(args: object): boolean {
  * on shared memory (a worker would only see a copy).
  */
 export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, total: number, grain: number): void {
+  const run = TASKS[task] as (args: TaskArgs<T>, begin: number, end: number) => void;
   const parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)));
   if (parts <= 1 || node === null || !allShared(args)) {
-    TASKS[task](args, 0, total);
+    run(args, 0, total);
     return;
   }
   while (workers.length < parts - 1) workers.push(startWorker(node));
@@ -106,7 +107,7 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
   for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task, args, begin: bound(p), end: bound(p + 1), pending });
   let failure: unknown = null;
   try {
-    TASKS[task](args, 0, bound(1));
+    run(args, 0, bound(1));
   } catch (error) {
     failure = error;
   }

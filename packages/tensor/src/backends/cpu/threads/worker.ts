@@ -7,7 +7,7 @@ import { TASKS, type TaskName } from './tasks.js';
 
 interface Job {
   readonly task: TaskName;
-  readonly args: never;
+  readonly args: unknown;
   readonly begin: number;
   readonly end: number;
   readonly pending: Int32Array;
@@ -17,7 +17,7 @@ const errors = (workerData as { errors: MessagePort }).errors;
 
 parentPort!.on('message', ({ task, args, begin, end, pending }: Job) => {
   try {
-    TASKS[task](args, begin, end);
+    (TASKS[task] as (args: unknown, begin: number, end: number) => void)(args, begin, end);
   } catch (error) {
     errors.postMessage({ message: error instanceof Error ? error.message : String(error) });
   }
