@@ -1,0 +1,100 @@
+// Measures one benchmark case on several implementations with tinybench, after checking
+// that every implementation computes the same numbers as the first one.
+//
+// Each implementation is prepared (inputs built, weights copied, warm-up compile), run
+// once to capture its result for the agreement check, then timed by its own tinybench
+// Bench so that per-implementation settings (thread count, backend) hold for exactly its
+// samples. Slow implementations (the naive loop, tfjs-cpu on the ViT) get as many
+// samples as fit in the time budget, at least one.
+
+import { Bench } from 'tinybench';
+
+/** A prepared implementation: `step` runs the computation once; `result` is what the first step produced. */
+export interface Runner {
+  step(): void;
+  readonly result: Float32Array;
+  dispose?(): void;
+}
+
+export interface Implementation {
+  readonly name: string;
+  prepare(): Runner | Promise<Runner>;
+}
+
+export interface Case {
+  readonly family: string;
+  readonly name: string;
+  /** Floating-point operations per step, where the case defines them (2 per multiply-add). */
+  readonly flops?: number;
+  /** Largest allowed |result - reference| relative to max |reference| (at least 1). */
+  readonly tolerance: number;
+  readonly implementations: readonly Implementation[];
+}
+
+export interface Measurement {
+  readonly family: string;
+  readonly case: string;
+  readonly implementation: string;
+  readonly samples: number;
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly gflops: number | null;
+  /** max |result - reference| / max(1, max |reference|); 0 for the reference itself. */
+  readonly error: number;
+  readonly agrees: boolean;
+}
+
+export interface Budget {
+  /** Time budget per implementation, in ms. */
+  readonly timeMs: number;
+  /** Most samples per implementation. */
+  readonly maxSamples: number;
+}
+
+export function relativeError(actual: Float32Array, reference: Float32Array): number {
+  if (actual.length !== reference.length) return Infinity;
+  let worst = 0;
+  let scale = 1;
+  for (let i = 0; i < reference.length; i++) {
+    const d = Math.abs(actual[i] - reference[i]);
+    if (!(d <= worst)) worst = d; // NaN counts as the worst
+    scale = Math.max(scale, Math.abs(reference[i]));
+  }
+  return worst / scale;
+}
+
+export async function measureCase(c: Case, budget: Budget): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  let reference: Float32Array | null = null;
+  for (const impl of c.implementations) {
+    const runner = await impl.prepare();
+    const first = performance.now();
+    runner.step(); // the first step: its result is checked, and it warms up the JIT
+    const firstMs = performance.now() - first;
+    const result = runner.result;
+    reference ??= result;
+    const error = relativeError(result, reference);
+    const samples = Math.max(1, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
+    const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
+    bench.add(impl.name, () => runner.step());
+    await bench.run();
+    runner.dispose?.();
+    const r = bench.tasks[0].result;
+    if (r.state !== 'completed') throw new Error(`${c.name} / ${impl.name}: benchmark ${r.state}`);
+    const medianMs = r.latency.p50;
+    out.push({
+      family: c.family,
+      case: c.name,
+      implementation: impl.name,
+      samples: r.latency.samplesCount,
+      medianMs,
+      minMs: r.latency.min,
+      maxMs: r.latency.max,
+      gflops: c.flops === undefined ? null : c.flops / medianMs / 1e6,
+      error,
+      agrees: error <= c.tolerance,
+    });
+  }
+  return out;
+}
