@@ -6,6 +6,10 @@
 // Bench so that per-implementation settings (thread count, backend) hold for exactly its
 // samples. Slow implementations (the naive loop, tfjs-cpu on the ViT) get as many
 // samples as fit in the time budget, at least one.
+// Before every sample, untimed and for every implementation alike, the harness runs a
+// full garbage collection where Node was started with --expose-gc and yields to the
+// event loop: samples then do not pay for garbage the previous ones left, and memory
+// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse.
 
 import { Bench } from 'tinybench';
 
@@ -64,12 +68,21 @@ export function relativeError(actual: Float32Array, reference: Float32Array): nu
   return worst / scale;
 }
 
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
+/** A full collection (where exposed) and one event-loop turn, so that finalizers run. */
+async function settle(): Promise<void> {
+  collectGarbage?.();
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function measureCase(c: Case, budget: Budget): Promise<Measurement[]> {
   const out: Measurement[] = [];
   let reference: Float32Array | null = null;
   for (const impl of c.implementations) {
     const runner = await impl.prepare();
     const first = performance.now();
+    await settle();
     runner.step(); // the first step: its result is checked, and it warms up the JIT
     const firstMs = performance.now() - first;
     const result = runner.result;
@@ -77,7 +90,7 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
     const error = relativeError(result, reference);
     const samples = Math.max(1, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
     const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
-    bench.add(impl.name, () => runner.step());
+    bench.add(impl.name, () => runner.step(), { beforeEach: settle });
     await bench.run();
     runner.dispose?.();
     const r = bench.tasks[0].result;

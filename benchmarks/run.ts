@@ -47,6 +47,7 @@ writeFileSync(file, JSON.stringify({
   mode: full ? 'full' : 'quick',
   machine: m,
   threads: variants.threads,
+  gcBetweenSamples: typeof (globalThis as { gc?: unknown }).gc === 'function',
   modes: { dinots: 'CPU, WebAssembly SIMD128 GEMM + worker_threads', tfjsWasm: 'SIMD, 1 thread', tfjsCpu: 'plain JavaScript' },
   results,
 }, null, 2) + '\n');

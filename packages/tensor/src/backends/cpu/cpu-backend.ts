@@ -3,7 +3,8 @@
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
-import { CpuStorage } from '../../storage.js';
+import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
+import { allocatePooled } from './buffer-pool.js';
 import type { Tensor } from '../../tensor.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
@@ -55,7 +56,7 @@ export class CpuBackend implements Backend {
   }
 
   allocate(dtype: DType, length: number): CpuStorage {
-    return CpuStorage.allocate(dtype, length);
+    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements));
   }
 
   fromArray(data: TypedArray): CpuStorage {
