@@ -4,8 +4,8 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The umbrella package: tfjs-core with every gradient registered, and the CPU backend.
+import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CpuBackend, type Tensor, registerBackend, setNumThreads } from '@dinots/tensor';
 import type { Implementation, Runner } from './harness.js';

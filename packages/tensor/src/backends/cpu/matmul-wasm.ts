@@ -4,9 +4,10 @@
 // it, in the layout the kernel expects, and adds the result tiles back into C:
 //   1. all of B (K x N) once, in panels of NR columns, each panel k-major;
 //   2. per MC rows of A: that row block (MC x K), in panels of MR rows, each k-major;
-//   3. per NC columns: a zeroed MC x NC tile of C; the kernel runs once per KC slice of
-//      k (so the MR x KC slice of A and the KC x NR slice of B it streams stay in L1
-//      and L2); then the tile is added into C.
+//   3. per NC columns: the MC x NC block of C is copied into a tile, the kernel adds
+//      A B into it once per KC slice of k (so the MR x KC slice of A and the KC x NR
+//      slice of B it streams stay in L1 and L2), and the tile is copied back. Both
+//      copies are typed-array `set`s, i.e. native memcpy.
 // Packing absorbs the operands' strides and pads the edges with zeros, so transposed
 // and sliced inputs cost nothing extra and the kernel never sees a partial tile.
 // The accumulation is in the operands' precision (float32 stays float32).
@@ -93,7 +94,10 @@ export function gemmWasm(
     for (let jc = 0; jc < N; jc += tileWidth) {
       const cols = Math.min(tileWidth, N - jc);
       const colsPadded = roundUp(cols, nr);
-      mem.fill(0, cStart, cStart + rowsPadded * colsPadded);
+      for (let i = 0; i < rows; i++) {
+        const dst = cOffset + (ic + i) * ldc + jc;
+        mem.set(c.subarray(dst, dst + cols), cStart + i * colsPadded);
+      }
       for (let pc = 0; pc < K; pc += KC) {
         kernel.run(
           rowsPadded, colsPadded, Math.min(KC, K - pc),
@@ -104,8 +108,7 @@ export function gemmWasm(
       }
       for (let i = 0; i < rows; i++) {
         const src = cStart + i * colsPadded;
-        const dst = cOffset + (ic + i) * ldc + jc;
-        for (let j = 0; j < cols; j++) c[dst + j] += mem[src + j];
+        c.set(mem.subarray(src, src + cols), cOffset + (ic + i) * ldc + jc);
       }
     }
   }
@@ -119,7 +122,8 @@ function packB(b: MatrixView, K: number, N: number, nr: number, mem: Float32Arra
     let p = jr * K;
     for (let k = 0; k < K; k++) {
       const row = offset + k * rowStride + jr * colStride;
-      for (let j = 0; j < nr; j++) mem[p + j] = j < width ? data[row + j * colStride] : 0;
+      for (let j = 0; j < width; j++) mem[p + j] = data[row + j * colStride];
+      for (let j = width; j < nr; j++) mem[p + j] = 0;
       p += nr;
     }
   }
@@ -133,7 +137,8 @@ function packA(a: MatrixView, ic: number, rows: number, K: number, mr: number, m
     let p = start + ir * K;
     for (let k = 0; k < K; k++) {
       const col = offset + (ic + ir) * rowStride + k * colStride;
-      for (let i = 0; i < mr; i++) mem[p + i] = i < height ? data[col + i * rowStride] : 0;
+      for (let i = 0; i < height; i++) mem[p + i] = data[col + i * rowStride];
+      for (let i = height; i < mr; i++) mem[p + i] = 0;
       p += mr;
     }
   }
