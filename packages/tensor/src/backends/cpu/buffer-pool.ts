@@ -18,8 +18,8 @@ import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor } from '.
 
 /** Smaller buffers come from the allocator directly: they are cheap, and many. */
 const MIN_POOLED_BYTES = 1 << 16;
-/** Free memory the pool may hold on to. */
-const MAX_POOLED_BYTES = 1 << 30;
+/** Free memory the pool may hold on to (a ViT-tiny train step at batch 32 allocates about 2 GiB). */
+const MAX_POOLED_BYTES = 4 * 2 ** 30;
 
 const free = new Map<string, ArrayBufferLike[]>();
 let pooledBytes = 0;
