@@ -18,6 +18,8 @@ export interface Runner {
   step(): void;
   readonly result: Float32Array;
   dispose?(): void;
+  /** Running totals of bytes the implementation allocated, and of those on reused memory, where it tracks them. */
+  memory?(): { allocatedBytes: number; reusedBytes: number };
 }
 
 export interface Implementation {
@@ -47,6 +49,11 @@ export interface Measurement {
   /** max |result - reference| / max(1, max |reference|); 0 for the reference itself. */
   readonly error: number;
   readonly agrees: boolean;
+  /** Tensor memory per step (dinots only): MiB allocated, and the share of it on reused buffers. */
+  readonly allocatedMiBPerStep?: number;
+  readonly reusedShare?: number;
+  /** The process' peak resident set so far, in MiB. */
+  readonly peakRssMiB: number;
 }
 
 export interface Budget {
@@ -90,8 +97,14 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
     const error = relativeError(result, reference);
     const samples = Math.max(1, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
     const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
-    bench.add(impl.name, () => runner.step(), { beforeEach: settle });
+    let steps = 0;
+    bench.add(impl.name, () => {
+      steps++;
+      runner.step();
+    }, { beforeEach: settle });
+    const memoryBefore = runner.memory?.();
     await bench.run();
+    const memoryAfter = runner.memory?.();
     runner.dispose?.();
     const r = bench.tasks[0].result;
     if (r.state !== 'completed') throw new Error(`${c.name} / ${impl.name}: benchmark ${r.state}`);
@@ -107,6 +120,11 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
       gflops: c.flops === undefined ? null : c.flops / medianMs / 1e6,
       error,
       agrees: error <= c.tolerance,
+      ...(memoryBefore && memoryAfter && {
+        allocatedMiBPerStep: (memoryAfter.allocatedBytes - memoryBefore.allocatedBytes) / steps / 2 ** 20,
+        reusedShare: (memoryAfter.reusedBytes - memoryBefore.reusedBytes) / Math.max(memoryAfter.allocatedBytes - memoryBefore.allocatedBytes, 1),
+      }),
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
     });
   }
   return out;

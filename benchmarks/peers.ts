@@ -7,7 +7,7 @@ import path from 'node:path';
 // The umbrella package: tfjs-core with every gradient registered, and the CPU backend.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { CpuBackend, type Tensor, registerBackend, setNumThreads } from '@dinots/tensor';
+import { CpuBackend, type Tensor, cpuMemoryStats, registerBackend, setNumThreads } from '@dinots/tensor';
 import type { Implementation, Runner } from './harness.js';
 
 export { tf };
@@ -57,6 +57,7 @@ export function ours(options: OursOptions, build: () => () => Tensor | Float32Ar
         dispose() {
           registerBackend('cpu', () => new CpuBackend());
         },
+        memory: cpuMemoryStats,
       };
     },
   };

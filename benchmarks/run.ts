@@ -27,6 +27,7 @@ const budget = full ? { timeMs: 3000, maxSamples: 50 } : { timeMs: 800, maxSampl
 const cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants)].filter((c) => only.test(c.name));
 const results: Measurement[] = [];
 const started = new Date();
+const loadAtStart = os.loadavg();
 for (const c of cases) {
   const rows = await measureCase(c, budget);
   results.push(...rows);
@@ -36,7 +37,7 @@ for (const c of cases) {
 const table = markdownTable(results);
 console.log(`\n## dinots CPU benchmarks, ${started.toISOString()}\n`);
 const m = machine();
-console.log(`${m.cpu}, ${m.cores} cores, Node ${m.node}; dinots threads: ${variants.threads.join(' and ')}; ${full ? 'full' : 'quick'} mode\n`);
+console.log(`${m.cpu}, ${m.cores} cores, Node ${m.node}, load average ${loadAtStart[0].toFixed(1)} at the start and ${m.loadAverage[0].toFixed(1)} at the end; dinots threads: ${variants.threads.join(' and ')}; ${full ? 'full' : 'quick'} mode\n`);
 console.log(table);
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
@@ -45,7 +46,7 @@ const file = path.join(dir, `${started.toISOString().replaceAll(':', '-').slice(
 writeFileSync(file, JSON.stringify({
   date: started.toISOString(),
   mode: full ? 'full' : 'quick',
-  machine: m,
+  machine: { ...m, loadAverageAtStart: loadAtStart },
   threads: variants.threads,
   gcBetweenSamples: typeof (globalThis as { gc?: unknown }).gc === 'function',
   modes: { dinots: 'CPU, WebAssembly SIMD128 GEMM + worker_threads', tfjsWasm: 'SIMD, 1 thread', tfjsCpu: 'plain JavaScript' },

@@ -24,6 +24,9 @@ const MAX_POOLED_BYTES = 4 * 2 ** 30;
 const free = new Map<string, ArrayBufferLike[]>();
 let pooledBytes = 0;
 
+/** Running totals since the process started: all bytes handed out, and those of them on reused memory. */
+const allocationStats = { allocatedBytes: 0, reusedBytes: 0 };
+
 const keyOf = (bytes: number, shared: boolean) => `${shared ? 'shared' : 'plain'}:${bytes}`;
 
 const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
@@ -38,6 +41,7 @@ const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
 /** A zero-filled array of `length` elements, on reused memory where the pool has a buffer of that size. */
 export function allocatePooled(dtype: DType, length: number, shared: boolean): TypedArray {
   const bytes = length * BYTES_PER_ELEMENT[dtype];
+  allocationStats.allocatedBytes += bytes;
   if (bytes < MIN_POOLED_BYTES) return typedArrayFor(dtype, length, shared);
   const buffer = free.get(keyOf(bytes, shared))?.pop();
   let data: TypedArray;
@@ -45,6 +49,7 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean): T
     data = typedArrayFor(dtype, length, shared);
   } else {
     pooledBytes -= bytes;
+    allocationStats.reusedBytes += bytes;
     data = viewOf(dtype, buffer).fill(0);
   }
   registry.register(data, data.buffer);
@@ -60,7 +65,7 @@ function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {
   }
 }
 
-/** Bytes of free memory the pool holds now. */
-export function pooledMemoryBytes(): number {
-  return pooledBytes;
+/** CPU memory statistics: totals since the start (bytes handed out, bytes of those on reused memory) and free bytes pooled now. */
+export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number } {
+  return { ...allocationStats, pooledBytes };
 }

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { pooledMemoryBytes } from '../../../src/backends/cpu/buffer-pool.js';
-import { CpuStorage, getBackend, ones } from '../../../src/index.js';
+import { CpuStorage, cpuMemoryStats, getBackend, ones } from '../../../src/index.js';
 
 // A full garbage collection on demand, without starting Node with --expose-gc.
 setFlagsFromString('--expose-gc');
@@ -21,10 +20,13 @@ describe('CPU buffer pool', () => {
       storage.data.fill(7);
     })();
     await collect();
-    const before = pooledMemoryBytes();
-    expect(before).to.be.at.least(4 * length);
+    const before = cpuMemoryStats();
+    expect(before.pooledBytes).to.be.at.least(4 * length);
     const again = (getBackend('cpu').allocate('float32', length) as CpuStorage).data;
-    expect(pooledMemoryBytes()).to.equal(before - 4 * length);
+    const after = cpuMemoryStats();
+    expect(after.pooledBytes).to.equal(before.pooledBytes - 4 * length);
+    expect(after.reusedBytes - before.reusedBytes).to.equal(4 * length);
+    expect(after.allocatedBytes - before.allocatedBytes).to.equal(4 * length);
     expect(again.every((v) => v === 0)).to.equal(true);
   });
 

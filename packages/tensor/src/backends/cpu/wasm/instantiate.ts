@@ -1,4 +1,6 @@
-// Synchronous compilation of a small module, where WebAssembly exists. The TypeScript
+// Synchronous compilation of a small module, where WebAssembly exists (browsers allow
+// synchronous compilation on the main thread only below 4 KB; the kernels here are
+// under 1 KB), so that kernels stay synchronous calls. The TypeScript
 // library this project targets (es2023, no DOM) does not declare the WebAssembly
 // JavaScript API, so the part used here is declared below.
 
