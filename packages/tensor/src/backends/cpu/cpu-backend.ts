@@ -1,18 +1,19 @@
-// The CPU backend: plain TypeScript kernels over typed arrays.
+// The CPU backend: TypeScript kernels over typed arrays, matrix products on a
+// WebAssembly SIMD kernel (matmul-wasm.ts), large kernels split over a worker-thread
+// pool (threads/pool.ts), and outputs on memory recycled from dead tensors
+// (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
-import { allocatePooled } from './buffer-pool.js';
 import type { Tensor } from '../../tensor.js';
+import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
-import { layerNormRows } from './layer-norm.js';
-import { onSharedMemory, parallelFor } from './threads/pool.js';
 import { rowOffsets } from './rows.js';
-import { softmaxRows } from './softmax.js';
 import type { Operand } from './strided-loop.js';
+import { onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
 export function cpuData(t: Tensor): TypedArray {
