@@ -27,8 +27,9 @@ export function softmaxRows(args: SoftmaxArgs, begin: number, end: number): void
   const xRows = rowOffsets(xShape, xStrides, xOffset, dim);
   const oRows = rowOffsets(xShape, outStrides, outOffset, dim);
   for (let r = begin; r < Math.min(end, xRows.length); r++) {
-    const xb = xRows[r];
-    const ob = oRows[r];
+    // `| 0`: offsets as small integers keep V8 on its fast indexed path (storages are below 2^31 elements)
+    const xb = xRows[r] | 0;
+    const ob = oRows[r] | 0;
     let max = -Infinity;
     for (let j = 0; j < n; j++) {
       const v = x[xb + j * xs];
