@@ -101,7 +101,17 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
     run(args, 0, total);
     return;
   }
-  while (workers.length < parts - 1) workers.push(startWorker(node));
+  while (workers.length < parts - 1) {
+    const worker = startWorker(node);
+    if (worker === null) {
+      // No usable worker here (e.g. a bundle without worker.js): run single-threaded from now on.
+      process.emitWarning('dinots: worker threads failed to start; CPU kernels run on one thread');
+      setNumThreads(1);
+      run(args, 0, total);
+      return;
+    }
+    workers.push(worker);
+  }
   const bound = (p: number) => Math.round((total * p) / parts);
   Atomics.store(pending, 0, parts - 1);
   for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task, args, begin: bound(p), end: bound(p + 1), pending });
@@ -119,10 +129,38 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
   if (failure !== null) throw failure;
 }
 
-function startWorker(threads: NodeThreads): PoolWorker {
+/** Workers get this long to load their modules and report ready. */
+const STARTUP_TIMEOUT_MS = 10_000;
+
+/**
+ * A new worker, once it has reported ready (its message handler installed), or null if
+ * it could not start. Waiting here means a worker that dies while loading never leaves
+ * the pool waiting forever on a task it will not run.
+ */
+function startWorker(threads: NodeThreads): PoolWorker | null {
   const { port1, port2 } = new threads.MessageChannel();
-  const worker = new threads.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2 }, transferList: [port2] });
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  let worker: Worker;
+  try {
+    worker = new threads.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2, ready }, transferList: [port2] });
+  } catch {
+    return null;
+  }
   worker.unref();
   port1.unref();
-  return { worker, errors: port1 };
+  Atomics.wait(ready, 0, 0, STARTUP_TIMEOUT_MS);
+  if (Atomics.load(ready, 0) !== 1) {
+    worker.on('error', () => {}); // reported by the warning above; keep it from being an uncaught error
+    void worker.terminate();
+    return null;
+  }
+  const entry = { worker, errors: port1 };
+  // A worker that dies later (out of memory, terminated) leaves the pool; the next split starts a new one.
+  const drop = () => {
+    const at = workers.indexOf(entry);
+    if (at >= 0) workers.splice(at, 1);
+  };
+  worker.on('error', drop);
+  worker.on('exit', drop);
+  return entry;
 }

@@ -13,7 +13,7 @@ interface Job {
   readonly pending: Int32Array;
 }
 
-const errors = (workerData as { errors: MessagePort }).errors;
+const { errors, ready } = workerData as { errors: MessagePort; ready: Int32Array };
 
 parentPort!.on('message', ({ task, args, begin, end, pending }: Job) => {
   try {
@@ -24,3 +24,6 @@ parentPort!.on('message', ({ task, args, begin, end, pending }: Job) => {
   Atomics.sub(pending, 0, 1);
   Atomics.notify(pending, 0);
 });
+
+Atomics.store(ready, 0, 1);
+Atomics.notify(ready, 0);
