@@ -5,7 +5,7 @@
 // once to capture its result for the agreement check, then timed by its own tinybench
 // Bench so that per-implementation settings (thread count, backend) hold for exactly its
 // samples. Every implementation gets as many samples as fit in the time budget, and at
-// least 3, except those that take over 5 s a step (tfjs-cpu on the ViT), which get one.
+// least 3, except those that take over 20 s a step (tfjs-cpu on the ViT), which get one.
 // Before every sample, untimed and for every implementation alike, the harness runs a
 // full garbage collection where Node was started with --expose-gc and yields to the
 // event loop: samples then do not pay for garbage the previous ones left, and memory
@@ -95,8 +95,8 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
     const result = runner.result;
     reference ??= result;
     const error = relativeError(result, reference);
-    // As many samples as fit the budget; at least 3 unless one step takes over 5 s.
-    const samples = Math.max(firstMs > 5000 ? 1 : 3, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
+    // As many samples as fit the budget; at least 3 unless one step takes over 20 s.
+    const samples = Math.max(firstMs > 20_000 ? 1 : 3, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
     const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
     let steps = 0;
     bench.add(impl.name, () => {

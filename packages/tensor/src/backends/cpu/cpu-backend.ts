@@ -25,10 +25,13 @@ function operand(t: Tensor): Operand {
   return { data: cpuData(t), offset: t.offset, strides: t.strides };
 }
 
+// A split costs a message to each worker and a wake-up of the caller (tens of
+// microseconds on an idle machine, a scheduler time slice on a busy one), so each
+// thread's share must be worth a few hundred microseconds.
 /** Each thread of a split matmul gets at least this many multiply-adds. */
-const MATMUL_GRAIN = 1 << 21;
+export const MATMUL_GRAIN = 1 << 22;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
-const ELEMENTWISE_GRAIN = 1 << 15;
+export const ELEMENTWISE_GRAIN = 1 << 17;
 
 /** Runs `out = expr(inputs)` elementwise, split over threads by slabs of the outermost (merged) dim. */
 function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): void {
