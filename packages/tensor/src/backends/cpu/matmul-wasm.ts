@@ -1,7 +1,7 @@
 // Matrix multiply on the WebAssembly SIMD128 kernel (wasm/gemm-kernel.ts): C += A * B.
 //
 // The kernel reads only its own linear memory, so this driver packs the operands into
-// it, in the layout the kernel expects, and adds the result tiles back into C:
+// it, in the layout the kernel expects, and accumulates C there tile by tile:
 //   1. all of B (K x N) once, in panels of NR columns, each panel k-major;
 //   2. per MC rows of A: that row block (MC x K), in panels of MR rows, each k-major;
 //   3. per NC columns: the MC x NC block of C is copied into a tile, the kernel adds
