@@ -53,4 +53,6 @@ export { Node, type GradFormula } from './autograd/node.js';
 export { record } from './autograd/record.js';
 
 export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, registerBackend, getBackend } from './backends/backend.js';
-export { CpuBackend } from './backends/cpu/cpu-backend.js';
+export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
+export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';
+export { cpuMemoryStats } from './backends/cpu/buffer-pool.js';

@@ -46,7 +46,11 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   if (out.numel > 0) runKernel(a.detach(), b.detach(), out, batch);
   return record('MmBackward', out, [a, b], [a, b], [
     (g) => sumTo(batchedMatmul(g, transpose(b, -1, -2)), a.shape),
-    (g) => sumTo(batchedMatmul(transpose(a, -1, -2), g), b.shape),
+    // b shared by every batch item (a Linear weight): sum_i A_i^T G_i is one product
+    // over the stacked rows, A_rows^T G_rows, instead of one per item and a sum.
+    (g) => b.ndim === 2 && a.ndim > 2
+      ? batchedMatmul(transpose(reshape(a, [-1, a.shape[a.ndim - 1]]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]]))
+      : sumTo(batchedMatmul(transpose(a, -1, -2), g), b.shape),
   ]);
 }
 

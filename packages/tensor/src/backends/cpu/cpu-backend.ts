@@ -1,17 +1,19 @@
-// The CPU backend: plain TypeScript kernels over typed arrays.
+// The CPU backend: TypeScript kernels over typed arrays, matrix products on a
+// WebAssembly SIMD kernel (matmul-wasm.ts), large kernels split over a worker-thread
+// pool (threads/pool.ts), and outputs on memory recycled from dead tensors
+// (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
-import { CpuStorage } from '../../storage.js';
+import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
-import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided } from './elementwise.js';
+import { allocatePooled } from './buffer-pool.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
-import { layerNormRows } from './layer-norm.js';
-import { gemm } from './matmul.js';
 import { rowOffsets } from './rows.js';
-import { softmaxRows } from './softmax.js';
 import type { Operand } from './strided-loop.js';
+import { onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
 export function cpuData(t: Tensor): TypedArray {
@@ -23,11 +25,42 @@ function operand(t: Tensor): Operand {
   return { data: cpuData(t), offset: t.offset, strides: t.strides };
 }
 
+// A split costs a message to each worker and a wake-up of the caller (tens of
+// microseconds on an idle machine, a scheduler time slice on a busy one), so each
+// thread's share must be worth a few hundred microseconds.
+/** Each thread of a split matmul gets at least this many multiply-adds. */
+export const MATMUL_GRAIN = 1 << 22;
+/** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
+export const ELEMENTWISE_GRAIN = 1 << 17;
+
+/** Runs `out = expr(inputs)` elementwise, split over threads by slabs of the outermost (merged) dim. */
+function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): void {
+  const args = simplifyStrided(arity, expr, out.shape, operand(out), inputs.map(operand), params);
+  const outer = args.shape.length === 0 ? 1 : args.shape[0];
+  parallelFor('stridedSlab', args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
+}
+
+/** Rows along `dim` of a tensor of `shape`, and the rows per thread that make a worthwhile share. */
+function rowsAndGrain(shape: readonly number[], dim: number): [number, number] {
+  const rows = shape.reduce((n, d, i) => (i === dim ? n : n * d), 1);
+  return [rows, Math.ceil(ELEMENTWISE_GRAIN / Math.max(shape[dim], 1))];
+}
+
+export interface CpuBackendOptions {
+  /** Use the WebAssembly SIMD kernels where the runtime has them (default true); false runs the plain TypeScript ones. */
+  readonly simd?: boolean;
+}
+
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
+  readonly simd: boolean;
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.simd = options.simd ?? true;
+  }
 
   allocate(dtype: DType, length: number): CpuStorage {
-    return CpuStorage.allocate(dtype, length);
+    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements));
   }
 
   fromArray(data: TypedArray): CpuStorage {
@@ -45,19 +78,19 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
-    runStrided(1, UNARY_EXPRESSIONS[op], out.shape, operand(out), [operand(x)], params);
+    elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
   }
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
-    runStrided(2, BINARY_EXPRESSIONS[op], out.shape, operand(out), [operand(a), operand(b)]);
+    elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
   }
 
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void {
-    runStrided(3, 'x ? y : z', out.shape, operand(out), [operand(cond), operand(a), operand(b)]);
+    elementwise(3, 'x ? y : z', out, [cond, a, b]);
   }
 
   fill(out: Tensor, value: number): void {
-    runStrided(0, 'p0', out.shape, operand(out), [], [value]);
+    elementwise(0, 'p0', out, [], [value]);
   }
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
@@ -92,26 +125,25 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    const ad = cpuData(a);
-    const bd = cpuData(b);
-    const od = cpuData(out);
-    for (let i = 0; i < B; i++) {
-      gemm(
-        M, N, K,
-        { data: ad, offset: a.offset + i * a.strides[0], rowStride: a.strides[1], colStride: a.strides[2] },
-        { data: bd, offset: b.offset + i * b.strides[0], rowStride: b.strides[1], colStride: b.strides[2] },
-        od, out.offset + i * out.strides[0], out.strides[1],
-      );
-    }
+    const grain = Math.ceil(MATMUL_GRAIN / Math.max(N * K, 1));
+    const split = B * M >= 2 * grain;
+    const stack = (t: Tensor) => {
+      const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
+      return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
+    };
+    const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
+    parallelFor('gemmRows', { M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd }, B * M, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
-    softmaxRows(cpuData(x), x.shape, x.strides, x.offset, cpuData(out), out.strides, out.offset, dim, log);
+    const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
+    parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
     const vector = (t: Tensor | null) => (t === null ? null : { data: cpuData(t), offset: t.offset, stride: t.strides[0] });
-    layerNormRows(cpuData(x), x.shape, x.strides, x.offset, vector(weight), vector(bias), eps, cpuData(out), cpuData(mean), cpuData(rstd));
+    const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: cpuData(mean), rstd: cpuData(rstd) };
+    parallelFor('layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

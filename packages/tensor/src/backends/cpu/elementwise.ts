@@ -90,11 +90,44 @@ export function runStrided(
   params: readonly number[] = [],
   lead = 0,
 ): void {
+  stridedSlab(simplifyStrided(arity, expr, shape, out, inputs, params, lead), 0, Infinity);
+}
+
+/** An elementwise loop with its index space simplified: operands[0] is the output. */
+export interface StridedArgs {
+  readonly arity: 0 | 1 | 2 | 3;
+  readonly expr: string;
+  readonly shape: readonly number[];
+  readonly operands: readonly Operand[];
+  readonly params: readonly number[];
+}
+
+/** Sorts the dims into operand `lead`'s memory order and merges those that allow it. */
+export function simplifyStrided(
+  arity: 0 | 1 | 2 | 3,
+  expr: string,
+  shape: readonly number[],
+  out: Operand,
+  inputs: readonly Operand[],
+  params: readonly number[] = [],
+  lead = 0,
+): StridedArgs {
   const all = [out, ...inputs];
   const sorted = sortDimsByStride(shape, all.map((o) => o.strides), lead);
   const merged = coalesce(sorted.shape, sorted.strides);
-  const ops = all.map((o, k) => ({ data: o.data, offset: o.offset, strides: merged.strides[k] }));
-  kernelFor(arity, expr)(merged.shape, ops[0], ops[1] ?? null, ops[2] ?? null, ops[3] ?? null, params[0] ?? 0, params[1] ?? 0);
+  const operands = all.map((o, k) => ({ data: o.data, offset: o.offset, strides: merged.strides[k] }));
+  return { arity, expr, shape: merged.shape, operands, params };
+}
+
+/** Runs the loop on indices [begin, end) of its first (outermost) dim: the slab a thread pool hands one thread. */
+export function stridedSlab({ arity, expr, shape, operands, params }: StridedArgs, begin: number, end: number): void {
+  let slab = shape;
+  let ops = operands;
+  if (shape.length > 0 && (begin > 0 || end < shape[0])) {
+    slab = [Math.min(end, shape[0]) - begin, ...shape.slice(1)];
+    ops = operands.map((o) => ({ data: o.data, offset: o.offset + begin * o.strides[0], strides: o.strides }));
+  }
+  kernelFor(arity, expr)(slab, ops[0], ops[1] ?? null, ops[2] ?? null, ops[3] ?? null, params[0] ?? 0, params[1] ?? 0);
 }
 
 /** Reduces `x` into `out` (same ndim, size 1 along the reduced dims), accumulating in float64. */

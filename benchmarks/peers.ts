@@ -1,0 +1,114 @@
+// The implementations every case compares: dinots on the CPU (threads and kernels
+// chosen per implementation), TensorFlow.js on its plain-JavaScript CPU backend and on
+// its WebAssembly backend, and the naive JavaScript loop.
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+// The umbrella package: tfjs-core with every gradient registered, and the CPU backend.
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { CpuBackend, type Tensor, cpuMemoryStats, registerBackend, setNumThreads } from '@dinots/tensor';
+import type { Implementation, Runner } from './harness.js';
+
+export { tf };
+
+let tfjsReady: Promise<void> | null = null;
+
+/** Loads the tfjs-backend-wasm binary from its package (Node has no fetch of relative URLs). */
+function initTfjs(): Promise<void> {
+  tfjsReady ??= (async () => {
+    const require = createRequire(import.meta.url);
+    setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
+    await tf.ready();
+  })();
+  return tfjsReady;
+}
+
+export interface OursOptions {
+  readonly threads: number;
+  /** false: the plain TypeScript kernels instead of WebAssembly SIMD. */
+  readonly simd?: boolean;
+}
+
+export function oursName({ threads, simd = true }: OursOptions): string {
+  return `dinots ${simd ? '' : 'TS kernel, '}${threads} thread${threads === 1 ? '' : 's'}`;
+}
+
+/**
+ * dinots with the given threads and kernels. `build` creates the inputs and returns the
+ * step; the step's return value (from the first call) is the result to check.
+ */
+export function ours(options: OursOptions, build: () => () => Tensor | Float32Array): Implementation {
+  return {
+    name: oursName(options),
+    prepare(): Runner {
+      setNumThreads(options.threads);
+      registerBackend('cpu', () => new CpuBackend({ simd: options.simd ?? true }));
+      const step = build();
+      let result: Float32Array | null = null;
+      return {
+        step() {
+          const r = step();
+          result ??= r instanceof Float32Array ? r : (r.dataSync() as Float32Array);
+        },
+        get result() {
+          return result!;
+        },
+        dispose() {
+          registerBackend('cpu', () => new CpuBackend());
+        },
+        memory: cpuMemoryStats,
+      };
+    },
+  };
+}
+
+export type TfBackend = 'wasm' | 'cpu';
+
+export function tfjsName(backend: TfBackend): string {
+  return backend === 'wasm' ? 'tfjs-backend-wasm (SIMD, 1 thread)' : 'tfjs-backend-cpu';
+}
+
+/** TensorFlow.js on `backend`; `build` runs inside the backend and returns the step (its tensors are freed each time). */
+export function tfjs(backend: TfBackend, build: () => () => tf.Tensor): Implementation {
+  return {
+    name: tfjsName(backend),
+    async prepare(): Promise<Runner> {
+      await initTfjs();
+      if (!(await tf.setBackend(backend))) throw new Error(`tfjs: backend ${backend} failed to start`);
+      const step = build();
+      let result: Float32Array | null = null;
+      return {
+        step() {
+          tf.tidy(() => {
+            const data = step().dataSync() as Float32Array;
+            result ??= data.slice();
+          });
+        },
+        get result() {
+          return result!;
+        },
+      };
+    },
+  };
+}
+
+/** A plain JavaScript loop over Float32Arrays; `build` returns the step, which returns its output. */
+export function naive(build: () => () => Float32Array): Implementation {
+  return {
+    name: 'naive JS loop',
+    prepare(): Runner {
+      const step = build();
+      let result: Float32Array | null = null;
+      return {
+        step() {
+          const r = step();
+          result ??= r;
+        },
+        get result() {
+          return result!;
+        },
+      };
+    },
+  };
+}

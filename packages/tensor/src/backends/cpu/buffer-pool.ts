@@ -1,0 +1,71 @@
+// A pool of the memory of dead tensors, keyed by byte size, so that a training loop
+// reuses the same buffers step after step instead of asking the system for new ones.
+//
+// Fresh memory is expensive where it matters most: every page of a new large buffer
+// faults on first touch (measured here at 40-200 us per 4 KiB page in a sandboxed VM,
+// which made a 1.6 MB elementwise op 15x slower than on reused memory), and the garbage
+// collector has to account for and later free it. JavaScript has no destructor, so a
+// buffer comes back through a FinalizationRegistry: once the typed array that a CPU
+// storage holds is unreachable, its ArrayBuffer (held strongly by the registry until
+// then) goes into the pool. Registry callbacks run between event-loop tasks, so a loop
+// that awaits anything once per step (a data loader, a log line) recycles each step.
+//
+// Safety: only storages this backend allocated are pooled, never arrays a user handed
+// in; reuse happens only when the storage's typed array is unreachable, so tensors,
+// views and kept `storage.data` references stay valid. A reused buffer is zero-filled.
+
+import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
+
+/** Smaller buffers come from the allocator directly: they are cheap, and many. */
+const MIN_POOLED_BYTES = 1 << 16;
+/** Free memory the pool may hold on to (a ViT-tiny train step at batch 32 allocates about 2 GiB). */
+const MAX_POOLED_BYTES = 4 * 2 ** 30;
+
+const free = new Map<string, ArrayBufferLike[]>();
+let pooledBytes = 0;
+
+/** Running totals since the process started: all bytes handed out, and those of them on reused memory. */
+const allocationStats = { allocatedBytes: 0, reusedBytes: 0 };
+
+const keyOf = (bytes: number, shared: boolean) => `${shared ? 'shared' : 'plain'}:${bytes}`;
+
+const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
+  if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
+  const key = keyOf(buffer.byteLength, buffer instanceof SharedArrayBuffer);
+  let list = free.get(key);
+  if (list === undefined) free.set(key, (list = []));
+  list.push(buffer);
+  pooledBytes += buffer.byteLength;
+});
+
+/** A zero-filled array of `length` elements, on reused memory where the pool has a buffer of that size. */
+export function allocatePooled(dtype: DType, length: number, shared: boolean): TypedArray {
+  const bytes = length * BYTES_PER_ELEMENT[dtype];
+  allocationStats.allocatedBytes += bytes;
+  if (bytes < MIN_POOLED_BYTES) return typedArrayFor(dtype, length, shared);
+  const buffer = free.get(keyOf(bytes, shared))?.pop();
+  let data: TypedArray;
+  if (buffer === undefined) {
+    data = typedArrayFor(dtype, length, shared);
+  } else {
+    pooledBytes -= bytes;
+    allocationStats.reusedBytes += bytes;
+    data = viewOf(dtype, buffer).fill(0);
+  }
+  registry.register(data, data.buffer);
+  return data;
+}
+
+function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buffer);
+    case 'float64': return new Float64Array(buffer);
+    case 'int32': return new Int32Array(buffer);
+    case 'bool': return new Uint8Array(buffer);
+  }
+}
+
+/** CPU memory statistics: totals since the start (bytes handed out, bytes of those on reused memory) and free bytes pooled now. */
+export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number } {
+  return { ...allocationStats, pooledBytes };
+}

@@ -1,0 +1,23 @@
+// Synchronous compilation of a small module, where WebAssembly exists (browsers allow
+// synchronous compilation on the main thread only below 4 KB; the kernels here are
+// under 1 KB), so that kernels stay synchronous calls. The TypeScript
+// library this project targets (es2023, no DOM) does not declare the WebAssembly
+// JavaScript API, so the part used here is declared below.
+
+declare const WebAssembly: {
+  validate(bytes: Uint8Array<ArrayBuffer>): boolean;
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
+};
+
+/** Memory as exported by a module: a buffer that `grow` replaces. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The module's exports, or null where WebAssembly (or an instruction the module uses, e.g. SIMD) is unsupported. */
+export function instantiate(bytes: Uint8Array<ArrayBuffer>): Record<string, unknown> | null {
+  if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) return null;
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+}

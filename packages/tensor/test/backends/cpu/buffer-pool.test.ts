@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { CpuStorage, cpuMemoryStats, getBackend, ones } from '../../../src/index.js';
+
+// A full garbage collection on demand, without starting Node with --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+async function collect(): Promise<void> {
+  gc();
+  await new Promise((resolve) => setImmediate(resolve)); // finalizers run between tasks
+}
+
+describe('CPU buffer pool', () => {
+  it('takes back the memory of a dead storage and hands it out again, zero-filled', async () => {
+    const length = 100_003; // a size no other test allocates
+    (() => {
+      const storage = getBackend('cpu').allocate('float32', length) as CpuStorage;
+      storage.data.fill(7);
+    })();
+    await collect();
+    const before = cpuMemoryStats();
+    expect(before.pooledBytes).to.be.at.least(4 * length);
+    const again = (getBackend('cpu').allocate('float32', length) as CpuStorage).data;
+    const after = cpuMemoryStats();
+    expect(after.pooledBytes).to.equal(before.pooledBytes - 4 * length);
+    expect(after.reusedBytes - before.reusedBytes).to.equal(4 * length);
+    expect(after.allocatedBytes - before.allocatedBytes).to.equal(4 * length);
+    expect(again.every((v) => v === 0)).to.equal(true);
+  });
+
+  it('never recycles memory that is still reachable', async () => {
+    const kept = ones([300, 300]);
+    const data = (kept.storage as CpuStorage).data;
+    await collect();
+    for (let i = 0; i < 20; i++) ones([300, 300]).add(1);
+    await collect();
+    expect(data.every((v) => v === 1)).to.equal(true);
+    expect(kept.sum().item()).to.equal(90_000);
+  });
+});

@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { sleb, uleb } from '../../../src/backends/cpu/wasm/assembler.js';
+import { gemmWasm, wasmGemmAvailable } from '../../../src/backends/cpu/matmul-wasm.js';
+import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
+import type { MatrixView } from '../../../src/backends/cpu/matmul.js';
+
+/** Deterministic uniform values in [-1, 1) from a seed (mulberry32). */
+function randomArray(make: new (n: number) => Float32Array | Float64Array, n: number, seed: number): Float32Array | Float64Array {
+  const out = new make(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** A as an M x K view over a larger buffer: an offset, and row-major, column-major or padded rows. */
+function view(data: Float32Array | Float64Array, rows: number, cols: number, transposed: boolean, pad: number, offset: number): MatrixView {
+  return transposed
+    ? { data, offset, rowStride: 1, colStride: rows + pad }
+    : { data, offset, rowStride: cols + pad, colStride: 1 };
+}
+
+describe('WebAssembly assembler', () => {
+  it('encodes LEB128 as the specification does', () => {
+    expect(uleb(0)).to.deep.equal([0]);
+    expect(uleb(127)).to.deep.equal([0x7f]);
+    expect(uleb(128)).to.deep.equal([0x80, 0x01]);
+    expect(uleb(624485)).to.deep.equal([0xe5, 0x8e, 0x26]);
+    expect(sleb(-1)).to.deep.equal([0x7f]);
+    expect(sleb(63)).to.deep.equal([0x3f]);
+    expect(sleb(64)).to.deep.equal([0xc0, 0x00]);
+    expect(sleb(-64)).to.deep.equal([0x40]);
+    expect(sleb(-123456)).to.deep.equal([0xc0, 0xbb, 0x78]);
+  });
+});
+
+describe('WebAssembly SIMD GEMM kernel', () => {
+  before(function () {
+    if (!wasmGemmAvailable('float32')) this.skip();
+  });
+
+  for (const [dtype, make, eps] of [['float32', Float32Array, 2 ** -24], ['float64', Float64Array, 2 ** -53]] as const) {
+    it(`${dtype}: C += A B equals the reference on random shapes, strides and row ranges`, () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            M: fc.integer({ min: 1, max: 70 }),
+            N: fc.integer({ min: 1, max: 70 }),
+            K: fc.integer({ min: 1, max: 300 }),
+            aT: fc.boolean(),
+            bT: fc.boolean(),
+            pad: fc.integer({ min: 0, max: 3 }),
+            offset: fc.integer({ min: 0, max: 5 }),
+            seed: fc.integer(),
+            split: fc.double({ min: 0, max: 1, noNaN: true }),
+          }),
+          ({ M, N, K, aT, bT, pad, offset, seed, split }) => {
+            const size = (rows: number, cols: number) => offset + (Math.max(rows, cols) + pad) * Math.max(rows, cols);
+            const a = view(randomArray(make, size(M, K), seed), M, K, aT, pad, offset);
+            const b = view(randomArray(make, size(K, N), seed + 1), K, N, bT, pad, offset);
+            const ldc = N + pad;
+            const initial = randomArray(make, M * ldc, seed + 2);
+            const expected = initial.slice();
+            gemmReference(M, N, K, a, b, expected, 0, ldc);
+            const actual = initial.slice();
+            // Two calls over complementary row ranges, as two threads would make.
+            const middle = Math.floor(split * M);
+            gemmWasm(dtype, M, N, K, a, b, actual, 0, ldc, 0, middle);
+            gemmWasm(dtype, M, N, K, a, b, actual, 0, ldc, middle, M);
+            // Every |A_ik B_kj| <= 1, |C| <= 1: the error bound of a length-K float sum.
+            const tolerance = 2 * (K + 2) * eps * (K + 1);
+            for (let i = 0; i < M; i++) {
+              for (let j = 0; j < ldc; j++) {
+                const at = i * ldc + j;
+                if (j >= N) expect(actual[at], 'padding column untouched').to.equal(initial[at]);
+                else expect(Math.abs(actual[at] - expected[at]), `C[${i},${j}]`).to.be.at.most(tolerance);
+              }
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it('float32: large blocked products (several KC slices and NC tiles) match the reference', () => {
+    const [M, N, K] = [97, 600, 300];
+    const a = view(randomArray(Float32Array, M * K, 1), M, K, false, 0, 0);
+    const b = view(randomArray(Float32Array, K * N, 2), K, N, true, 0, 0);
+    const expected = new Float32Array(M * N);
+    gemmReference(M, N, K, a, b, expected, 0, N);
+    const actual = new Float32Array(M * N);
+    gemmWasm('float32', M, N, K, a, b, actual, 0, N);
+    let worst = 0;
+    for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    expect(worst).to.be.greaterThan(0).and.at.most(1e-3);
+  });
+
+  it('leaves C alone when K is 0 or the row range is empty', () => {
+    const c = new Float32Array([1, 2, 3, 4]);
+    const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
+    gemmWasm('float32', 2, 2, 0, empty, empty, c, 0, 2);
+    const a = { data: new Float32Array([1, 1]), offset: 0, rowStride: 1, colStride: 1 };
+    gemmWasm('float32', 2, 2, 1, a, a, c, 0, 2, 1, 1);
+    expect([...c]).to.deep.equal([1, 2, 3, 4]);
+  });
+});

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { CpuBackend, CpuStorage, type Tensor, getBackend, getNumThreads, matmul, randn, registerBackend, setNumThreads, transpose } from '../../../src/index.js';
+import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
+
+function withThreads<T>(n: number, f: () => T): T {
+  const before = getNumThreads();
+  setNumThreads(n);
+  try {
+    return f();
+  } finally {
+    setNumThreads(before);
+  }
+}
+
+const data = (t: Tensor) => t.dataSync() as Float32Array;
+
+describe('CPU thread pool', () => {
+  it('rejects a thread count that is not a positive integer', () => {
+    expect(() => setNumThreads(0)).to.throw(/positive integer/);
+    expect(() => setNumThreads(1.5)).to.throw(/positive integer/);
+  });
+
+  it('puts large storages on shared memory so that workers can use them', () => {
+    const a = randn([256, 256]);
+    expect((matmul(a, a).storage as CpuStorage).data.buffer).to.be.instanceOf(SharedArrayBuffer);
+  });
+
+  // The shapes below are large enough for every kernel to be split (see MATMUL_GRAIN and ELEMENTWISE_GRAIN).
+  it('gives the same matmul on 1, 2 and 3 threads (row blocks, batches, transposed views)', () => {
+    const cases: [Tensor, Tensor][] = [
+      [randn([333, 200]), randn([200, 301])],
+      [randn([8, 300, 130]), transpose(randn([8, 200, 130]), 1, 2)],
+      [transpose(randn([257, 513]), 0, 1), randn([257, 129])],
+    ];
+    for (const [a, b] of cases) {
+      const one = withThreads(1, () => data(matmul(a, b)));
+      for (const n of [2, 3]) {
+        const many = withThreads(n, () => data(matmul(a, b)));
+        expect(many.length).to.equal(one.length);
+        let differing = 0;
+        for (let i = 0; i < one.length; i++) if (many[i] !== one[i]) differing++;
+        expect(differing, `${n} threads, shapes ${a.shape} x ${b.shape}`).to.equal(0);
+      }
+    }
+  });
+
+  it('computes the right product with threads on (checked against the reference)', () => {
+    const [M, K, N] = [300, 150, 200];
+    const a = randn([M, K]);
+    const b = randn([K, N]);
+    const actual = withThreads(2, () => data(matmul(a, b)));
+    const expected = new Float32Array(M * N);
+    gemmReference(M, N, K, { data: data(a), offset: 0, rowStride: K, colStride: 1 }, { data: data(b), offset: 0, rowStride: N, colStride: 1 }, expected, 0, N);
+    for (let i = 0; i < M * N; i++) expect(Math.abs(actual[i] - expected[i])).to.be.below(1e-3);
+  });
+
+  it('gives the same product on the plain TypeScript kernel (CpuBackend with simd: false)', () => {
+    const a = randn([130, 70]);
+    const b = randn([70, 90]);
+    const simd = data(matmul(a, b));
+    registerBackend('cpu', () => new CpuBackend({ simd: false }));
+    try {
+      expect((getBackend('cpu') as CpuBackend).simd).to.equal(false);
+      const plain = withThreads(2, () => data(matmul(a, b)));
+      for (let i = 0; i < simd.length; i++) expect(Math.abs(plain[i] - simd[i])).to.be.below(1e-4);
+    } finally {
+      registerBackend('cpu', () => new CpuBackend());
+    }
+  });
+});
