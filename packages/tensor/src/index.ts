@@ -7,6 +7,7 @@ registerBackend('cpu', () => new CpuBackend());
 
 export { Tensor, type TensorLike, type NestedArray } from './tensor.js';
 export { type DType, type TypedArray, promoteTypes, isFloatingPoint } from './dtype.js';
+export { formatShape } from './shape.js';
 export { Storage, CpuStorage, type Device } from './storage.js';
 export { Generator, type GeneratorState, defaultGenerator, manualSeed } from './random.js';
 export {

@@ -1,0 +1,38 @@
+// Gradient clipping, two kinds.
+//
+// clipGradients (DINO's utils.clip_gradients; dino-spec 8.4): *per tensor*. For every
+// parameter with a gradient, n = ||grad||_2; if clip / (n + 1e-6) < 1 the gradient is
+// multiplied by that coefficient, so each tensor ends with norm ~ clip. Returns the norms
+// before clipping, in namedParameters order.
+//
+// clipGradNorm (torch.nn.utils.clip_grad_norm_): one *global* norm over all gradients,
+// N = || (||g_1||_p, ..., ||g_k||_p) ||_p, and every gradient is multiplied by
+// min(1, maxNorm / (N + 1e-6)). Returns N.
+
+import { type Tensor, div, noGrad, stack } from '@dinots/tensor';
+import type { Module } from './module.js';
+
+export function clipGradients(model: Module, clip: number): number[] {
+  const norms: number[] = [];
+  noGrad(() => {
+    for (const [, p] of model.namedParameters()) {
+      if (p.grad === null) continue;
+      const norm = p.grad.norm(2);
+      norms.push(norm.item());
+      const coef = div(clip, norm.add(1e-6));
+      if (coef.item() < 1) p.grad.mul_(coef);
+    }
+  });
+  return norms;
+}
+
+export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, normType = 2): number {
+  const grads = [...parameters].flatMap((p) => (p.grad === null ? [] : [p.grad]));
+  if (grads.length === 0) return 0;
+  return noGrad(() => {
+    const total = stack(grads.map((g) => g.norm(normType))).norm(normType);
+    const coef = div(maxNorm, total.add(1e-6)).clamp(null, 1);
+    for (const g of grads) g.mul_(coef);
+    return total.item();
+  });
+}

@@ -1,0 +1,59 @@
+// Multi-head self-attention (Vaswani et al. 2017) as DINO's ViT computes it (dino-spec 4.4):
+//   [q | k | v] = x Wqkv^T + b        one fused Linear(D, 3D); rows [0, D) of Wqkv are Q,
+//                                      [D, 2D) K, [2D, 3D) V, and head h owns hd = D/heads rows of each
+//   A_h = softmax(q_h k_h^T * hd^-0.5) over the keys, shape [B, heads, N, N] (query x key)
+//   out = proj(concat_h(A_h v_h))     heads concatenated head-major back to D
+
+import { type DType, type Generator, type Tensor, formatShape } from '@dinots/tensor';
+import { Module } from '../module.js';
+import { Dropout } from './dropout.js';
+import { Linear } from './linear.js';
+
+export interface AttentionOptions {
+  numHeads?: number;
+  qkvBias?: boolean;
+  /** Overrides the default scale head_dim^-0.5. */
+  qkScale?: number;
+  attnDrop?: number;
+  projDrop?: number;
+  dtype?: DType;
+  generator?: Generator;
+}
+
+export class Attention extends Module {
+  readonly numHeads: number;
+  readonly scale: number;
+  readonly qkv: Linear;
+  readonly attnDrop: Dropout;
+  readonly proj: Linear;
+  readonly projDrop: Dropout;
+
+  constructor(readonly dim: number, options: AttentionOptions = {}) {
+    super();
+    const { numHeads = 8, qkvBias = false, attnDrop = 0, projDrop = 0, dtype, generator } = options;
+    if (dim % numHeads !== 0) throw new Error(`Attention: embedding dim ${dim} is not divisible by numHeads ${numHeads}`);
+    this.numHeads = numHeads;
+    this.scale = options.qkScale ?? (dim / numHeads) ** -0.5;
+    this.qkv = this.registerModule('qkv', new Linear(dim, dim * 3, { bias: qkvBias, dtype, generator }));
+    this.attnDrop = this.registerModule('attn_drop', new Dropout(attnDrop, generator));
+    this.proj = this.registerModule('proj', new Linear(dim, dim, { dtype, generator }));
+    this.projDrop = this.registerModule('proj_drop', new Dropout(projDrop, generator));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.forwardWithAttention(x).output;
+  }
+
+  /** The output [B, N, D] and the attention probabilities [B, heads, N, N]. */
+  forwardWithAttention(x: Tensor): { output: Tensor; attention: Tensor } {
+    if (x.ndim !== 3 || x.shape[2] !== this.dim) {
+      throw new Error(`Attention(dim=${this.dim}): expected input [B, N, ${this.dim}], got ${formatShape(x.shape)}`);
+    }
+    const [B, N, C] = x.shape;
+    const qkv = this.qkv.forward(x).reshape(B, N, 3, this.numHeads, C / this.numHeads).permute(2, 0, 3, 1, 4);
+    const [q, k, v] = [qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)];
+    const attention = this.attnDrop.forward(q.matmul(k.mT).mul(this.scale).softmax(-1));
+    const heads = attention.matmul(v).transpose(1, 2).reshape(B, N, C);
+    return { output: this.projDrop.forward(this.proj.forward(heads)), attention };
+  }
+}

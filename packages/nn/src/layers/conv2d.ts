@@ -1,0 +1,65 @@
+// Conv2d restricted to non-overlapping patches (kernel == stride, no padding, no dilation),
+// the "patchify" convolution of a ViT:
+//   y[b, o, i, j] = bias[o] + sum_{c,u,v} W[o, c, u, v] * x[b, c, i*p + u, j*p + v]
+// It is computed as unfold + matmul: a strided view cuts x into [B, gh, gw, C, p, p] patches,
+// one copy lays each patch out as a row of C*p*p values in (channel, row, col) order, and one
+// GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
+// a multiple of p are ignored, as in PyTorch. The weight has PyTorch's shape [out, in, p, p].
+
+import { type DType, type Generator, type Tensor, formatShape, zeros } from '@dinots/tensor';
+import { defaultLinearInit_ } from '../init.js';
+import { Module } from '../module.js';
+
+export interface Conv2dOptions {
+  /** Must equal kernelSize (default: kernelSize). */
+  stride?: number;
+  bias?: boolean;
+  dtype?: DType;
+  generator?: Generator;
+}
+
+export class Conv2d extends Module {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dOptions = {}) {
+    super();
+    const { stride = kernelSize, bias = true, dtype = 'float32' } = options;
+    if (stride !== kernelSize) {
+      throw new Error(`Conv2d: only non-overlapping patches are supported (stride == kernelSize), got kernelSize ${kernelSize} and stride ${stride}`);
+    }
+    this.registerParameter('weight', zeros([outChannels, inChannels, kernelSize, kernelSize], { dtype }));
+    this.registerParameter('bias', bias ? zeros([outChannels], { dtype }) : null);
+    defaultLinearInit_(this.weight, this.bias, options);
+  }
+
+  get weight(): Tensor {
+    return this.parameter('weight');
+  }
+
+  get bias(): Tensor | null {
+    return this.optionalParameter('bias');
+  }
+
+  /** [B, C, H, W] -> [B, outChannels, floor(H/p), floor(W/p)] */
+  forward(x: Tensor): Tensor {
+    const p = this.kernelSize;
+    if (x.ndim !== 4 || x.shape[1] !== this.inChannels || x.shape[2] < p || x.shape[3] < p) {
+      throw new Error(`Conv2d(${this.inChannels}, ${this.outChannels}, kernel_size=${p}): expected input [B, ${this.inChannels}, H >= ${p}, W >= ${p}], got ${formatShape(x.shape)}`);
+    }
+    const [B, C, H, W] = x.shape;
+    const gh = Math.floor(H / p);
+    const gw = Math.floor(W / p);
+    const patches = x
+      .narrow(2, 0, gh * p)
+      .narrow(3, 0, gw * p)
+      .reshape(B, C, gh, p, gw, p)
+      .permute(0, 2, 4, 1, 3, 5)
+      .reshape(B, gh * gw, C * p * p);
+    let y = patches.matmul(this.weight.reshape(this.outChannels, C * p * p).mT);
+    if (this.bias !== null) y = y.add(this.bias);
+    return y.reshape(B, gh, gw, this.outChannels).permute(0, 3, 1, 2);
+  }
+
+  override extraRepr(): string {
+    const p = this.kernelSize;
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${p}, ${p}), stride=(${p}, ${p})${this.bias === null ? ', bias=False' : ''}`;
+  }
+}

@@ -1,0 +1,46 @@
+// AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, in PyTorch's order
+// (torch.optim.AdamW, single-tensor path; dino-spec 8.3). Per step t = 1, 2, ... of a parameter:
+//   p <- p * (1 - lr * wd)                     decay first, on the parameter itself
+//   m <- m + (1 - b1) (g - m)                  = b1 m + (1 - b1) g  (PyTorch's lerp_)
+//   v <- b2 v + (1 - b2) g^2
+//   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// eps is added after the bias-corrected sqrt(v), not inside the square root.
+
+import { type Tensor, zerosLike } from '@dinots/tensor';
+import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';
+
+export interface AdamWHyper extends BaseHyper {
+  betas: readonly [number, number];
+  eps: number;
+}
+
+export type AdamWState = { step: number; expAvg: Tensor; expAvgSq: Tensor };
+
+export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
+  /** Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2. */
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<AdamWHyper>>, options: Partial<AdamWHyper> = {}) {
+    const defaults = { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, ...options };
+    const [b1, b2] = defaults.betas;
+    if (!(defaults.lr >= 0)) throw new Error(`AdamW: invalid learning rate ${defaults.lr}`);
+    if (!(defaults.eps >= 0)) throw new Error(`AdamW: invalid epsilon ${defaults.eps}`);
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: invalid betas (${b1}, ${b2}); each must be in [0, 1)`);
+    super(params, defaults);
+  }
+
+  protected initState(p: Tensor): AdamWState {
+    return { step: 0, expAvg: zerosLike(p), expAvgSq: zerosLike(p) };
+  }
+
+  protected update(p: Tensor, grad: Tensor, group: ParamGroup<AdamWHyper>, state: AdamWState): void {
+    const { lr, weightDecay, eps } = group;
+    const [beta1, beta2] = group.betas;
+    state.step += 1;
+    p.mul_(1 - lr * weightDecay);
+    state.expAvg.lerp_(grad, 1 - beta1);
+    state.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+    const biasCorrection1 = 1 - beta1 ** state.step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** state.step);
+    const denom = state.expAvgSq.sqrt().div(biasCorrection2Sqrt).add_(eps);
+    p.addcdiv_(state.expAvg, denom, -lr / biasCorrection1);
+  }
+}

@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { tensor } from '@dinots/tensor';
+import { Linear, clipGradNorm, clipGradients, cosineSchedule } from '../src/index.js';
+
+describe('cosineSchedule', () => {
+  it('warms up linearly from startWarmup to exactly base, then decays along a cosine', () => {
+    const s = cosineSchedule(1, 0, 3, 2, { warmupEpochs: 1, startWarmup: 0.5 });
+    expect(s).to.have.length(6);
+    expect(s.slice(0, 2)).to.deep.equal([0.5, 1]);
+    expect(s[2]).to.equal(1);
+    expect(s[3]).to.be.closeTo(0.5 * (1 + Math.cos(Math.PI / 4)), 1e-16);
+    expect(s[5]).to.be.above(0);
+  });
+
+  it('refuses a warmup longer than the schedule', () => {
+    expect(() => cosineSchedule(1, 0, 1, 4, { warmupEpochs: 2 })).to.throw(/cosineSchedule: need whole, non-negative iteration counts/);
+  });
+});
+
+function modelWithGrads(): Linear {
+  const lin = new Linear(2, 2, { dtype: 'float64' });
+  lin.weight.grad = tensor([[3, 4], [0, 0]], { dtype: 'float64' }); // norm 5
+  lin.bias!.grad = tensor([0.3, 0.4], { dtype: 'float64' }); // norm 0.5
+  return lin;
+}
+
+describe('gradient clipping', () => {
+  it('clipGradients clips each tensor on its own to norm ~clip and returns the norms before clipping', () => {
+    const lin = modelWithGrads();
+    expect(clipGradients(lin, 3)).to.deep.equal([5, 0.5]);
+    const coef = 3 / (5 + 1e-6);
+    expect(lin.weight.grad!.toArray()).to.deep.equal([[3 * coef, 4 * coef], [0, 0]]);
+    expect(lin.bias!.grad!.toArray()).to.deep.equal([0.3, 0.4]);
+  });
+
+  it('clipGradNorm scales all gradients by one factor from the global norm, as torch.nn.utils.clip_grad_norm_', () => {
+    const lin = modelWithGrads();
+    const total = Math.hypot(5, 0.5);
+    expect(clipGradNorm(lin.parameters(), 1)).to.be.closeTo(total, 1e-15);
+    const coef = 1 / (total + 1e-6);
+    (lin.bias!.grad!.toArray() as number[]).forEach((v, i) => expect(v).to.be.closeTo([0.3, 0.4][i] * coef, 1e-16));
+    const untouched = modelWithGrads();
+    clipGradNorm(untouched.parameters(), 10);
+    expect(untouched.weight.grad!.toArray()).to.deep.equal([[3, 4], [0, 0]]);
+    const inf = modelWithGrads();
+    expect(clipGradNorm(inf.parameters(), 100, Infinity)).to.equal(4);
+  });
+});
