@@ -12,3 +12,8 @@ export { teacherEntropy, checkCollapse, type TeacherEntropy, type CollapseKind, 
 export { ProgressBar, formatMetric, formatDuration, type ProgressBarOptions, type ProgressStream } from './progress-bar.js';
 export { JsonlLogger, toJsonLine } from './jsonl-logger.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { DINOHead, WeightNormLinear, type DINOHeadOptions } from './head.js';
+export { MultiCropWrapper } from './multicrop-wrapper.js';
+export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
+export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
+export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
