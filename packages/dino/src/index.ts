@@ -17,3 +17,5 @@ export { MultiCropWrapper } from './multicrop-wrapper.js';
 export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
 export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
+export { trainDino, extractFeatures, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
+export { saveCheckpoint, loadCheckpoint, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
