@@ -18,4 +18,5 @@ export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer }
 export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
 export { trainDino, extractFeatures, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
-export { saveCheckpoint, loadCheckpoint, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
+export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
