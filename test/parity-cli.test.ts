@@ -51,3 +51,29 @@ describe('dinots parity (CLI)', () => {
     expect(extra.stdout).to.match(/not compared: step1\/mystery/);
   });
 });
+
+describe('dinots train / knn / attention (CLI)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dinots-cli-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('trains a few iterations into a checkpoint, then evaluates it with k-NN and writes attention maps', () => {
+    const out = join(dir, 'run');
+    const t = run('train', '--out', out, '--epochs', '1', '--batch-size', '8', '--max-iterations', '2', '--embed-dim', '16', '--depth', '1', '--heads', '2', '--out-dim', '32', '--local-crops', '2');
+    expect(t.status, t.stderr).to.equal(0);
+    expect(t.stdout).to.match(/trained 2\/1250 iterations/);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).to.have.length(2);
+    const k = run('knn', join(out, 'checkpoint.safetensors'), '--train', '100', '--test', '50');
+    expect(k.status, k.stderr).to.equal(0);
+    expect(k.stdout).to.match(/100 train \/ 50 other test images/);
+    for (const name of ['DINO teacher', 'random init', 'raw pixels']) expect(k.stdout).to.match(new RegExp(`${name} +top-1 +\\d+\\.\\d\\d %`));
+    const a = run('attention', join(out, 'checkpoint.safetensors'), '--out', join(dir, 'att'), '--images', '1');
+    expect(a.status, a.stderr).to.equal(0);
+    expect(readFileSync(join(dir, 'att', 'img0', 'attn-head1.png')).subarray(1, 4).toString()).to.equal('PNG');
+  });
+
+  it('rejects an unknown command with the usage', () => {
+    const r = run('fly');
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.match(/unknown command 'fly'[\s\S]*dinots parity/);
+  });
+});

@@ -16,10 +16,11 @@ import {
 
 const OUT = resolve(process.env.DINO_DEMO_OUT ?? 'dino-demo');
 const MINUTES = Number(process.env.DINO_DEMO_MINUTES ?? 4);
+const overrides = JSON.parse(process.env.DINO_DEMO_OVERRIDES ?? '{}') as Partial<TrainDinoConfig>;
 
 const model: DinoModelOptions = {
-  imgSize: 28, patchSize: 7, inChans: 1, embedDim: 32, depth: 1, numHeads: 2,
-  outDim: 1024, headHiddenDim: 128, headBottleneckDim: 32, dropPathRate: 0,
+  imgSize: 28, patchSize: 7, inChans: 1, embedDim: 32, depth: 1, numHeads: 4,
+  outDim: 256, headHiddenDim: 32, headBottleneckDim: 16, dropPathRate: 0,
 };
 
 function main(): void {
@@ -28,12 +29,11 @@ function main(): void {
   // Disjoint train / test images (the test images are never seen by DINO).
   const [trainPool, testPool] = randomSplit(mnist, [8000, 2000], new Generator(0));
   const config: Omit<TrainDinoConfig, 'dataset' | 'epochs'> = {
-    model,
     augmentation: {
       globalCropSize: 28, localCropSize: 14, localCropsNumber: 2, globalCropsScale: [0.5, 1], localCropsScale: [0.2, 0.5], mean: MNIST_MEAN, std: MNIST_STD,
     },
     batchSize: 32,
-    lr: 0.004,
+    lr: 0.01,
     warmupEpochs: 1,
     freezeLastLayer: 1,
     momentumTeacher: 0.996,
@@ -42,17 +42,24 @@ function main(): void {
     seed: 0,
     outputDir: join(OUT, 'run'),
     collapseEvery: 20,
+    // DINO_DEMO_OVERRIDES='{"lr":0.005,"model":{"embedDim":64}}' changes settings for an experiment.
+    ...overrides,
+    model: { ...model, ...overrides.model },
   };
-  // Size the run to the time budget from a short timing run (the schedules need the total up front).
-  const probeSize = 4 * config.batchSize;
-  const probeStart = performance.now();
-  trainDino({ ...config, dataset: new Subset(trainPool, Array.from({ length: probeSize }, (_, i) => i)), epochs: 1, warmupEpochs: 0, outputDir: undefined, progress: false });
-  const secondsPerIteration = (performance.now() - probeStart) / 1000 / 4;
+  // Size the run to the time budget from a short timing run (the schedules need the total up
+  // front): 6 iterations, timing the last 4 (the first ones include compilation).
+  const stamps: number[] = [];
+  trainDino({
+    ...config, dataset: new Subset(trainPool, Array.from({ length: 6 * config.batchSize }, (_, i) => i)), epochs: 1, warmupEpochs: 0,
+    outputDir: undefined, progress: false, onIteration: () => stamps.push(performance.now()),
+  });
+  const secondsPerIteration = (stamps[5] - stamps[1]) / 1000 / 4;
   const iterations = Math.max(8, Math.floor((MINUTES * 60) / secondsPerIteration));
   const epochs = 4;
   const perEpoch = Math.max(1, Math.floor(iterations / epochs));
   const dataset = new Subset(trainPool, Array.from({ length: Math.min(trainPool.length, perEpoch * config.batchSize) }, (_, i) => i));
-  console.log(`DINO on MNIST: ViT (patch ${model.patchSize}, dim ${model.embedDim}, depth ${model.depth}, ${model.numHeads} heads), K ${model.outDim}, ` +
+  const m = config.model;
+  console.log(`DINO on MNIST: ViT (patch ${m.patchSize}, dim ${m.embedDim}, depth ${m.depth}, ${m.numHeads} heads), K ${m.outDim}, teacher temperature ${config.teacherTemp}, lr ${config.lr} x ${config.batchSize}/256, ` +
     `2 global 28 px + ${config.augmentation!.localCropsNumber} local 14 px crops, batch ${config.batchSize}, ${epochs} epochs of ${dataset.length} images ` +
     `(${epochs * Math.floor(dataset.length / config.batchSize)} iterations, ~${secondsPerIteration.toFixed(2)} s each, budget ${MINUTES} min)`);
 
@@ -63,7 +70,7 @@ function main(): void {
   console.log(`training: loss ${result.history[0].loss.toFixed(3)} at the start, ${mean((m) => m.loss).toFixed(3)} over the last 10 iterations; ${collapse.message}`);
 
   // The baseline backbone is the student's own initial weights (same seed, same architecture).
-  const randomInit = buildDinoNetworks(model, new Generator(config.seed ?? 0)).teacher.backbone;
+  const randomInit = buildDinoNetworks(config.model, new Generator(config.seed ?? 0)).teacher.backbone;
   const train = loadImages(trainPool, Array.from({ length: trainPool.length }, (_, i) => i));
   const test = loadImages(testPool, Array.from({ length: testPool.length }, (_, i) => i));
   const rows = compareKnn(

@@ -14,7 +14,8 @@ import type { Dataset, LabeledImage } from './data/dataset.js';
 import { ImageFolder } from './data/image-folder.js';
 import { MNIST, MNIST_MEAN, MNIST_STD } from './data/mnist.js';
 import { compareKnn, loadImages, writeAttentionMaps } from './evaluation.js';
-import { buildDinoNetworks } from './model.js';
+import { buildDinoNetworks, type DinoModelOptions } from './model.js';
+import { Generator } from '@dinots/tensor';
 import { type ParitySidecar, runParity } from './parity.js';
 import { trainDino } from './train.js';
 
@@ -85,11 +86,16 @@ function knn(args: string[]): void {
   const { teacher, meta } = loadCheckpointNetworks(positionals[0]);
   const d = data(values.data);
   const nTrain = Number(values.train);
+  const nTest = Number(values.test);
+  if (nTrain + nTest > d.dataset.length) throw new Error(`dinots knn: ${nTrain} train + ${nTest} test images exceed the dataset's ${d.dataset.length}`);
+  // Interleaved, disjoint picks: every class of a class-sorted dataset shows up in both.
   const trainSet = loadImages(d.dataset, spread(d.dataset.length, nTrain, 0));
-  const testSet = loadImages(d.dataset, spread(d.dataset.length, Number(values.test), 1));
-  const random = buildDinoNetworks(meta.config.model as never).teacher.backbone;
+  const trainIndices = new Set(spread(d.dataset.length, nTrain, 0));
+  const testSet = loadImages(d.dataset, spread(d.dataset.length, nTest + nTrain, 1).filter((i) => !trainIndices.has(i)).slice(0, nTest));
+  // The baseline is the student's initial weights: the same architecture and seed.
+  const random = buildDinoNetworks(meta.config.model as DinoModelOptions, new Generator(Number(meta.config.seed ?? 0))).teacher.backbone;
   const rows = compareKnn([{ name: 'DINO teacher', backbone: teacher.backbone }, { name: 'random init', backbone: random }], trainSet, testSet, d, { k: Number(values.k), temperature: Number(values.t) });
-  console.log(`weighted k-NN (k ${values.k}, T ${values.t}), ${trainSet.labels.length} train / ${testSet.labels.length} test images (test images differ from train images only if the dataset has more than ${nTrain}):`);
+  console.log(`weighted k-NN (k ${values.k}, T ${values.t}), ${trainSet.labels.length} train / ${testSet.labels.length} other test images:`);
   for (const r of rows) console.log(`  ${r.name.padEnd(14)} top-1 ${r.result.top1.toFixed(2)} %  top-5 ${r.result.top5.toFixed(2)} %`);
 }
 

@@ -137,7 +137,7 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   }
   if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
   const logger = outputDir === undefined ? undefined : new JsonlLogger(join(outputDir, 'log.jsonl'));
-  const bar = config.progress === false ? undefined : new ProgressBar(Math.max(stopAt, 1), { label: 'DINO', stream: config.progress });
+  const bar = config.progress === false ? undefined : new ProgressBar(Math.max(stopAt, 1), { label: `DINO (${epochs} epochs x ${itersPerEpoch} it)`, stream: config.progress });
 
   const save = (next: number) => {
     if (checkpointPath === undefined) return;
@@ -202,7 +202,7 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
     logger?.log({ ...metrics, time: new Date().toISOString() });
     config.onIteration?.(metrics);
     iteration++;
-    bar?.update(iteration, { epoch, loss: lossValue, lr: metrics.lr, wd: metrics.weightDecay, mom: metrics.momentum, H: entropy.meanEntropy });
+    bar?.update(iteration, { loss: lossValue, lr: metrics.lr, wd: metrics.weightDecay, mom: metrics.momentum, H: entropy.meanEntropy });
     if (collapse.kind !== 'none' && (it + 1) % collapseEvery === 0) bar?.log(`warning at iteration ${it}: ${collapse.message}`);
     if (iteration % saveEvery === 0 || iteration === stopAt) save(iteration);
   }
