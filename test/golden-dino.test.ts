@@ -6,7 +6,7 @@
 
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { type Tensor, cat } from '@dinots/tensor';
+import { type Tensor, Generator, cat, randn } from '@dinots/tensor';
 import { SGD, loadSafetensors } from '@dinots/nn';
 import { DINOLoss, buildDinoNetworks, parityError, runParity, updateTeacher, type ParitySidecar } from '@dinots/dino';
 
@@ -90,5 +90,49 @@ describe('golden parity: two DINO training steps (float64, PyTorch reference)', 
     const g = report.groups.find((x) => x.group === 'gradients')!;
     expect(g.worstTensor).to.equal('step2/grad/head.mlp.2.bias');
     expect(g.worst).to.be.above(9e-8);
+  });
+});
+
+describe('runParity on another configuration', () => {
+  it('has no sizes built in: a reference written for depth 1, patch 4, 3 local crops, a 2-layer head, K 20, B 2 passes', () => {
+    // The reference is written here with the same modules (so this checks generality, not
+    // values; the values are checked against PyTorch above).
+    const config = {
+      ...c, img_size: 16, patch_size: 4, embed_dim: 16, head_in_dim: 16, depth: 1, num_heads: 2, head_hidden_dim: 24, head_bottleneck_dim: 8,
+      head_out_dim: 20, head_nlayers: 2, n_local_crops: 3, global_crop_size: 16, local_crop_size: 8, batch_size: 2,
+      teacher_temp: 0.05, center_momentum: 0.8, sgd_lr: 0.05, ema_momentum: 0.99,
+    };
+    const gen = new Generator(11);
+    const build = () => buildDinoNetworks({
+      imgSize: 16, patchSize: 4, inChans: 3, embedDim: 16, depth: 1, numHeads: 2, mlpRatio: 4, qkvBias: true, layerNormEps: 1e-6,
+      outDim: 20, headHiddenDim: 24, headBottleneckDim: 8, headNlayers: 2, dtype: 'float64',
+    }, gen);
+    const { student, teacher } = build();
+    const file: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(student.stateDict())) file[`params/${k}`] = v.clone();
+    const crops = [16, 16, 8, 8, 8].map((s, i) => (file[`input/crop${i}`] = randn([2, 3, s, s], { dtype: 'float64', generator: gen })));
+    const loss = new DINOLoss({ outDim: 20, ncrops: 5, studentTemp: 0.1, centerMomentum: 0.8, warmupTeacherTemp: 0.05, teacherTemp: 0.05, warmupTeacherTempEpochs: 0, epochs: 1, dtype: 'float64' });
+    const sgd = new SGD([...student.parameters()].filter((p) => p.requiresGrad), { lr: 0.05 });
+    for (const step of [1, 2]) {
+      const sOut = student.forward(crops);
+      const tOut = teacher.forward(crops.slice(0, 2));
+      file[`step${step}/student_head_out`] = sOut.detach().clone();
+      file[`step${step}/teacher_head_out`] = tOut.detach().clone();
+      const l = loss.forward(sOut, tOut, 0);
+      file[`step${step}/loss`] = l.detach().clone();
+      file[`step${step}/center_after`] = loss.center.clone();
+      l.backward();
+      for (const [k, p] of student.namedParameters()) if (p.grad !== null) file[`step${step}/grad/${k}`] = p.grad.clone();
+      sgd.step();
+      sgd.zeroGrad();
+      updateTeacher(teacher, student, 0.99);
+      for (const [k, p] of teacher.namedParameters()) file[`step${step}/teacher_after/${k}`] = p.detach().clone();
+    }
+    const report = runParity(file, { config });
+    expect(report.unrecognised).to.deep.equal([]);
+    expect(report.comparisons.length).to.equal(Object.keys(file).filter((n) => n.startsWith('step')).length);
+    expect(report.worst).to.equal(0);
+    // And a wrong config is caught: another center momentum changes step 2.
+    expect(runParity(file, { config: { ...config, center_momentum: 0.9 } }).worst).to.be.above(1e-6);
   });
 });
