@@ -13,12 +13,12 @@
 // drop path, shuffling, augmentation) whose states go into checkpoints, so a resumed run
 // continues with exactly the same bits.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Generator, type GeneratorState, type Tensor, cat, noGrad, randperm } from '@dinots/tensor';
 import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
 import { type CollapseKind, checkCollapse, teacherEntropy } from './collapse.js';
 import { collateMultiCrop } from './data/collate.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
@@ -127,9 +127,9 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   let iteration = 0;
   let epochShuffleState: GeneratorState = rng.shuffle.getState();
   if (resume && checkpointPath !== undefined && existsSync(checkpointPath)) {
-    const meta = loadCheckpoint(checkpointPath, { student, teacher, optimizer, dinoLoss });
-    const saved = JSON.stringify(meta.config);
+    const saved = JSON.stringify((JSON.parse(readFileSync(sidecarPath(checkpointPath), 'utf8')) as CheckpointMeta).config);
     if (saved !== JSON.stringify(runConfig)) throw new Error(`trainDino: cannot resume ${checkpointPath}: it was written with a different config\n  saved: ${saved}\n  now:   ${JSON.stringify(runConfig)}`);
+    const meta = loadCheckpoint(checkpointPath, { student, teacher, optimizer, dinoLoss });
     iteration = meta.iteration;
     rng.model.setState(meta.rng.model);
     rng.augmentation.setState(meta.rng.augmentation);
