@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { full } from '@dinots/tensor';
@@ -32,34 +32,44 @@ describe('trainDino', () => {
   };
   after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-  it('resumes bit-identically: N iterations straight == N/2, resume from the checkpoint, N/2 more (mid-epoch)', () => {
+  it('resumes bit-identically: N iterations straight == k, resume from the checkpoint, N - k more (inside and at the end of an epoch)', () => {
     const straight = trainDino(config({ outputDir: tmp() }));
     expect(straight.iteration).to.equal(6);
-    const dir = tmp();
-    // Stop inside epoch 0 (iteration 2 of 3): the shuffle permutation, augmentation and
-    // drop-path generators, AdamW moments and the center must all carry over.
-    const first = trainDino(config({ outputDir: dir, maxIterations: 2 }));
-    expect(first.iteration).to.equal(2);
-    const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
-    expect(meta).to.include({ format: 'dinots-dino-checkpoint', iteration: 2, epoch: 0, step: 2 });
-    const resumed = trainDino(config({ outputDir: dir, resume: true }));
-    expect(resumed.iteration).to.equal(6);
-    expect(resumed.history.map((m) => m.iteration)).to.deep.equal([2, 3, 4, 5]);
-    expect(resumed.history.map((m) => m.loss)).to.deep.equal(straight.history.slice(2).map((m) => m.loss));
-    for (const net of ['student', 'teacher'] as const) {
-      const a = straight[net].stateDict();
-      const b = resumed[net].stateDict();
-      for (const k of Object.keys(a)) expect([...b[k].dataSync()], `${net} ${k}`).to.deep.equal([...a[k].dataSync()]);
+    // 3 iterations per epoch: k = 2 stops inside epoch 0, k = 3 at its end. The shuffle
+    // permutation, augmentation and drop-path generators, AdamW moments and the center carry over.
+    for (const k of [2, 3]) {
+      const dir = tmp();
+      expect(trainDino(config({ outputDir: dir, maxIterations: k })).iteration).to.equal(k);
+      const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
+      expect(meta).to.include({ format: 'dinots-dino-checkpoint', iteration: k, epoch: Math.floor(k / 3), step: k % 3 });
+      const resumed = trainDino(config({ outputDir: dir, resume: true }));
+      expect(resumed.iteration).to.equal(6);
+      expect(resumed.history.map((m) => m.iteration)).to.deep.equal([2, 3, 4, 5].filter((i) => i >= k));
+      expect(resumed.history.map((m) => m.loss)).to.deep.equal(straight.history.slice(k).map((m) => m.loss));
+      for (const net of ['student', 'teacher'] as const) {
+        const a = straight[net].stateDict();
+        const b = resumed[net].stateDict();
+        for (const key of Object.keys(a)) expect([...b[key].dataSync()], `k ${k}: ${net} ${key}`).to.deep.equal([...a[key].dataSync()]);
+      }
+      expect([...resumed.dinoLoss.center.dataSync()]).to.deep.equal([...straight.dinoLoss.center.dataSync()]);
+      // One JSON line per iteration across both runs.
+      expect(readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n')).to.have.length(6);
     }
-    expect([...resumed.dinoLoss.center.dataSync()]).to.deep.equal([...straight.dinoLoss.center.dataSync()]);
-    // One JSON line per iteration across both runs.
-    expect(readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n')).to.have.length(6);
   });
 
   it('refuses to resume a checkpoint written with another config', () => {
     const dir = tmp();
     trainDino(config({ outputDir: dir, maxIterations: 1 }));
     expect(() => trainDino(config({ outputDir: dir, resume: true, lr: 0.01 }))).to.throw(/cannot resume .*different config/);
+  });
+
+  it('detects a torn checkpoint (tensors and sidecar from different iterations)', () => {
+    const dir = tmp();
+    trainDino(config({ outputDir: dir, maxIterations: 1 }));
+    const path = join(dir, 'checkpoint.json');
+    const meta = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify({ ...meta, iteration: 2 }));
+    expect(() => trainDino(config({ outputDir: dir, resume: true }))).to.throw(/holds iteration 1 but .*checkpoint\.json says 2 \(a torn checkpoint\)/);
   });
 
   it('follows the schedules: lr warm-up from 0, weight decay rising from 0.04, momentum rising from 0.996', () => {
