@@ -1,0 +1,95 @@
+// Training checkpoints: the tensors in a safetensors file (student.*, teacher.* with the
+// official keys, the AdamW moments optimizer.<i>.exp_avg / .exp_avg_sq, dino_loss.center)
+// and everything else in a JSON sidecar of the same base name (iteration, epoch, the AdamW
+// step counts and hyperparameters, the random generators' states, the run's config). Both
+// are written atomically, and both carry the iteration so a torn pair is detected on load.
+
+import { existsSync, readFileSync } from 'node:fs';
+import type { GeneratorState, Tensor } from '@dinots/tensor';
+import { type AdamW, type AdamWHyper, type OptimizerStateDict, loadSafetensors, serializeSafetensors } from '@dinots/nn';
+import { writeFileAtomic } from './atomic-write.js';
+import type { DINOLoss } from './loss.js';
+import { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
+
+export interface CheckpointMeta {
+  format: 'dinots-dino-checkpoint';
+  /** The next global iteration to run. */
+  iteration: number;
+  epoch: number;
+  /** The next step within `epoch`. */
+  step: number;
+  rng: Record<string, GeneratorState>;
+  optimizer: { paramGroups: OptimizerStateDict<AdamWHyper>['paramGroups']; steps: Record<number, number> };
+  config: Record<string, unknown>;
+}
+
+export interface TrainingState {
+  student: DinoNetwork;
+  teacher: DinoNetwork;
+  optimizer: AdamW;
+  dinoLoss: DINOLoss;
+}
+
+/** The sidecar's path: same base name, .json. */
+export function sidecarPath(path: string): string {
+  return path.replace(/\.safetensors$/, '') + '.json';
+}
+
+export function saveCheckpoint(path: string, state: TrainingState, meta: Omit<CheckpointMeta, 'format' | 'optimizer'>): void {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(state.student.stateDict())) tensors[`student.${k}`] = v;
+  for (const [k, v] of Object.entries(state.teacher.stateDict())) tensors[`teacher.${k}`] = v;
+  const opt = state.optimizer.stateDict();
+  const steps: Record<number, number> = {};
+  for (const [index, s] of Object.entries(opt.state)) {
+    steps[Number(index)] = s.step as number;
+    tensors[`optimizer.${index}.exp_avg`] = s.expAvg as Tensor;
+    tensors[`optimizer.${index}.exp_avg_sq`] = s.expAvgSq as Tensor;
+  }
+  tensors['dino_loss.center'] = state.dinoLoss.center;
+  const full: CheckpointMeta = { format: 'dinots-dino-checkpoint', ...meta, optimizer: { paramGroups: opt.paramGroups, steps } };
+  writeFileAtomic(path, serializeSafetensors(tensors, { iteration: String(meta.iteration) }));
+  writeFileAtomic(sidecarPath(path), JSON.stringify(full, null, 1));
+}
+
+/** Restores `state` in place from a checkpoint; returns its sidecar. */
+export function loadCheckpoint(path: string, state: TrainingState): CheckpointMeta {
+  const json = sidecarPath(path);
+  if (!existsSync(path) || !existsSync(json)) throw new Error(`loadCheckpoint: need both ${path} and ${json}`);
+  const meta = JSON.parse(readFileSync(json, 'utf8')) as CheckpointMeta;
+  if (meta.format !== 'dinots-dino-checkpoint') throw new Error(`loadCheckpoint: ${json} is not a dinots DINO checkpoint sidecar`);
+  const bytes = readFileSync(path);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as { __metadata__?: { iteration?: string } };
+  if (header.__metadata__?.iteration !== String(meta.iteration)) {
+    throw new Error(`loadCheckpoint: ${path} holds iteration ${header.__metadata__?.iteration} but ${json} says ${meta.iteration} (a torn checkpoint)`);
+  }
+  const tensors = loadSafetensors(bytes);
+  const part = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  state.student.loadStateDict(part('student.'));
+  state.teacher.loadStateDict(part('teacher.'));
+  const optState: OptimizerStateDict<AdamWHyper>['state'] = {};
+  for (const [index, step] of Object.entries(meta.optimizer.steps)) {
+    optState[Number(index)] = { step, expAvg: tensors[`optimizer.${index}.exp_avg`], expAvgSq: tensors[`optimizer.${index}.exp_avg_sq`] };
+  }
+  state.optimizer.loadStateDict({ state: optState, paramGroups: meta.optimizer.paramGroups });
+  const center = tensors['dino_loss.center'];
+  if (center === undefined) throw new Error(`loadCheckpoint: ${path} has no dino_loss.center`);
+  state.dinoLoss.center = center.to(state.dinoLoss.center.dtype).clone();
+  return meta;
+}
+
+/** Student and teacher networks rebuilt from a checkpoint's sidecar config and loaded from it. */
+export function loadCheckpointNetworks(path: string): { student: DinoNetwork; teacher: DinoNetwork; meta: CheckpointMeta } {
+  const json = sidecarPath(path);
+  if (!existsSync(path) || !existsSync(json)) throw new Error(`loadCheckpointNetworks: need both ${path} and ${json}`);
+  const meta = JSON.parse(readFileSync(json, 'utf8')) as CheckpointMeta;
+  const model = meta.config?.model as DinoModelOptions | undefined;
+  if (meta.format !== 'dinots-dino-checkpoint' || model === undefined) throw new Error(`loadCheckpointNetworks: ${json} is not a dinots DINO checkpoint sidecar`);
+  const { student, teacher } = buildDinoNetworks(model);
+  const tensors = loadSafetensors(readFileSync(path));
+  const part = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  student.loadStateDict(part('student.'));
+  teacher.loadStateDict(part('teacher.'));
+  return { student, teacher, meta };
+}

@@ -1,0 +1,70 @@
+// Student and teacher networks for DINO: a Vision Transformer backbone and a DINOHead inside
+// a MultiCropWrapper (official keys backbone.* and head.*). The teacher has the same
+// architecture without drop path, starts as an exact copy of the student and never gets
+// gradients (dino-spec sections 1, 4.5 and 6).
+
+import type { DType, Generator } from '@dinots/tensor';
+import { VisionTransformer } from '@dinots/nn';
+import { DINOHead } from './head.js';
+import { MultiCropWrapper } from './multicrop-wrapper.js';
+import { initTeacher } from './teacher.js';
+
+export interface DinoModelOptions {
+  imgSize: number;
+  patchSize: number;
+  inChans: number;
+  embedDim: number;
+  depth: number;
+  numHeads: number;
+  mlpRatio?: number;
+  qkvBias?: boolean;
+  layerNormEps?: number;
+  /** Student stochastic depth (0.1 in the official code; the teacher always has 0). */
+  dropPathRate?: number;
+  /** K, the head's output dimension. */
+  outDim: number;
+  headHiddenDim?: number;
+  headBottleneckDim?: number;
+  headNlayers?: number;
+  normLastLayer?: boolean;
+  dtype?: DType;
+}
+
+export type DinoNetwork = MultiCropWrapper<VisionTransformer, DINOHead>;
+
+function network(o: DinoModelOptions, dropPathRate: number, generator: Generator | undefined, normLastLayer: boolean): DinoNetwork {
+  const dtype = o.dtype ?? 'float32';
+  const backbone = new VisionTransformer({
+    imgSize: o.imgSize,
+    patchSize: o.patchSize,
+    inChans: o.inChans,
+    embedDim: o.embedDim,
+    depth: o.depth,
+    numHeads: o.numHeads,
+    mlpRatio: o.mlpRatio ?? 4,
+    qkvBias: o.qkvBias ?? true,
+    layerNormEps: o.layerNormEps ?? 1e-6,
+    dropPathRate,
+    dtype,
+    generator,
+  });
+  const head = new DINOHead({
+    inDim: o.embedDim,
+    outDim: o.outDim,
+    hiddenDim: o.headHiddenDim,
+    bottleneckDim: o.headBottleneckDim,
+    nlayers: o.headNlayers,
+    normLastLayer,
+    dtype,
+    generator,
+  });
+  return new MultiCropWrapper(backbone, head);
+}
+
+/** A student (randomly initialised from `generator`) and a teacher that is an exact copy of it. */
+export function buildDinoNetworks(options: DinoModelOptions, generator?: Generator): { student: DinoNetwork; teacher: DinoNetwork } {
+  const student = network(options, options.dropPathRate ?? 0, generator, options.normLastLayer ?? true);
+  // The official teacher head uses the default normLastLayer; its values come from the student.
+  const teacher = initTeacher(network(options, 0, generator, true), student);
+  return { student, teacher };
+}

@@ -1,0 +1,219 @@
+// trainDino: the official training loop (main_dino.py train_one_epoch; dino-spec section 1).
+// Per iteration it = epoch * itersPerEpoch + step:
+//   1. lr = lrSchedule[it] on both parameter groups, wd = wdSchedule[it] on group 0 only
+//   2. teacher on the 2 global crops (no gradient), student on all V crops
+//   3. DINO loss (the center is updated inside, after the loss is formed)
+//   4. a non-finite loss stops the run
+//   5. backward, per-tensor gradient clipping, last layer frozen while epoch < freezeLastLayer,
+//      AdamW step
+//   6. EMA of the teacher with m = momentumSchedule[it]
+// Schedules: lr warm-up from 0 then cosine to minLr (base lr scaled by batchSize/256),
+// weight decay cosine 0.04 -> 0.4, teacher momentum cosine 0.996 -> 1, teacher temperature
+// per epoch. Every random choice comes from three seeded Generators (initialisation and
+// drop path, shuffling, augmentation) whose states go into checkpoints, so a resumed run
+// continues with exactly the same bits.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Generator, type GeneratorState, type Tensor, cat, noGrad, randperm } from '@dinots/tensor';
+import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
+import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
+import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
+import { type CollapseKind, checkCollapse, teacherEntropy } from './collapse.js';
+import { collateMultiCrop } from './data/collate.js';
+import type { Dataset, LabeledImage } from './data/dataset.js';
+import { MultiCropDataset } from './data/multi-crop-dataset.js';
+import { JsonlLogger } from './jsonl-logger.js';
+import { DINOLoss } from './loss.js';
+import { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
+import { ProgressBar, type ProgressStream } from './progress-bar.js';
+import { cancelGradientsLastLayer, getParamsGroups, updateTeacher } from './teacher.js';
+
+export interface TrainDinoConfig {
+  dataset: Dataset<LabeledImage>;
+  model: DinoModelOptions;
+  augmentation?: MultiCropOptions;
+  batchSize: number;
+  epochs: number;
+  /** Base learning rate for a batch of 256 (scaled linearly by batchSize / 256). */
+  lr?: number;
+  minLr?: number;
+  warmupEpochs?: number;
+  weightDecay?: number;
+  weightDecayEnd?: number;
+  momentumTeacher?: number;
+  /** Per-tensor gradient clipping norm; 0 turns clipping off. */
+  clipGrad?: number;
+  freezeLastLayer?: number;
+  warmupTeacherTemp?: number;
+  teacherTemp?: number;
+  warmupTeacherTempEpochs?: number;
+  seed?: number;
+  /** Folder for checkpoint.safetensors (+ .json) and log.jsonl; nothing is written without it. */
+  outputDir?: string;
+  /** Checkpoint every this many iterations (and at the end); default: at the end of every epoch. */
+  saveEvery?: number;
+  /** Continue from outputDir/checkpoint.safetensors when it exists. */
+  resume?: boolean;
+  /** Stop after this global iteration count (schedules still span all epochs). */
+  maxIterations?: number;
+  /** Where the progress bar goes; false for none (default stderr). */
+  progress?: ProgressStream | false;
+  /** Check for collapse every this many iterations (default 10). */
+  collapseEvery?: number;
+  /** Called after every iteration. */
+  onIteration?: (metrics: IterationMetrics) => void;
+}
+
+export interface IterationMetrics {
+  iteration: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  weightDecay: number;
+  momentum: number;
+  teacherTemp: number;
+  /** Mean per-sample entropy of the teacher's probabilities (nats); log K = uniform collapse. */
+  teacherEntropy: number;
+  /** Entropy of the batch-mean teacher distribution; 0 = every sample on one output. */
+  entropyOfMean: number;
+  logK: number;
+  collapse: CollapseKind;
+}
+
+export interface TrainDinoResult {
+  student: DinoNetwork;
+  teacher: DinoNetwork;
+  dinoLoss: DINOLoss;
+  history: IterationMetrics[];
+  /** The next iteration to run (the total done so far, including before a resume). */
+  iteration: number;
+  totalIterations: number;
+  checkpointPath?: string;
+}
+
+const CHECKPOINT = 'checkpoint.safetensors';
+
+export function trainDino(config: TrainDinoConfig): TrainDinoResult {
+  const {
+    dataset, model, batchSize, epochs, lr = 0.0005, minLr = 1e-6, warmupEpochs = 10, weightDecay = 0.04, weightDecayEnd = 0.4,
+    momentumTeacher = 0.996, clipGrad = 3, freezeLastLayer = 1, warmupTeacherTemp = 0.04, teacherTemp = 0.04,
+    warmupTeacherTempEpochs = 0, seed = 0, outputDir, resume = false, collapseEvery = 10,
+  } = config;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`trainDino: batchSize must be a positive integer, got ${batchSize}`);
+  const itersPerEpoch = Math.floor(dataset.length / batchSize); // drop_last
+  if (itersPerEpoch < 1) throw new Error(`trainDino: the dataset has ${dataset.length} images, fewer than one batch of ${batchSize}`);
+  if (warmupEpochs > epochs) throw new Error(`trainDino: warmupEpochs ${warmupEpochs} exceeds epochs ${epochs}`);
+  const totalIterations = epochs * itersPerEpoch;
+  const stopAt = Math.min(config.maxIterations ?? totalIterations, totalIterations);
+  const saveEvery = config.saveEvery ?? itersPerEpoch;
+
+  // Random sources: initialisation and drop path, shuffling, augmentation.
+  const rng = { model: new Generator(seed), shuffle: new Generator(seed + 1), augmentation: new Generator(seed + 2) };
+  const { student, teacher } = buildDinoNetworks(model, rng.model);
+  const augmentation = new MultiCropAugmentation(config.augmentation);
+  const views = new MultiCropDataset(dataset, augmentation, rng.augmentation);
+  const dinoLoss = new DINOLoss({
+    outDim: model.outDim, ncrops: augmentation.ncrops, warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs, epochs, dtype: model.dtype,
+  });
+  const [decayed, notDecayed] = getParamsGroups(student);
+  const optimizer = new AdamW([decayed, notDecayed], { lr: 0, weightDecay: 0 });
+  const lrSchedule = cosineSchedule((lr * batchSize) / 256, minLr, epochs, itersPerEpoch, { warmupEpochs });
+  const wdSchedule = cosineSchedule(weightDecay, weightDecayEnd, epochs, itersPerEpoch);
+  const momentumSchedule = cosineSchedule(momentumTeacher, 1, epochs, itersPerEpoch);
+
+  const runConfig = { model, augmentation: config.augmentation ?? {}, batchSize, epochs, lr, minLr, warmupEpochs, weightDecay, weightDecayEnd, momentumTeacher, clipGrad, freezeLastLayer, warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs, seed, datasetLength: dataset.length };
+  const checkpointPath = outputDir === undefined ? undefined : join(outputDir, CHECKPOINT);
+  let iteration = 0;
+  let epochShuffleState: GeneratorState = rng.shuffle.getState();
+  if (resume && checkpointPath !== undefined && existsSync(checkpointPath)) {
+    const saved = JSON.stringify((JSON.parse(readFileSync(sidecarPath(checkpointPath), 'utf8')) as CheckpointMeta).config);
+    if (saved !== JSON.stringify(runConfig)) throw new Error(`trainDino: cannot resume ${checkpointPath}: it was written with a different config\n  saved: ${saved}\n  now:   ${JSON.stringify(runConfig)}`);
+    const meta = loadCheckpoint(checkpointPath, { student, teacher, optimizer, dinoLoss });
+    iteration = meta.iteration;
+    rng.model.setState(meta.rng.model);
+    rng.augmentation.setState(meta.rng.augmentation);
+    epochShuffleState = meta.rng.epochShuffle;
+  }
+  if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
+  const logger = outputDir === undefined ? undefined : new JsonlLogger(join(outputDir, 'log.jsonl'));
+  const bar = config.progress === false ? undefined : new ProgressBar(Math.max(stopAt, 1), { label: `DINO (${epochs} epochs x ${itersPerEpoch} it)`, stream: config.progress });
+
+  const save = (next: number) => {
+    if (checkpointPath === undefined) return;
+    saveCheckpoint(checkpointPath, { student, teacher, optimizer, dinoLoss }, {
+      iteration: next,
+      epoch: Math.floor(next / itersPerEpoch),
+      step: next % itersPerEpoch,
+      rng: { model: rng.model.getState(), augmentation: rng.augmentation.getState(), epochShuffle: next % itersPerEpoch === 0 ? rng.shuffle.getState() : epochShuffleState },
+      config: runConfig,
+    });
+  };
+
+  const history: IterationMetrics[] = [];
+  let order: Int32Array | null = null;
+  // On a resume inside an epoch, that epoch's permutation is redrawn from its saved start state.
+  rng.shuffle.setState(epochShuffleState);
+  if (iteration % itersPerEpoch !== 0) order = randperm(dataset.length, { generator: rng.shuffle }).dataSync() as Int32Array;
+  student.train();
+  teacher.train();
+  while (iteration < stopAt) {
+    const epoch = Math.floor(iteration / itersPerEpoch);
+    const step = iteration % itersPerEpoch;
+    if (step === 0 || order === null) {
+      epochShuffleState = rng.shuffle.getState();
+      order = randperm(dataset.length, { generator: rng.shuffle }).dataSync() as Int32Array;
+    }
+    const batch = collateMultiCrop(Array.from(order.subarray(step * batchSize, (step + 1) * batchSize), (i) => views.get(i)));
+    const crops = batch.crops.map((c) => (c.dtype === (model.dtype ?? 'float32') ? c : c.to(model.dtype ?? 'float32')));
+
+    // 1. schedules
+    const it = iteration;
+    for (const [g, group] of optimizer.paramGroups.entries()) {
+      group.lr = lrSchedule[it];
+      if (g === 0) group.weightDecay = wdSchedule[it];
+    }
+    // 2.-3. forward passes and the loss
+    const teacherOut = noGrad(() => teacher.forward(crops.slice(0, 2)));
+    const studentOut = student.forward(crops);
+    const entropy = teacherEntropy(dinoLoss.teacherProbs(teacherOut, epoch));
+    const loss = dinoLoss.forward(studentOut, teacherOut, epoch);
+    const lossValue = loss.item();
+    // 4.
+    if (!Number.isFinite(lossValue)) {
+      throw new Error(`trainDino: the loss is ${lossValue} at iteration ${it} (epoch ${epoch}, step ${step}); stopping training (lower the learning rate or check the data)`);
+    }
+    // 5.
+    optimizer.zeroGrad();
+    loss.backward();
+    if (clipGrad > 0) clipGradients(student, clipGrad);
+    cancelGradientsLastLayer(epoch, student, freezeLastLayer);
+    optimizer.step();
+    // 6.
+    updateTeacher(teacher, student, momentumSchedule[it]);
+
+    const collapse = checkCollapse(entropy);
+    const metrics: IterationMetrics = {
+      iteration: it, epoch, loss: lossValue, lr: lrSchedule[it], weightDecay: wdSchedule[it], momentum: momentumSchedule[it],
+      teacherTemp: dinoLoss.teacherTemp(epoch), teacherEntropy: entropy.meanEntropy, entropyOfMean: entropy.entropyOfMean, logK: entropy.maxEntropy,
+      collapse: collapse.kind,
+    };
+    history.push(metrics);
+    logger?.log({ ...metrics, time: new Date().toISOString() });
+    config.onIteration?.(metrics);
+    iteration++;
+    bar?.update(iteration, { loss: lossValue, lr: metrics.lr, wd: metrics.weightDecay, mom: metrics.momentum, H: entropy.meanEntropy });
+    if (collapse.kind !== 'none' && (it + 1) % collapseEvery === 0) bar?.log(`warning at iteration ${it}: ${collapse.message}`);
+    if (iteration % saveEvery === 0 || iteration === stopAt) save(iteration);
+  }
+  return { student, teacher, dinoLoss, history, iteration, totalIterations, checkpointPath };
+}
+
+/** CLS features of `images` [N, C, H, W] from a backbone, in chunks, without gradient. */
+export function extractFeatures(backbone: { forward(x: Tensor): Tensor }, images: Tensor, chunk = 256): Tensor {
+  return noGrad(() => {
+    const out: Tensor[] = [];
+    for (let start = 0; start < images.shape[0]; start += chunk) out.push(backbone.forward(images.narrow(0, start, Math.min(chunk, images.shape[0] - start))));
+    return cat(out, 0);
+  });
+}
