@@ -53,3 +53,10 @@ export { record } from './autograd/record.js';
 
 export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, registerBackend, getBackend } from './backends/backend.js';
 export { CpuBackend } from './backends/cpu/cpu-backend.js';
+
+export { configureGpu, backendInfo } from './backends/gpu/register.js';
+export { GpuBackend } from './backends/gpu/gpu-backend.js';
+export { GpuStorage } from './backends/gpu/gpu-storage.js';
+export { type GpuOptions } from './backends/gpu/context.js';
+export { type GpuBackendInfo, type GpuMode, type ModeProbe, GPU_MODES } from './backends/gpu/mode.js';
+export { memory, scope, keep, type MemoryInfo } from './memory.js';

@@ -1,0 +1,111 @@
+// The one gpu.js instance behind the GPU backend, and its compiled-kernel cache.
+//
+// Every kernel renders a flat float32 output of n elements (gpu.js `output: [n]`,
+// which it lays out as a near-square texture) with `pipeline: true`, so its result stays
+// on the device as a texture that the next kernel reads directly, and `immutable: true`,
+// so each call returns a texture of its own rather than overwriting the previous result.
+// Kernel sources are generated per op, shape and strides (the index arithmetic is baked
+// into the source as literals) and compiled once: the cache maps source text to kernel.
+// Scalars that change from call to call (fill values, clamp bounds, eps) are kernel
+// arguments instead, so they never cause a recompile.
+
+import { ERF32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, TANH32_SOURCE } from './math32.js';
+import { type GpuBackendInfo, type GpuJs, type GpuJsKernel, type GpuMode, chooseMode, loadGpuJs, probeModes, requestedMode } from './mode.js';
+
+/** What a GPU storage holds: a gpu.js texture (GL modes) or a Float32Array (gpu.js cpu mode). */
+export type DeviceArray = GpuTexture | Float32Array;
+
+export interface GpuTexture {
+  toArray(): Float32Array | Promise<Float32Array>;
+  delete(): void;
+}
+
+export interface GpuOptions {
+  /** Force a gpu.js mode instead of auto-detection (same values as DINOTS_GPU_MODE). */
+  mode?: GpuMode | 'auto';
+  /** How many compiled kernels to keep (least recently used ones are destroyed). */
+  kernelCacheSize?: number;
+}
+
+const GL_RENDERER = 0x1f01;
+
+export class GpuContext {
+  readonly info: GpuBackendInfo;
+  private readonly gpu: GpuJs;
+  private readonly kernels = new Map<string, GpuJsKernel>();
+  private readonly cacheSize: number;
+
+  constructor(options: GpuOptions = {}) {
+    const { GPU } = loadGpuJs();
+    const requested = requestedMode(options.mode);
+    const probes = probeModes(GPU);
+    const mode = chooseMode(requested, probes);
+    this.gpu = new GPU({ mode });
+    for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE]) this.gpu.addFunction(source);
+    this.cacheSize = options.kernelCacheSize ?? 512;
+    const maxTextureSize = mode === 'cpu' ? null : (this.gpu.Kernel.features?.maxTextureSize ?? null);
+    this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: null };
+  }
+
+  /** The largest number of elements one storage can hold (a maxTextureSize^2 texture). */
+  get maxElements(): number {
+    const side = this.info.maxTextureSize;
+    return side === null ? Number.MAX_SAFE_INTEGER : side * side;
+  }
+
+  /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
+  run(source: string, n: number, args: readonly unknown[]): DeviceArray {
+    const key = `${n}|${source}`;
+    let kernel = this.kernels.get(key);
+    if (kernel === undefined) {
+      kernel = this.gpu.createKernel(source, {
+        output: [n],
+        pipeline: true,
+        immutable: true,
+        precision: 'single',
+        tactic: 'precision',
+        dynamicArguments: true,
+      });
+      this.kernels.set(key, kernel);
+      this.evict();
+    } else {
+      // Map order is insertion order: re-inserting marks the kernel as recently used.
+      this.kernels.delete(key);
+      this.kernels.set(key, kernel);
+    }
+    const result = kernel(...args) as DeviceArray;
+    if (this.info.renderer === null && kernel.context !== undefined) {
+      (this.info as { renderer: string | null }).renderer = String(kernel.context.getParameter(GL_RENDERER));
+    }
+    return result;
+  }
+
+  /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */
+  get compiledKernels(): number {
+    return this.kernels.size;
+  }
+
+  private evict(): void {
+    while (this.kernels.size > this.cacheSize) {
+      const [key, kernel] = this.kernels.entries().next().value!;
+      this.kernels.delete(key);
+      kernel.destroy();
+    }
+  }
+}
+
+/** Reads a device array back as a Float32Array of its n elements. */
+export async function download(array: DeviceArray): Promise<Float32Array> {
+  return array instanceof Float32Array ? array : await array.toArray();
+}
+
+export function downloadSync(array: DeviceArray, op: string): Float32Array {
+  if (array instanceof Float32Array) return array;
+  const values = array.toArray();
+  if (values instanceof Promise) throw new Error(`${op}: this gpu.js mode only reads asynchronously; use await t.data()`);
+  return values;
+}
+
+export function release(array: DeviceArray): void {
+  if (!(array instanceof Float32Array)) array.delete();
+}
