@@ -5,7 +5,8 @@
 // on the device as a texture that the next kernel reads directly, and `immutable: true`,
 // so each call returns a texture of its own rather than overwriting the previous result.
 // Kernel sources are generated per op, shape and strides (the index arithmetic is baked
-// into the source as literals) and compiled once: the cache maps source text to kernel.
+// into the source as literals) and compiled once: the cache maps source text to kernel,
+// and a kernel whose source does not depend on the size (uploads, zeros) resizes its output.
 // Scalars that change from call to call (fill values, clamp bounds, eps) are kernel
 // arguments instead, so they never cause a recompile.
 
@@ -44,7 +45,18 @@ export class GpuContext {
     for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE]) this.gpu.addFunction(source);
     this.cacheSize = options.kernelCacheSize ?? 512;
     const maxTextureSize = mode === 'cpu' ? null : (this.gpu.Kernel.features?.maxTextureSize ?? null);
-    this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: null };
+    this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: this.renderer() };
+  }
+
+  /** The GL renderer behind the context (e.g. 'llvmpipe' for Mesa's software rasteriser), from a one-texel kernel. */
+  private renderer(): string | null {
+    const kernel = this.gpu.createKernel('function () { return 0.0; }', { output: [1], precision: 'single' });
+    kernel();
+    const gl = kernel.context;
+    kernel.destroy();
+    if (gl == null) return null;
+    const debug = gl.getExtension('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL: number } | null;
+    return String(gl.getParameter(debug?.UNMASKED_RENDERER_WEBGL ?? GL_RENDERER));
   }
 
   /** The largest number of elements one storage can hold (a maxTextureSize^2 texture). */
@@ -55,7 +67,7 @@ export class GpuContext {
 
   /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
   run(source: string, n: number, args: readonly unknown[]): DeviceArray {
-    const key = `${n}|${source}`;
+    const key = source;
     let kernel = this.kernels.get(key);
     if (kernel === undefined) {
       kernel = this.gpu.createKernel(source, {
@@ -65,6 +77,7 @@ export class GpuContext {
         precision: 'single',
         tactic: 'precision',
         dynamicArguments: true,
+        dynamicOutput: true,
       });
       this.kernels.set(key, kernel);
       this.evict();
@@ -72,12 +85,9 @@ export class GpuContext {
       // Map order is insertion order: re-inserting marks the kernel as recently used.
       this.kernels.delete(key);
       this.kernels.set(key, kernel);
+      if (kernel.output[0] !== n) kernel.setOutput([n]);
     }
-    const result = kernel(...args) as DeviceArray;
-    if (this.info.renderer === null && kernel.context !== undefined) {
-      (this.info as { renderer: string | null }).renderer = String(kernel.context.getParameter(GL_RENDERER));
-    }
-    return result;
+    return kernel(...args) as DeviceArray;
   }
 
   /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */

@@ -30,11 +30,22 @@ export function tanh32(x: number): number {
   return 1 - 2 / (Math.exp(2 * x) + 1);
 }
 
-/** log(1 + x), accurate for tiny x (Goldberg: log(u) * x / (u - 1) with u = 1 + x rounded). */
+/**
+ * log(1 + x), accurate for small x. Goldberg's log(u) * x / (u - 1) trick is no use in a
+ * shader, whose compiler may fold (1 + x) - 1 into x; instead |x| < 0.1 uses the series
+ * x - x^2/2 + ... - x^8/8 (truncation error below 1e-9 relative), and larger x log(1 + x).
+ */
 export function log1p32(x: number): number {
-  const u = 1 + x;
-  if (u === 1) return x;
-  return (Math.log(u) * x) / (u - 1);
+  if (Math.abs(x) >= 0.1) return Math.log(1 + x);
+  let s = -0.125;
+  s = s * x + 0.14285714285714285;
+  s = s * x - 0.16666666666666666;
+  s = s * x + 0.2;
+  s = s * x - 0.25;
+  s = s * x + 0.3333333333333333;
+  s = s * x - 0.5;
+  s = s * x + 1;
+  return s * x;
 }
 
 /** x^y with C's rules for negative bases and zero, which GLSL's pow leaves undefined. */

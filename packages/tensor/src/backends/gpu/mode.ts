@@ -46,8 +46,9 @@ export interface GpuJs {
 export interface GpuJsKernel {
   (...args: unknown[]): unknown;
   setOutput(output: number[]): void;
+  readonly output: number[];
   destroy(removeCanvasReferences?: boolean): void;
-  readonly context?: { getParameter(name: number): unknown; RENDERER: number };
+  readonly context?: { getParameter(name: number): unknown; getExtension(name: string): unknown } | null;
 }
 
 interface GpuJsModule {
