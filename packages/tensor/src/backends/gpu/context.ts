@@ -30,10 +30,19 @@ export interface GpuOptions {
 
 const GL_RENDERER = 0x1f01;
 
+interface CachedKernel {
+  kernel: GpuJsKernel;
+  /** Outputs of this kernel not yet released. */
+  live: number;
+}
+
+/** The cache entry of the kernel that produced each live device array. */
+const producers = new WeakMap<DeviceArray, CachedKernel>();
+
 export class GpuContext {
   readonly info: GpuBackendInfo;
   private readonly gpu: GpuJs;
-  private readonly kernels = new Map<string, GpuJsKernel>();
+  private readonly kernels = new Map<string, CachedKernel>();
   private readonly cacheSize: number;
 
   constructor(options: GpuOptions = {}) {
@@ -67,10 +76,9 @@ export class GpuContext {
 
   /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
   run(source: string, n: number, args: readonly unknown[]): DeviceArray {
-    const key = source;
-    let kernel = this.kernels.get(key);
-    if (kernel === undefined) {
-      kernel = this.gpu.createKernel(source, {
+    let entry = this.kernels.get(source);
+    if (entry === undefined) {
+      const kernel = this.gpu.createKernel(source, {
         output: [n],
         pipeline: true,
         immutable: true,
@@ -79,15 +87,19 @@ export class GpuContext {
         dynamicArguments: true,
         dynamicOutput: true,
       });
-      this.kernels.set(key, kernel);
       this.evict();
+      entry = { kernel, live: 0 };
+      this.kernels.set(source, entry);
     } else {
       // Map order is insertion order: re-inserting marks the kernel as recently used.
-      this.kernels.delete(key);
-      this.kernels.set(key, kernel);
-      if (kernel.output[0] !== n) kernel.setOutput([n]);
+      this.kernels.delete(source);
+      this.kernels.set(source, entry);
+      if (entry.kernel.output[0] !== n) entry.kernel.setOutput([n]);
     }
-    return kernel(...args) as DeviceArray;
+    const result = entry.kernel(...args) as DeviceArray;
+    entry.live++;
+    producers.set(result, entry);
+    return result;
   }
 
   /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */
@@ -95,11 +107,17 @@ export class GpuContext {
     return this.kernels.size;
   }
 
+  /**
+   * Makes room for one more kernel by destroying least recently used ones. Only kernels none of whose
+   * outputs is alive: gpu.js reads a texture through the kernel that rendered it, and its
+   * destroy() deletes every texture the kernel rendered.
+   */
   private evict(): void {
-    while (this.kernels.size > this.cacheSize) {
-      const [key, kernel] = this.kernels.entries().next().value!;
+    for (const [key, entry] of this.kernels) {
+      if (this.kernels.size < this.cacheSize) return;
+      if (entry.live > 0) continue;
       this.kernels.delete(key);
-      kernel.destroy();
+      entry.kernel.destroy();
     }
   }
 }
@@ -116,6 +134,11 @@ export function downloadSync(array: DeviceArray, op: string): Float32Array {
   return values;
 }
 
+/** Frees a device array (once: later calls do nothing). */
 export function release(array: DeviceArray): void {
+  const entry = producers.get(array);
+  if (entry === undefined) return;
+  producers.delete(array);
+  entry.live--;
   if (!(array instanceof Float32Array)) array.delete();
 }
