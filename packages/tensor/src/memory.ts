@@ -56,20 +56,21 @@ function makeTracker(): ScopeTracker {
 
 const tracker = makeTracker();
 // Counts only: holding the storages themselves would keep them from being collected.
-let liveStorages = 0;
-let liveElements = 0;
+const counts = { storages: 0, elements: 0, allocated: 0, disposed: 0, collected: 0 };
 
 /** Called by a device storage when it is created: counts it and adds it to the open scope. */
 export function trackAllocation(storage: Storage): void {
-  liveStorages++;
-  liveElements += storage.length;
+  counts.storages++;
+  counts.elements += storage.length;
+  counts.allocated++;
   tracker.current()?.storages.add(storage);
 }
 
-/** Called exactly once per tracked storage, when its device memory is freed. */
-export function trackRelease(length: number): void {
-  liveStorages--;
-  liveElements -= length;
+/** Called exactly once per tracked storage, when its device memory is freed by dispose() or by the garbage collector. */
+export function trackRelease(length: number, how: 'disposed' | 'collected'): void {
+  counts.storages--;
+  counts.elements -= length;
+  counts[how]++;
 }
 
 export interface MemoryInfo {
@@ -77,11 +78,19 @@ export interface MemoryInfo {
   storages: number;
   /** Elements they hold (4 bytes each on the GPU). */
   elements: number;
+  /** Storages ever allocated, ever disposed explicitly (dispose, using, scope), and ever freed by the garbage collector. */
+  allocated: number;
+  disposed: number;
+  collected: number;
 }
 
-/** How much device memory tensors hold right now. */
+/**
+ * How much device memory tensors hold right now. `storages` drops when the garbage
+ * collector frees a forgotten tensor, at moments nobody controls; `allocated - disposed`
+ * counts only explicit frees, which makes it the deterministic leak detector for tests.
+ */
 export function memory(): MemoryInfo {
-  return { storages: liveStorages, elements: liveElements };
+  return { ...counts };
 }
 
 type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | unknown;

@@ -6,7 +6,10 @@
 // so each call returns a texture of its own rather than overwriting the previous result.
 // Kernel sources are generated per op, shape and strides (the index arithmetic is baked
 // into the source as literals) and compiled once: the cache maps source text to kernel,
-// and a kernel whose source does not depend on the size (uploads, zeros) resizes its output.
+// keyed by source and output size. Only kernels that read no texture (uploads, zeros)
+// are resizable (one kernel for every size): gpu.js recycles a resizable kernel's old
+// output texture when a kernel is fed its own output, which would render into a texture
+// of the wrong size.
 // Scalars that change from call to call (fill values, clamp bounds, eps) are kernel
 // arguments instead, so they never cause a recompile.
 
@@ -34,6 +37,8 @@ interface CachedKernel {
   kernel: GpuJsKernel;
   /** Outputs of this kernel not yet released. */
   live: number;
+  /** The output length it renders now. */
+  size: number;
 }
 
 /** The cache entry of the kernel that produced each live device array. */
@@ -75,8 +80,9 @@ export class GpuContext {
   }
 
   /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
-  run(source: string, n: number, args: readonly unknown[]): DeviceArray {
-    let entry = this.kernels.get(source);
+  run(source: string, n: number, args: readonly unknown[], resizable = false): DeviceArray {
+    const key = resizable ? source : `${n}|${source}`;
+    let entry = this.kernels.get(key);
     if (entry === undefined) {
       const kernel = this.gpu.createKernel(source, {
         output: [n],
@@ -85,16 +91,19 @@ export class GpuContext {
         precision: 'single',
         tactic: 'precision',
         dynamicArguments: true,
-        dynamicOutput: true,
+        dynamicOutput: resizable,
       });
       this.evict();
-      entry = { kernel, live: 0 };
-      this.kernels.set(source, entry);
+      entry = { kernel, live: 0, size: n };
+      this.kernels.set(key, entry);
     } else {
       // Map order is insertion order: re-inserting marks the kernel as recently used.
-      this.kernels.delete(source);
-      this.kernels.set(source, entry);
-      if (entry.kernel.output[0] !== n) entry.kernel.setOutput([n]);
+      this.kernels.delete(key);
+      this.kernels.set(key, entry);
+      if (entry.size !== n) {
+        entry.kernel.setOutput([n]);
+        entry.size = n;
+      }
     }
     const result = entry.kernel(...args) as DeviceArray;
     entry.live++;

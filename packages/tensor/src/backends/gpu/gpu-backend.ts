@@ -46,7 +46,7 @@ export class GpuBackend implements Backend {
     this.checkStorage('fromArray', dtype, data.length);
     if (data.length === 0) return new GpuStorage(dtype, 0);
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
-    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values]));
+    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], true));
   }
 
   readSync(x: Tensor): TypedArray {
@@ -153,7 +153,7 @@ export class GpuBackend implements Backend {
     const storage = gpuStorage(x, op);
     const array = storage.array(op);
     if (array !== null || storage.length === 0) return array!;
-    const zeros = this.context.run(ZEROS_SOURCE, storage.length, []);
+    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], true);
     storage.replace(zeros);
     return zeros;
   }

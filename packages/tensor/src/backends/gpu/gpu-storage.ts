@@ -20,7 +20,7 @@ interface Holder {
 
 const finaliser = new FinalizationRegistry<Holder>((holder) => {
   if (holder.array !== null) release(holder.array);
-  trackRelease(holder.length);
+  trackRelease(holder.length, 'collected');
 });
 
 export class GpuStorage extends Storage {
@@ -58,6 +58,6 @@ export class GpuStorage extends Storage {
     finaliser.unregister(this);
     if (this.holder.array !== null) release(this.holder.array);
     this.holder.array = null;
-    trackRelease(this.length);
+    trackRelease(this.length, 'disposed');
   }
 }

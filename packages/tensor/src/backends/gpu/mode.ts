@@ -46,7 +46,6 @@ export interface GpuJs {
 export interface GpuJsKernel {
   (...args: unknown[]): unknown;
   setOutput(output: number[]): void;
-  readonly output: number[];
   destroy(removeCanvasReferences?: boolean): void;
   readonly context?: { getParameter(name: number): unknown; getExtension(name: string): unknown } | null;
 }
