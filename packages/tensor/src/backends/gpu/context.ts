@@ -81,7 +81,9 @@ export class GpuContext {
 
   /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
   run(source: string, n: number, args: readonly unknown[], resizable = false): DeviceArray {
-    const key = resizable ? source : `${n}|${source}`;
+    // Input sizes are part of a fixed kernel's key: gpu.js then bakes the texture sizes into
+    // the shader as constants, which makes indexing about 3x faster than size uniforms.
+    const key = resizable ? source : `${n}|${args.map(sizeOf).join(',')}|${source}`;
     let entry = this.kernels.get(key);
     if (entry === undefined) {
       const kernel = this.gpu.createKernel(source, {
@@ -90,7 +92,7 @@ export class GpuContext {
         immutable: true,
         precision: 'single',
         tactic: 'precision',
-        dynamicArguments: true,
+        dynamicArguments: resizable,
         dynamicOutput: resizable,
       });
       this.evict();
@@ -129,6 +131,12 @@ export class GpuContext {
       entry.kernel.destroy();
     }
   }
+}
+
+/** The element count of a kernel argument ('s' for a scalar). */
+function sizeOf(arg: unknown): string {
+  if (typeof arg === 'number') return 's';
+  return String(arg instanceof Float32Array ? arg.length : (arg as { output: number[] }).output[0]);
 }
 
 /** Reads a device array back as a Float32Array of its n elements. */
