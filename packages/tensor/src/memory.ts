@@ -93,9 +93,8 @@ export function memory(): MemoryInfo {
   return { ...counts };
 }
 
-type Kept = Tensor | readonly Kept[] | { readonly [key: string]: Kept } | unknown;
-
-function collect(value: Kept, into: Set<Storage>, seen = new Set<unknown>()): void {
+/** The storages of every tensor in `value` (a tensor, or arrays and objects holding tensors). */
+function collect(value: unknown, into: Set<Storage>, seen = new Set<unknown>()): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   if (value instanceof Tensor) {
@@ -143,7 +142,7 @@ export function scope<T>(fn: () => T): T {
 }
 
 /** Moves these tensors' storages out of the current scope, so that it does not dispose them. */
-export function keep<T extends Kept>(value: T): T {
+export function keep<T>(value: T): T {
   const current = tracker.current();
   if (current === null) return value;
   const kept = new Set<Storage>();

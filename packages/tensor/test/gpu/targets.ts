@@ -2,9 +2,7 @@
 // can run here. A mode that cannot run is skipped with its reason, except headlessgl in
 // CI (CI=true), where a missing WebGL backend means the GPU kernels went untested: a failure.
 
-import {
-  GPU_MODES, type Device, type GpuBackend as GpuBackendType, type GpuMode, GpuBackend, registerBackend,
-} from '../../src/index.js';
+import { GPU_MODES, type Device, type GpuMode, GpuBackend, registerBackend } from '../../src/index.js';
 import { GpuContext } from '../../src/backends/gpu/context.js';
 
 export interface Target {
@@ -18,10 +16,10 @@ export const TARGETS: readonly Target[] = [
   ...GPU_MODES.map((mode) => ({ name: `gpu:${mode}`, device: 'gpu' as const, mode })),
 ];
 
-const backends = new Map<GpuMode, GpuBackendType | string>();
+const backends = new Map<GpuMode, GpuBackend | string>();
 
 /** The backend for a gpu.js mode (one per process), or why that mode cannot run here. */
-export function gpuBackendFor(mode: GpuMode): GpuBackendType | string {
+export function gpuBackendFor(mode: GpuMode): GpuBackend | string {
   let entry = backends.get(mode);
   if (entry === undefined) {
     try {
@@ -42,7 +40,7 @@ export function isRequired(mode: GpuMode): boolean {
 const reported = new Set<GpuMode>();
 
 /** Makes `mode` the backend of device 'gpu', or skips (fails, when required) the calling suite. */
-export function useGpuMode(context: Mocha.Context, mode: GpuMode): GpuBackendType {
+export function useGpuMode(context: Mocha.Context, mode: GpuMode): GpuBackend {
   const backend = gpuBackendFor(mode);
   if (typeof backend === 'string') {
     if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required in CI but cannot run: ${backend}`);
@@ -57,7 +55,7 @@ export function useGpuMode(context: Mocha.Context, mode: GpuMode): GpuBackendTyp
 }
 
 /** The best GPU backend available here (auto-detection order), made the 'gpu' device's. */
-export function useBestGpu(): GpuBackendType {
+export function useBestGpu(): GpuBackend {
   for (const mode of GPU_MODES) {
     const backend = gpuBackendFor(mode);
     if (typeof backend !== 'string') {

@@ -6,7 +6,7 @@
 // shaders compute in float32, so divisions add 0.5 before flooring (i / s may round to
 // just below an exact integer), and flat indices stay exact only below 2^24.
 
-import { DType } from '../../dtype.js';
+import type { DType } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
 
 /** What a kernel needs of a tensor: its view {shape, strides, offset}. */
@@ -71,11 +71,6 @@ export function castTo(dtype: DType, value: string): string {
 /** A kernel function's source: parameters, body lines, and the returned expression. */
 export function kernelSource(params: readonly string[], body: readonly string[], result: string): string {
   return `function (${params.join(', ')}) {\n  ${[...body, `return ${result};`].join('\n  ')}\n}`;
-}
-
-/** `${name}0 .. ${name}{count-1}` for a kernel's parameter list. */
-export function paramNames(count: number, name: string): string[] {
-  return coordNames(count, name);
 }
 
 /** The row-major view of a fresh tensor of this shape. */
