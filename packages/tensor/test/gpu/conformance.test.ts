@@ -129,6 +129,17 @@ describeTargets('conformance: reductions', (device) => {
     });
   }
 
+  it('long reductions (two passes over chunks) over inner, outer and all dims', () => {
+    const x = sample([3, 1500, 4], 11);
+    for (const layout of LAYOUTS) {
+      for (const [name, op] of Object.entries(reductions)) {
+        conforms(device, [x], [layout], (t) => op(t, [1], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over 1500 (${layout})`);
+        conforms(device, [x], [layout], (t) => op(t, [0, 1], true), { atol: 1e-4, rtol: 2e-4 }, `${name} over 4500 (${layout})`);
+      }
+      conforms(device, [x], [layout], (t) => t.sum(), { atol: 1e-3, rtol: 1e-4 }, `sum of all (${layout})`);
+    }
+  });
+
   it('argmax / argmin / max(dim) along a random dim', () => {
     fc.assert(
       fc.property(shapeArb(1, 3, 6), fc.nat(2), layoutArb, seedArb, (shape, d, layout, seed) => {

@@ -10,14 +10,14 @@ import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../dtype.js';
 import { formatShape, isContiguousLayout } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
-import { MAX_EXACT_INDEX, kernelSource } from './codegen.js';
+import { MAX_EXACT_INDEX, contiguousView, kernelSource } from './codegen.js';
 import { type DeviceArray, GpuContext, download, downloadSync, release } from './context.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, mapSource, mergeSource } from './elementwise.js';
 import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
 import { matmulSource } from './matmul.js';
-import { argReduceSource, reduceSource } from './reduce.js';
+import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
 import { rowExpSumSource, softmaxSource } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
 
@@ -86,7 +86,22 @@ export class GpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: Tensor, dims: readonly number[], out: Tensor): void {
-    this.write(out, reduceSource(op, x, dims, out.dtype), [this.input(x, op)]);
+    const R = dims.reduce((p, d) => p * x.shape[d], 1);
+    if (R <= REDUCE_CHUNK || out.numel === 0) {
+      this.write(out, reduceSource(op, x, dims, out.dtype), [this.input(x, op)]);
+      return;
+    }
+    // Long rows: lay x out as [rows, R] (kept dims first), reduce chunks, then the chunks.
+    const kept = x.shape.map((_, d) => d).filter((d) => !dims.includes(d));
+    const order = [...kept, ...dims];
+    const rowsView = { shape: order.map((d) => x.shape[d]), strides: order.map((d) => x.strides[d]), offset: x.offset };
+    const rows = out.numel;
+    const flat = this.context.run(mapSource('x', rowsView.shape, [rowsView], 0, 'float32'), rows * R, [this.input(x, op)]);
+    const chunks = Math.ceil(R / REDUCE_CHUNK);
+    const partial = this.context.run(partialReduceSource(op, rows, R), rows * chunks, [flat]);
+    release(flat);
+    this.write(out, reduceSource(op, contiguousView([rows, chunks]), [1], out.dtype), [partial]);
+    release(partial);
   }
 
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void {

@@ -52,3 +52,29 @@ export function argReduceSource(op: 'max' | 'min', x: View, dim: number, which: 
   ];
   return kernelSource(['a0'], body, which === 'value' ? 'best' : 'at');
 }
+
+/** Reductions longer than this run in two passes (partial results per chunk, then over chunks). */
+export const REDUCE_CHUNK = 1024;
+
+/**
+ * First pass of a long reduction over the rows of a contiguous [rows, R] array: output
+ * [rows, chunks] holds op over each chunk of REDUCE_CHUNK elements (the last one shorter).
+ * A single fragment looping over a whole long row would serialise the work and, on real
+ * GPUs, risk the driver's watchdog; two passes keep every loop at most REDUCE_CHUNK long.
+ */
+export function partialReduceSource(op: ReduceOp, rows: number, R: number): string {
+  const chunks = Math.ceil(R / REDUCE_CHUNK);
+  const body = [
+    ...splitIndex([rows, chunks], 'this.thread.x', 'c'),
+    `const base = c0 * ${R}.0 + c1 * ${REDUCE_CHUNK}.0;`,
+    `const end = ${R}.0 - c1 * ${REDUCE_CHUNK}.0;`,
+    op === 'sum' ? 'let acc = 0.0;' : 'let acc = a0[base];',
+    `for (let j = 0; j < ${REDUCE_CHUNK}; j++) {`,
+    'if (j < end) {',
+    'const v = a0[base + j];',
+    op === 'sum' ? 'acc = acc + v;' : `if (v ${op === 'max' ? '>' : '<'} acc) { acc = v; }`,
+    '}',
+    '}',
+  ];
+  return kernelSource(['a0'], body, 'acc');
+}
