@@ -244,6 +244,36 @@ describeTargets('conformance: matmul, layerNorm, indexing', (device) => {
   });
 });
 
+describeTargets('conformance: ops composed from the backend primitives', (device) => {
+  const composed: Record<string, (t: Tensor) => Tensor> = {
+    cat: (t) => T.cat([t, t.mul(2)], 1),
+    stack: (t) => T.stack([t, t.exp()], 2),
+    pad: (t) => t.pad([1, 2, 0, 1]),
+    padReflect: (t) => t.pad([1, 1, 1, 1], { mode: 'reflect' }),
+    flip: (t) => t.flip([1, 3]),
+    indexSelect: (t) => t.indexSelect(2, T.tensor([3, 0, 0], { dtype: 'int32' }).to(t.device)),
+    maskedFill: (t) => t.maskedFill(t.gt(0.5), -1),
+    norm: (t) => t.norm(2, [1, 3]),
+    bicubic: (t) => T.interpolate(t, { size: [6, 7], mode: 'bicubic' }),
+    nearest: (t) => T.interpolate(t, { scaleFactor: 2, mode: 'nearest' }),
+    std: (t) => t.std(1),
+  };
+  for (const [name, op] of Object.entries(composed)) {
+    it(name, () => {
+      for (const layout of LAYOUTS) conforms(device, [sample([2, 3, 4, 5], 1)], [layout], op, FLOAT32, `${name} (${layout})`);
+    });
+  }
+
+  it('normal_ and uniform_ fill GPU tensors with the generator\'s draws', () => {
+    const a = T.zeros([3, 4], { device }).normal_(0, 1, new T.Generator(3));
+    const b = T.zeros([3, 4]).normal_(0, 1, new T.Generator(3));
+    expectClose(a, b.double(), FLOAT32, 'normal_');
+    const u = T.zeros([50], { device }).uniform_(2, 3, new T.Generator(4));
+    expect(u.amin().item()).to.be.at.least(2);
+    expect(u.amax().item()).to.be.below(3);
+  });
+});
+
 describeTargets('conformance: backward', (device) => {
   it('gradients of a ViT-like composite (layerNorm, matmul, GELU, softmax, views)', () => {
     fc.assert(
