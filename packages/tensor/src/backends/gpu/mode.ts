@@ -8,8 +8,6 @@
 // never reports it as a GPU. The choice can be forced with the DINOTS_GPU_MODE
 // environment variable or configureGpu({ mode }) before the first GPU op.
 
-import { createRequire } from 'node:module';
-
 export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
 
@@ -54,7 +52,13 @@ interface GpuJsModule {
   GPU: (new (settings: object) => GpuJs) & { isHeadlessGLSupported: boolean; isWebGL2Supported: boolean; isWebGLSupported: boolean };
 }
 
-const requireHere = createRequire(import.meta.url);
+/** Node's require from this module (no static node: import, so that browser bundles load this file). */
+function requireHere(id: string): unknown {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const nodeModule = getBuiltin?.('node:module') as typeof import('node:module') | undefined;
+  if (nodeModule === undefined) throw new Error(`gpu: cannot load ${id} here; in a browser, load gpu-browser.js first so that the global GPU exists`);
+  return nodeModule.createRequire(import.meta.url)(id);
+}
 
 /** gpu.js itself (CommonJS); in a browser the global GPU from gpu-browser.js. */
 export function loadGpuJs(): GpuJsModule {
