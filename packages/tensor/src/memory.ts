@@ -3,7 +3,7 @@
 // GPU textures are not garbage collected: a GPU tensor frees its texture when it is
 // disposed (t.dispose(), or `using t = ...`), when a scope it was created in ends, or,
 // as a safety net, some time after the garbage collector has dropped it. CPU tensors are
-// ordinary garbage-collected memory; dispose() only marks them.
+// ordinary garbage-collected memory, for which dispose() does nothing.
 //
 // scope(fn) disposes every device storage allocated while fn runs, except those behind
 // the tensors fn returns (or passes to keep()). Unlike tfjs's tidy, fn may be async: in
