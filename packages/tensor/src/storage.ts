@@ -18,6 +18,9 @@ export abstract class Storage {
   bumpVersion(): void {
     this.version++;
   }
+
+  /** Frees device memory (GPU storages); a no-op for garbage-collected CPU memory. */
+  dispose(): void {}
 }
 
 /** CPU storage: a typed array in host memory (a SharedArrayBuffer when worker threads may read it). */

@@ -160,6 +160,19 @@ export class Tensor {
     runBackward([this], [g], options);
   }
 
+  /**
+   * Frees the device memory behind this tensor, which every view of the same storage
+   * shares (as tfjs's dispose): a GPU tensor must not be used afterwards. A no-op on the CPU.
+   */
+  dispose(): void {
+    this.storage.dispose();
+  }
+
+  /** `using t = ...` disposes t at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   /** A tensor sharing this one's storage, cut off from the graph (never requires grad). */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);

@@ -13,7 +13,7 @@ import { broadcastShapes, formatShape, shapesEqual } from '../shape.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { backendOf, scalarTensor } from './allocate.js';
-import { toDevice } from './copy.js';
+import { toDType, toDevice } from './copy.js';
 import { expand } from './movement.js';
 import { tensor } from '../creation.js';
 
@@ -118,7 +118,8 @@ export function clamp_<T extends Tensor>(self: T, min?: number | null, max?: num
 export function copy_<T extends Tensor>(self: T, src: TensorLike): T {
   checkWritable('copy_', self);
   if (!(src instanceof Tensor)) return fill_(self, Number(src));
-  const moved = toDevice(src.detach(), self.device);
+  // cast before crossing devices: the GPU holds no float64 (normal_/uniform_ draw in float64)
+  const moved = src.device === self.device ? src.detach() : toDevice(toDType(src.detach(), self.dtype), self.device);
   const shape = broadcastShapes('copy_', self.shape, moved.shape);
   if (!shapesEqual(shape, self.shape)) {
     throw new Error(`copy_: source of shape ${formatShape(src.shape)} cannot be broadcast to ${formatShape(self.shape)}`);

@@ -1,0 +1,220 @@
+// The GPU backend: the Backend interface on gpu.js kernels.
+//
+// Each kernel call renders its result into a new texture (see context.ts) which becomes
+// the output storage's contents, so consecutive ops chain texture to texture with no
+// read-back. Reads are explicit: `await t.data()`; readSync (t.dataSync(), t.to('cpu'))
+// also works in the GL modes, where it blocks until the GPU has finished (a pipeline
+// stall, as WebGL's readPixels always is).
+
+import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../dtype.js';
+import { formatShape, isContiguousLayout } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import { MAX_EXACT_INDEX, contiguousView, kernelSource } from './codegen.js';
+import { type DeviceArray, GpuContext, download, downloadSync, release } from './context.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, mapSource, mergeSource } from './elementwise.js';
+import { GpuStorage } from './gpu-storage.js';
+import { gatherSource, scatterAddSource } from './indexing.js';
+import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
+import { matmulSource } from './matmul.js';
+import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
+import { rowExpSumSource, softmaxSource } from './softmax.js';
+import type { GpuBackendInfo } from './mode.js';
+
+const UPLOAD_SOURCE = kernelSource(['a0'], [], 'a0[this.thread.x]');
+const ZEROS_SOURCE = kernelSource([], [], '0.0');
+
+/** The largest float32 (uniforms stand in for +-Infinity with it, which GLSL cannot pass reliably). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+export class GpuBackend implements Backend {
+  readonly device = 'gpu' as const;
+
+  constructor(readonly context: GpuContext) {}
+
+  get info(): GpuBackendInfo {
+    return this.context.info;
+  }
+
+  allocate(dtype: DType, length: number): GpuStorage {
+    this.checkStorage('allocate', dtype, length);
+    return new GpuStorage(dtype, length);
+  }
+
+  fromArray(data: TypedArray): GpuStorage {
+    const dtype = dtypeOfArray(data);
+    this.checkStorage('fromArray', dtype, data.length);
+    if (data.length === 0) return new GpuStorage(dtype, 0);
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], true));
+  }
+
+  readSync(x: Tensor): TypedArray {
+    const { array, temporary } = this.rowMajor(x);
+    try {
+      return toTyped(downloadSync(array, 'dataSync'), x.dtype, array);
+    } finally {
+      if (temporary) release(array);
+    }
+  }
+
+  async read(x: Tensor): Promise<TypedArray> {
+    const { array, temporary } = this.rowMajor(x);
+    try {
+      return toTyped(await download(array), x.dtype, array);
+    } finally {
+      if (temporary) release(array);
+    }
+  }
+
+  unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
+    const p = params.map((v) => Math.max(-FLOAT32_MAX, Math.min(FLOAT32_MAX, v)));
+    this.write(out, mapSource(UNARY_EXPRESSIONS[op], out.shape, [x], p.length, out.dtype), [this.input(x, op)], p);
+  }
+
+  binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
+    this.write(out, mapSource(BINARY_EXPRESSIONS[op], out.shape, [a, b], 0, out.dtype), [this.input(a, op), this.input(b, op)]);
+  }
+
+  where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void {
+    const inputs = [this.input(cond, 'where'), this.input(a, 'where'), this.input(b, 'where')];
+    this.write(out, mapSource(WHERE_EXPRESSION, out.shape, [cond, a, b], 0, out.dtype), inputs);
+  }
+
+  fill(out: Tensor, value: number): void {
+    this.write(out, mapSource('p0', out.shape, [], 1, out.dtype), [], [value]);
+  }
+
+  reduce(op: ReduceOp, x: Tensor, dims: readonly number[], out: Tensor): void {
+    const R = dims.reduce((p, d) => p * x.shape[d], 1);
+    if (R <= REDUCE_CHUNK || out.numel === 0) {
+      this.write(out, reduceSource(op, x, dims, out.dtype), [this.input(x, op)]);
+      return;
+    }
+    // Long rows: lay x out as [rows, R] (kept dims first), reduce chunks, then the chunks.
+    const kept = x.shape.map((_, d) => d).filter((d) => !dims.includes(d));
+    const order = [...kept, ...dims];
+    const rowsView = { shape: order.map((d) => x.shape[d]), strides: order.map((d) => x.strides[d]), offset: x.offset };
+    const rows = out.numel;
+    const flat = this.context.run(mapSource('x', rowsView.shape, [rowsView], 0, 'float32'), rows * R, [this.input(x, op)]);
+    const chunks = Math.ceil(R / REDUCE_CHUNK);
+    const partial = this.context.run(partialReduceSource(op, rows, R), rows * chunks, [flat]);
+    release(flat);
+    this.write(out, reduceSource(op, contiguousView([rows, chunks]), [1], out.dtype), [partial]);
+    release(partial);
+  }
+
+  argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void {
+    const xa = this.input(x, `arg${op}`);
+    this.write(values, argReduceSource(op, x, dim, 'value'), [xa]);
+    this.write(indices, argReduceSource(op, x, dim, 'index'), [xa]);
+  }
+
+  matmul(a: Tensor, b: Tensor, out: Tensor): void {
+    this.write(out, matmulSource(a, b), [this.input(a, 'matmul'), this.input(b, 'matmul')]);
+  }
+
+  softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
+    const op = log ? 'logSoftmax' : 'softmax';
+    const xa = this.input(x, op);
+    const rows = x.numel / x.shape[dim];
+    const max = this.context.run(reduceSource('max', x, [dim], 'float32'), rows, [xa]);
+    const sum = this.context.run(rowExpSumSource(x, dim), rows, [xa, max]);
+    this.write(out, softmaxSource(x, dim, log), [xa, max, sum]);
+    release(max);
+    release(sum);
+  }
+
+  layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
+    for (const t of [mean, rstd]) {
+      if (!this.coversStorage(t)) throw new Error(`layerNorm: gpu expects fresh contiguous mean/rstd outputs, got shape ${formatShape(t.shape)} strides ${formatShape(t.strides)}`);
+    }
+    const xa = this.input(x, 'layerNorm');
+    this.write(mean, meanSource(x), [xa]);
+    const ma = this.input(mean, 'layerNorm');
+    this.write(rstd, rstdSource(x), [xa, ma], [eps]);
+    const inputs = [xa, ma, this.input(rstd, 'layerNorm')];
+    if (weight !== null) inputs.push(this.input(weight, 'layerNorm'));
+    if (bias !== null) inputs.push(this.input(bias, 'layerNorm'));
+    this.write(out, normalizeSource(x, weight, bias), inputs);
+  }
+
+  gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {
+    this.write(out, gatherSource(x, dim, index), [this.input(x, 'gather'), this.input(index, 'gather')]);
+  }
+
+  scatterAdd(out: Tensor, dim: number, index: Tensor, src: Tensor): void {
+    const inputs = [this.input(out, 'scatterAdd'), this.input(index, 'scatterAdd'), this.input(src, 'scatterAdd')];
+    this.write(out, scatterAddSource(out, dim, index, src), inputs);
+  }
+
+  // ------------------------------------------------------------------ storage plumbing
+
+  private checkStorage(op: string, dtype: DType, length: number): void {
+    if (dtype === 'float64') {
+      throw new TypeError(`${op}: float64 tensors cannot live on the GPU (WebGL computes in float32); convert with .float() first`);
+    }
+    const limit = Math.min(this.context.maxElements, MAX_EXACT_INDEX);
+    if (length > limit) {
+      throw new RangeError(
+        `${op}: a GPU tensor of ${length} elements exceeds the backend's limit of ${limit} ` +
+          `(float32 addressing is exact to 2^24, textures hold maxTextureSize^2 = ${this.context.maxElements}); keep it on the CPU or split it`,
+      );
+    }
+  }
+
+  /** The device array behind x's storage (materialising a zeros texture for a never-written storage). */
+  private input(x: Tensor, op: string): DeviceArray {
+    const storage = gpuStorage(x, op);
+    const array = storage.array(op);
+    if (array !== null || storage.length === 0) return array!;
+    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], true);
+    storage.replace(zeros);
+    return zeros;
+  }
+
+  /** Whether `out` addresses its whole storage in row-major order (so a result can replace it). */
+  private coversStorage(out: Tensor): boolean {
+    return out.offset === 0 && out.numel === out.storage.length && isContiguousLayout(out.shape, out.strides);
+  }
+
+  /** Runs the kernel over out's elements and stores the result into out (merging into a view). */
+  private write(out: Tensor, source: string, inputs: readonly DeviceArray[], params: readonly number[] = []): void {
+    const storage = gpuStorage(out, 'write');
+    storage.array('write');
+    if (out.numel === 0) return;
+    const result = this.context.run(source, out.numel, [...inputs, ...params]);
+    if (this.coversStorage(out)) {
+      storage.replace(result);
+      return;
+    }
+    if (!isNestedView(out)) {
+      release(result);
+      throw new Error(`gpu: cannot write through a view with shape ${formatShape(out.shape)} and strides ${formatShape(out.strides)} (its elements overlap or interleave); write into a contiguous tensor`);
+    }
+    const merged = this.context.run(mergeSource(out), storage.length, [this.input(out, 'write'), result]);
+    release(result);
+    storage.replace(merged);
+  }
+
+  /** A device array holding x's elements in row-major order: its storage's, or a temporary copy. */
+  private rowMajor(x: Tensor): { array: DeviceArray; temporary: boolean } {
+    if (x.numel === 0) return { array: new Float32Array(0), temporary: false };
+    const array = this.input(x, 'read');
+    if (this.coversStorage(x)) return { array, temporary: false };
+    return { array: this.context.run(mapSource('x', x.shape, [x], 0, 'float32'), x.numel, [array]), temporary: true };
+  }
+}
+
+/** Float32 values as a fresh typed array of `dtype` (never the storage's own array, which gpu.js cpu mode hands out). */
+function toTyped(values: Float32Array, dtype: DType, source: DeviceArray): TypedArray {
+  if (dtype === 'float32') return values === source ? values.slice() : values;
+  const typed = typedArrayFor(dtype, values.length);
+  typed.set(values);
+  return typed;
+}
+
+function gpuStorage(t: Tensor, op: string): GpuStorage {
+  if (!(t.storage instanceof GpuStorage)) throw new Error(`${op}: expected a GPU tensor, got one on '${t.device}' (shape ${formatShape(t.shape)})`);
+  return t.storage;
+}

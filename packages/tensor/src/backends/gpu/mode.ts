@@ -1,0 +1,143 @@
+// Which gpu.js mode runs the GPU backend, and why.
+//
+// gpu.js can run a kernel through WebGPU, WebGL (headless-gl in Node, WebGL2/WebGL in a
+// browser) or its own CPU emulation. Auto-detection tries them in the order
+//   webgpu -> headlessgl (Node) | webgl2 | webgl (browser) -> cpu
+// and records, for every mode it tried, whether it is usable and why not. The CPU
+// emulation is a fallback that keeps GPU tensors working everywhere; backendInfo()
+// never reports it as a GPU. The choice can be forced with the DINOTS_GPU_MODE
+// environment variable or configureGpu({ mode }) before the first GPU op.
+
+export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
+export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
+
+export interface ModeProbe {
+  mode: GpuMode;
+  available: boolean;
+  /** Why the mode cannot run here (empty when it can). */
+  reason: string;
+}
+
+/** The GPU backend's live configuration, as backendInfo() reports it. */
+export interface GpuBackendInfo {
+  /** The gpu.js mode that runs kernels. */
+  mode: GpuMode;
+  /** True only for modes that run on a GPU (or a GL/WebGPU rasteriser); false for gpu.js's CPU emulation. */
+  isGpu: boolean;
+  /** What was asked for: 'auto', or a mode forced by option or environment. */
+  requested: GpuMode | 'auto';
+  /** Every mode that was probed, in probe order. */
+  probes: readonly ModeProbe[];
+  /** Largest texture side in texels (a tensor holds at most maxTextureSize^2 elements); null in cpu mode. */
+  maxTextureSize: number | null;
+  /** The GL renderer string (e.g. 'llvmpipe' for Mesa's software rasteriser), when known. */
+  renderer: string | null;
+}
+
+/** The subset of gpu.js's GPU class that the backend uses. */
+export interface GpuJs {
+  createKernel(source: string, settings: object): GpuJsKernel;
+  addFunction(source: string, settings?: object): void;
+  readonly Kernel: { features?: { maxTextureSize?: number } };
+}
+
+export interface GpuJsKernel {
+  (...args: unknown[]): unknown;
+  setOutput(output: number[]): void;
+  destroy(removeCanvasReferences?: boolean): void;
+  readonly context?: { getParameter(name: number): unknown; getExtension(name: string): unknown } | null;
+}
+
+interface GpuJsModule {
+  GPU: (new (settings: object) => GpuJs) & { isHeadlessGLSupported: boolean; isWebGL2Supported: boolean; isWebGLSupported: boolean };
+}
+
+/** Node's require from this module (no static node: import, so that browser bundles load this file). */
+function requireHere(id: string): unknown {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const nodeModule = getBuiltin?.('node:module') as typeof import('node:module') | undefined;
+  if (nodeModule === undefined) throw new Error(`gpu: cannot load ${id} here; in a browser, load gpu-browser.js first so that the global GPU exists`);
+  return nodeModule.createRequire(import.meta.url)(id);
+}
+
+/** gpu.js itself (CommonJS); in a browser the global GPU from gpu-browser.js. */
+export function loadGpuJs(): GpuJsModule {
+  const global = globalThis as { GPU?: GpuJsModule['GPU'] };
+  if (typeof process === 'undefined' && global.GPU !== undefined) return { GPU: global.GPU };
+  return requireHere('gpu.js') as GpuJsModule;
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+/**
+ * WebGPU: gpu.js's WebGPU kernels return a Promise from every call, while dinots's ops
+ * are synchronous (a kernel's output feeds the next op at once), so this backend cannot
+ * drive them yet. The probe still says whether WebGPU would load here (in Node through the
+ * `webgpu` package's Dawn binary, which needs GLIBCXX_3.4.32, newer than Debian 12's).
+ */
+function probeWebGpu(): ModeProbe {
+  const unsupported = 'dinots drives gpu.js synchronously and gpu.js webgpu kernels are async-only (not supported yet)';
+  if (!isNode) {
+    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+    return { mode: 'webgpu', available: false, reason: nav?.gpu ? `navigator.gpu exists, but ${unsupported}` : 'navigator.gpu is missing' };
+  }
+  try {
+    requireHere('webgpu');
+  } catch (e) {
+    const message = (e as Error).message.split('\n')[0];
+    const hint = message.includes('GLIBCXX') ? ' (the Dawn binary needs a newer libstdc++, e.g. Debian 13)' : '';
+    return { mode: 'webgpu', available: false, reason: `the webgpu package does not load: ${message}${hint}` };
+  }
+  return { mode: 'webgpu', available: false, reason: `the webgpu package loads, but ${unsupported}` };
+}
+
+function probeHeadlessGl(GPU: GpuJsModule['GPU']): ModeProbe {
+  if (!isNode) return { mode: 'headlessgl', available: false, reason: 'headless-gl only exists in Node' };
+  try {
+    requireHere('gl');
+  } catch (e) {
+    return { mode: 'headlessgl', available: false, reason: `the optional native package gl is not built: ${(e as Error).message.split('\n')[0]}` };
+  }
+  if (GPU.isHeadlessGLSupported) return { mode: 'headlessgl', available: true, reason: '' };
+  const display = process.env.DISPLAY;
+  return {
+    mode: 'headlessgl',
+    available: false,
+    reason: display ? `gl could not create a context on DISPLAY=${display}` : 'gl could not create a context: no X display (run under `xvfb-run -a`)',
+  };
+}
+
+function probeBrowserGl(mode: 'webgl2' | 'webgl', GPU: GpuJsModule['GPU']): ModeProbe {
+  if (isNode) return { mode, available: false, reason: `${mode} only exists in a browser` };
+  const ok = mode === 'webgl2' ? GPU.isWebGL2Supported : GPU.isWebGLSupported;
+  return { mode, available: ok, reason: ok ? '' : `this browser has no ${mode} context` };
+}
+
+/** Probes every mode (cpu always works) in auto-detection order. */
+export function probeModes(GPU: GpuJsModule['GPU']): ModeProbe[] {
+  return [
+    probeWebGpu(),
+    probeHeadlessGl(GPU),
+    probeBrowserGl('webgl2', GPU),
+    probeBrowserGl('webgl', GPU),
+    { mode: 'cpu', available: true, reason: '' },
+  ];
+}
+
+/** The mode asked for by `option`, else DINOTS_GPU_MODE, else 'auto'. */
+export function requestedMode(option: GpuMode | 'auto' | undefined): GpuMode | 'auto' {
+  const env = typeof process !== 'undefined' ? process.env.DINOTS_GPU_MODE : undefined;
+  const asked = option ?? (env === undefined || env === '' ? 'auto' : env);
+  if (asked !== 'auto' && !(GPU_MODES as readonly string[]).includes(asked)) {
+    throw new Error(`gpu: unknown mode '${asked}' (from ${option === undefined ? 'DINOTS_GPU_MODE' : 'configureGpu'}); expected auto or one of ${GPU_MODES.join(', ')}`);
+  }
+  return asked as GpuMode | 'auto';
+}
+
+/** The mode to run: the first available one, or the requested one (an error when it is unavailable). */
+export function chooseMode(requested: GpuMode | 'auto', probes: readonly ModeProbe[]): GpuMode {
+  if (requested === 'auto') return probes.find((p) => p.available)!.mode;
+  const probe = probes.find((p) => p.mode === requested)!;
+  if (!probe.available) throw new Error(`gpu: mode '${requested}' was requested but cannot run here: ${probe.reason}`);
+  return requested;
+}

@@ -1,0 +1,30 @@
+// Plugging the GPU backend in: configureGpu() before the first GPU op, backendInfo() any time.
+
+import { getBackend, registerBackend } from '../backend.js';
+import { GpuContext, type GpuOptions } from './context.js';
+import { GpuBackend } from './gpu-backend.js';
+import type { GpuBackendInfo } from './mode.js';
+
+let started: GpuBackend | null = null;
+
+function register(options: GpuOptions): void {
+  registerBackend('gpu', () => (started = new GpuBackend(new GpuContext(options))));
+}
+
+register({});
+
+/**
+ * Sets the GPU backend's options (mode, kernel cache size). The backend starts on the
+ * first GPU op; after that its mode is fixed, since textures belong to one GL context.
+ */
+export function configureGpu(options: GpuOptions): void {
+  if (started !== null) {
+    throw new Error(`configureGpu: the GPU backend already runs in mode '${started.info.mode}'; configure it before the first GPU op`);
+  }
+  register(options);
+}
+
+/** Which gpu.js mode runs GPU tensors, whether it is a real GPU, and why other modes were skipped. Starts the backend. */
+export function backendInfo(): GpuBackendInfo {
+  return (getBackend('gpu') as GpuBackend).info;
+}

@@ -1,0 +1,154 @@
+// Device memory: which storages are alive, and scopes that free them.
+//
+// GPU textures are not garbage collected: a GPU tensor frees its texture when it is
+// disposed (t.dispose(), or `using t = ...`), when a scope it was created in ends, or,
+// as a safety net, some time after the garbage collector has dropped it. CPU tensors are
+// ordinary garbage-collected memory, for which dispose() does nothing.
+//
+// scope(fn) disposes every device storage allocated while fn runs, except those behind
+// the tensors fn returns (or passes to keep()). Unlike tfjs's tidy, fn may be async: in
+// Node the scope follows fn's own async context (AsyncLocalStorage), so awaiting inside
+// it, or running two scopes concurrently, attributes each allocation to the right scope.
+// Browsers lack AsyncLocalStorage: there a scope is the innermost one still open, which
+// is right for sequential code and ambiguous for concurrently interleaved scopes.
+
+import type { Storage } from './storage.js';
+import { Tensor } from './tensor.js';
+
+class Scope {
+  readonly storages = new Set<Storage>();
+  constructor(readonly parent: Scope | null) {}
+}
+
+interface ScopeTracker {
+  current(): Scope | null;
+  run<T>(scope: Scope, fn: () => T): T;
+}
+
+function makeTracker(): ScopeTracker {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const hooks = getBuiltin?.('node:async_hooks') as typeof import('node:async_hooks') | undefined;
+  if (hooks !== undefined) {
+    const als = new hooks.AsyncLocalStorage<Scope>();
+    return { current: () => als.getStore() ?? null, run: (scope, fn) => als.run(scope, fn) };
+  }
+  const stack: Scope[] = [];
+  return {
+    current: () => stack.at(-1) ?? null,
+    run: (scope, fn) => {
+      stack.push(scope);
+      const pop = () => stack.splice(stack.lastIndexOf(scope), 1);
+      try {
+        const result = fn();
+        if (result instanceof Promise) {
+          result.then(pop, pop);
+          return result;
+        }
+        pop();
+        return result;
+      } catch (e) {
+        pop();
+        throw e;
+      }
+    },
+  };
+}
+
+const tracker = makeTracker();
+// Counts only: holding the storages themselves would keep them from being collected.
+const counts = { storages: 0, elements: 0, allocated: 0, disposed: 0, collected: 0 };
+
+/** Called by a device storage when it is created: counts it and adds it to the open scope. */
+export function trackAllocation(storage: Storage): void {
+  counts.storages++;
+  counts.elements += storage.length;
+  counts.allocated++;
+  tracker.current()?.storages.add(storage);
+}
+
+/** Called exactly once per tracked storage, when its device memory is freed by dispose() or by the garbage collector. */
+export function trackRelease(length: number, how: 'disposed' | 'collected'): void {
+  counts.storages--;
+  counts.elements -= length;
+  counts[how]++;
+}
+
+export interface MemoryInfo {
+  /** Device storages (GPU textures) currently alive. */
+  storages: number;
+  /** Elements they hold (4 bytes each on the GPU). */
+  elements: number;
+  /** Storages ever allocated, ever disposed explicitly (dispose, using, scope), and ever freed by the garbage collector. */
+  allocated: number;
+  disposed: number;
+  collected: number;
+}
+
+/**
+ * How much device memory tensors hold right now. `storages` drops when the garbage
+ * collector frees a forgotten tensor, at moments nobody controls; `allocated - disposed`
+ * counts only explicit frees, which makes it the deterministic leak detector for tests.
+ */
+export function memory(): MemoryInfo {
+  return { ...counts };
+}
+
+/** The storages of every tensor in `value` (a tensor, or arrays and objects holding tensors). */
+function collect(value: unknown, into: Set<Storage>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Tensor) {
+    into.add(value.storage);
+    return;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) collect(v, into, seen);
+}
+
+function finish<T>(scope: Scope, result: T): T {
+  const kept = new Set<Storage>();
+  collect(result, kept);
+  for (const storage of scope.storages) {
+    if (kept.has(storage)) scope.parent?.storages.add(storage);
+    else storage.dispose();
+  }
+  scope.storages.clear();
+  return result;
+}
+
+/**
+ * Runs fn and then disposes every device storage allocated inside it, except those of
+ * the tensors in fn's result (a tensor, or arrays/objects of tensors), which move to the
+ * enclosing scope. Works for async fn: the scope ends when its promise settles.
+ */
+export function scope<T>(fn: () => T): T {
+  const s = new Scope(tracker.current());
+  let result: T;
+  try {
+    result = tracker.run(s, fn);
+  } catch (e) {
+    finish(s, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => finish(s, value),
+      (e) => {
+        finish(s, undefined);
+        throw e;
+      },
+    ) as T;
+  }
+  return finish(s, result);
+}
+
+/** Moves these tensors' storages out of the current scope, so that it does not dispose them. */
+export function keep<T>(value: T): T {
+  const current = tracker.current();
+  if (current === null) return value;
+  const kept = new Set<Storage>();
+  collect(value, kept);
+  for (const storage of kept) {
+    if (current.storages.delete(storage)) current.parent?.storages.add(storage);
+  }
+  return value;
+}

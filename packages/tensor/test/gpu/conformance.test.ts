@@ -1,0 +1,323 @@
+// The conformance suite: the same property-based tests on the CPU backend and on every
+// gpu.js mode available here. Each property draws shapes, broadcasting patterns, memory
+// layouts (transposed, strided, offset views) and values, runs an op on the target
+// device in float32, and compares it with the CPU backend computing in float64.
+
+import * as fc from 'fast-check';
+import { expect } from 'chai';
+import * as T from '../../src/index.js';
+import type { Device, Tensor } from '../../src/index.js';
+import { describeTargets } from './targets.js';
+import { FLOAT32, LAYOUTS, type Layout, type Tolerance, expectClose, place, runs, sample } from './helpers.js';
+
+const shapeArb = (minDims = 0, maxDims = 4, maxSize = 5) => fc.array(fc.integer({ min: 1, max: maxSize }), { minLength: minDims, maxLength: maxDims });
+const layoutArb = fc.constantFrom(...LAYOUTS);
+const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+/** fn on `device` over placed float32 inputs, against fn on float64 CPU copies. */
+function conforms(device: Device, inputs: readonly Tensor[], layouts: readonly Layout[], fn: (...xs: Tensor[]) => Tensor, tol: Tolerance, label: string): void {
+  const reference = fn(...inputs.map((t) => t.double()));
+  const got = fn(...inputs.map((t, i) => place(t, device, layouts[i])));
+  expect(got.device, `${label}: result device`).to.equal(device);
+  expectClose(got, reference, tol, label);
+}
+
+/** t's values rounded to multiples of 0.5 in [-2, 2], so that comparisons meet ties. */
+function halves(t: Tensor): Tensor {
+  return T.tensor(Float32Array.from(t.dataSync(), (v) => Math.max(-4, Math.min(4, Math.round(v * 2))) / 2), { shape: t.shape });
+}
+
+/** A shape that broadcasts to `shape`: leading dims dropped, some dims set to 1. */
+function broadcastFrom(shape: readonly number[], drop: number, ones: readonly boolean[]): number[] {
+  return shape.slice(Math.min(drop, shape.length)).map((s, i) => (ones[i] ? 1 : s));
+}
+
+const UNARY: Record<string, [(x: Tensor) => Tensor, (x: Tensor) => Tensor]> = {
+  neg: [(x) => x, (x) => x.neg()],
+  exp: [(x) => x, (x) => x.exp()],
+  log: [(x) => x.abs().add(0.1), (x) => x.log()],
+  log1p: [(x) => x.abs().mul(0.3), (x) => x.log1p()],
+  sqrt: [(x) => x.abs(), (x) => x.sqrt()],
+  rsqrt: [(x) => x.abs().add(0.2), (x) => x.rsqrt()],
+  reciprocal: [(x) => x.abs().add(0.3), (x) => x.reciprocal()],
+  abs: [(x) => x, (x) => x.abs()],
+  sign: [(x) => x, (x) => x.sign()],
+  square: [(x) => x, (x) => x.square()],
+  sin: [(x) => x, (x) => x.sin()],
+  cos: [(x) => x, (x) => x.cos()],
+  tanh: [(x) => x.mul(3), (x) => x.tanh()],
+  sigmoid: [(x) => x.mul(3), (x) => x.sigmoid()],
+  relu: [(x) => x, (x) => x.relu()],
+  erf: [(x) => x.mul(2), (x) => x.erf()],
+  gelu: [(x) => x.mul(2), (x) => x.gelu()],
+  geluTanh: [(x) => x.mul(2), (x) => x.gelu({ approximate: 'tanh' })],
+  clamp: [(x) => x, (x) => x.clamp(-0.5, 0.7)],
+  clampMin: [(x) => x, (x) => x.clamp(0.1)],
+  powScalar: [(x) => x.abs().add(0.1), (x) => x.pow(2.5)],
+  powInteger: [(x) => x, (x) => x.pow(3)],
+};
+
+const BINARY: Record<string, [(a: Tensor, b: Tensor) => [Tensor, Tensor], (a: Tensor, b: Tensor) => Tensor]> = {
+  add: [(a, b) => [a, b], (a, b) => a.add(b)],
+  sub: [(a, b) => [a, b], (a, b) => a.sub(b)],
+  mul: [(a, b) => [a, b], (a, b) => a.mul(b)],
+  div: [(a, b) => [a, b.abs().add(0.5).mul(b.sign().add(0.5).sign())], (a, b) => a.div(b)],
+  pow: [(a, b) => [a.abs().add(0.2), b], (a, b) => a.pow(b)],
+  maximum: [(a, b) => [a, b], (a, b) => a.maximum(b)],
+  minimum: [(a, b) => [a, b], (a, b) => a.minimum(b)],
+  // comparisons on values rounded to halves, so that ties occur
+  eq: [(a, b) => [halves(a), halves(b)], (a, b) => a.eq(b).float()],
+  lt: [(a, b) => [halves(a), halves(b)], (a, b) => a.lt(b).float()],
+  ge: [(a, b) => [halves(a), halves(b)], (a, b) => a.ge(b).float()],
+  where: [(a, b) => [a, b], (a, b) => T.where(a.gt(b), a.mul(2), b)],
+};
+
+describeTargets('conformance: elementwise', (device) => {
+  for (const [name, [domain, op]] of Object.entries(UNARY)) {
+    it(`${name} over random shapes and layouts`, () => {
+      fc.assert(
+        fc.property(shapeArb(), layoutArb, seedArb, (shape, layout, seed) => {
+          conforms(device, [domain(sample(shape, seed))], [layout], op, name === 'erf' || name === 'gelu' ? { atol: 2e-6, rtol: 1e-5 } : FLOAT32, name);
+        }),
+        { numRuns: runs(device) },
+      );
+    });
+  }
+
+  for (const [name, [domain, op]] of Object.entries(BINARY)) {
+    it(`${name} with broadcasting and strided inputs`, () => {
+      const ones = fc.array(fc.boolean(), { minLength: 4, maxLength: 4 });
+      fc.assert(
+        fc.property(shapeArb(), fc.nat(4), ones, fc.nat(4), ones, layoutArb, layoutArb, seedArb, (shape, dropA, onesA, dropB, onesB, la, lb, seed) => {
+          const [a, b] = domain(sample(broadcastFrom(shape, dropA, onesA), seed), sample(broadcastFrom(shape, dropB, onesB), seed + 1));
+          conforms(device, [a, b], [la, lb], op, FLOAT32, name);
+        }),
+        { numRuns: runs(device) },
+      );
+    });
+  }
+
+  it('int32 and bool tensors keep their dtype and values', () => {
+    const x = T.tensor([[-3, 0, 5], [7, -1, 2]], { dtype: 'int32' }).to(device);
+    expect(x.add(2).dtype).to.equal('int32');
+    expect(x.add(2).toArray()).to.deep.equal([[-1, 2, 7], [9, 1, 4]]);
+    expect(x.gt(0).dtype).to.equal('bool');
+    expect(x.gt(0).toArray()).to.deep.equal([[false, false, true], [true, false, true]]);
+    expect(x.float().div(2).int().toArray()).to.deep.equal([[-1, 0, 2], [3, 0, 1]]);
+  });
+});
+
+describeTargets('conformance: reductions', (device) => {
+  const reductions: Record<string, (x: Tensor, dims: number[], keep: boolean) => Tensor> = {
+    sum: (x, d, k) => x.sum(d, k),
+    mean: (x, d, k) => x.mean(d, k),
+    amax: (x, d, k) => x.amax(d, k),
+    amin: (x, d, k) => x.amin(d, k),
+    var: (x, d, k) => x.var(d, false, k),
+    logsumexp: (x, d, k) => x.logsumexp(d, k),
+  };
+  for (const [name, op] of Object.entries(reductions)) {
+    it(`${name} over random dims`, () => {
+      fc.assert(
+        fc.property(shapeArb(1, 4, 6), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.boolean(), layoutArb, seedArb, (shape, pick, keep, layout, seed) => {
+          const dims = shape.map((_, i) => i).filter((i) => pick[i]);
+          if (dims.length === 0) dims.push(shape.length - 1);
+          conforms(device, [sample(shape, seed)], [layout], (x) => op(x, dims, keep), { atol: 1e-5, rtol: 2e-4 }, `${name} over ${dims}`);
+        }),
+        { numRuns: runs(device) },
+      );
+    });
+  }
+
+  it('long reductions (two passes over chunks) over inner, outer and all dims', () => {
+    const x = sample([3, 1500, 4], 11);
+    for (const layout of LAYOUTS) {
+      for (const [name, op] of Object.entries(reductions)) {
+        conforms(device, [x], [layout], (t) => op(t, [1], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over 1500 (${layout})`);
+        conforms(device, [x], [layout], (t) => op(t, [0, 1], true), { atol: 1e-4, rtol: 2e-4 }, `${name} over 4500 (${layout})`);
+      }
+      conforms(device, [x], [layout], (t) => t.sum(), { atol: 1e-3, rtol: 1e-4 }, `sum of all (${layout})`);
+    }
+  });
+
+  it('argmax / argmin / max(dim) along a random dim', () => {
+    fc.assert(
+      fc.property(shapeArb(1, 3, 6), fc.nat(2), layoutArb, seedArb, (shape, d, layout, seed) => {
+        const dim = d % shape.length;
+        const x = sample(shape, seed);
+        const xr = place(x, device, layout);
+        expect(xr.argmax(dim).toArray()).to.deep.equal(x.argmax(dim).toArray());
+        expect(xr.argmin(dim, true).toArray()).to.deep.equal(x.argmin(dim, true).toArray());
+        expectClose(xr.max(dim).values, x.double().max(dim).values, FLOAT32, 'max values');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('softmax and logSoftmax along a random dim', () => {
+    fc.assert(
+      fc.property(shapeArb(1, 4, 7), fc.nat(3), fc.boolean(), layoutArb, seedArb, (shape, d, log, layout, seed) => {
+        const dim = d % shape.length;
+        conforms(device, [sample(shape, seed, 3)], [layout], (x) => (log ? x.logSoftmax(dim) : x.softmax(dim)), FLOAT32, log ? 'logSoftmax' : 'softmax');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+});
+
+describeTargets('conformance: matmul, layerNorm, indexing', (device) => {
+  it('batched matmul with broadcast batches and transposed operands', () => {
+    const dims = fc.integer({ min: 1, max: 9 });
+    fc.assert(
+      fc.property(dims, dims, dims, shapeArb(0, 2, 3), fc.boolean(), layoutArb, layoutArb, seedArb, (M, K, N, batch, shareB, la, lb, seed) => {
+        const a = sample([...batch, M, K], seed);
+        const b = sample(shareB ? [K, N] : [...batch.map((s, i) => (i === 0 ? 1 : s)), K, N], seed + 1);
+        conforms(device, [a, b], [la, lb], (x, y) => x.matmul(y), { atol: 1e-5, rtol: 1e-4 }, `matmul [${a.shape}] x [${b.shape}]`);
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('matrix-vector and vector-matrix products', () => {
+    const a = sample([5, 7], 1);
+    const v = sample([7], 2);
+    conforms(device, [a, v], ['transposed', 'strided'], (x, y) => x.matmul(y), FLOAT32, 'matvec');
+    conforms(device, [v, a.T.contiguous()], ['offset', 'contiguous'], (x, y) => x.matmul(y), FLOAT32, 'vecmat');
+  });
+
+  it('layerNorm with and without affine parameters', () => {
+    fc.assert(
+      fc.property(shapeArb(0, 2, 4), fc.integer({ min: 1, max: 24 }), fc.boolean(), layoutArb, seedArb, (lead, D, affine, layout, seed) => {
+        const x = sample([...lead, D], seed, 2).add(0.5);
+        const w = sample([D], seed + 1);
+        const b = sample([D], seed + 2);
+        const fn = affine ? (xi: Tensor, wi: Tensor, bi: Tensor) => T.layerNorm(xi, [D], wi, bi, 1e-5) : (xi: Tensor) => T.layerNorm(xi, [D], null, null, 1e-5);
+        conforms(device, [x, w, b], [layout, 'strided', 'offset'], fn, { atol: 2e-5, rtol: 2e-4 }, 'layerNorm');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('gather and scatterAdd along a random dim', () => {
+    fc.assert(
+      fc.property(shapeArb(1, 3, 5), fc.nat(2), layoutArb, seedArb, (shape, d, layout, seed) => {
+        const dim = d % shape.length;
+        const x = sample(shape, seed);
+        const index = T.randint(-shape[dim], shape[dim], shape, { generator: new T.Generator(seed + 3) });
+        const xd = place(x, device, layout);
+        expectClose(xd.gather(dim, index.to(device)), x.double().gather(dim, index), FLOAT32, 'gather');
+        const src = sample(shape, seed + 4);
+        const base = sample(shape, seed + 5);
+        const got = place(base, device, layout).clone().scatterAdd(dim, index.to(device), src.to(device));
+        expectClose(got, base.double().scatterAdd(dim, index, src.double()), FLOAT32, 'scatterAdd');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('contiguous() materialises permuted and sliced views', () => {
+    fc.assert(
+      fc.property(shapeArb(2, 4, 5), layoutArb, seedArb, (shape, layout, seed) => {
+        const perm = shape.map((_, i) => i).reverse();
+        conforms(device, [sample(shape, seed)], [layout], (x) => x.permute(perm).slice(0, 0, null, 2).contiguous(), { atol: 0, rtol: 0 }, 'contiguous');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('in-place ops write through views', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 6 }), seedArb, (m, n, seed) => {
+        const run = (dev: Device, dtype: 'float32' | 'float64') => {
+          const x = sample([m, n], seed).to(dtype).to(dev);
+          const y = sample([m, n - 1], seed + 1).to(dtype).to(dev);
+          x.narrow(1, 1, n - 1).add_(y);
+          x.T.select(0, 0).mul_(3);
+          x.slice(0, 0, null, 2).copy_(x.slice(0, 0, null, 2).exp());
+          x.narrow(0, m - 1, 1).fill_(0.25);
+          return x;
+        };
+        expectClose(run(device, 'float32'), run('cpu', 'float64'), FLOAT32, 'in-place');
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+});
+
+describeTargets('conformance: ops composed from the backend primitives', (device) => {
+  const composed: Record<string, (t: Tensor) => Tensor> = {
+    cat: (t) => T.cat([t, t.mul(2)], 1),
+    stack: (t) => T.stack([t, t.exp()], 2),
+    pad: (t) => t.pad([1, 2, 0, 1]),
+    padReflect: (t) => t.pad([1, 1, 1, 1], { mode: 'reflect' }),
+    flip: (t) => t.flip([1, 3]),
+    indexSelect: (t) => t.indexSelect(2, T.tensor([3, 0, 0], { dtype: 'int32' }).to(t.device)),
+    maskedFill: (t) => t.maskedFill(t.gt(0.5), -1),
+    norm: (t) => t.norm(2, [1, 3]),
+    bicubic: (t) => T.interpolate(t, { size: [6, 7], mode: 'bicubic' }),
+    nearest: (t) => T.interpolate(t, { scaleFactor: 2, mode: 'nearest' }),
+    std: (t) => t.std(1),
+  };
+  for (const [name, op] of Object.entries(composed)) {
+    it(name, () => {
+      for (const layout of LAYOUTS) conforms(device, [sample([2, 3, 4, 5], 1)], [layout], op, FLOAT32, `${name} (${layout})`);
+    });
+  }
+
+  it('normal_ and uniform_ fill GPU tensors with the generator\'s draws', () => {
+    const a = T.zeros([3, 4], { device }).normal_(0, 1, new T.Generator(3));
+    const b = T.zeros([3, 4]).normal_(0, 1, new T.Generator(3));
+    expectClose(a, b.double(), FLOAT32, 'normal_');
+    const u = T.zeros([50], { device }).uniform_(2, 3, new T.Generator(4));
+    expect(u.amin().item()).to.be.at.least(2);
+    expect(u.amax().item()).to.be.below(3);
+  });
+});
+
+describeTargets('conformance: backward', (device) => {
+  it('gradients of a ViT-like composite (layerNorm, matmul, GELU, softmax, views)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 6 }), seedArb, (B, N, D, E, seed) => {
+        const inputs = [sample([B, N, D], seed), sample([D], seed + 1), sample([D], seed + 2), sample([D, E], seed + 3, 0.5), sample([E], seed + 4)];
+        const f = (x: Tensor, g: Tensor, b: Tensor, w: Tensor, c: Tensor) => {
+          const h = T.layerNorm(x, [D], g, b, 1e-5).matmul(w).add(c).gelu();
+          const att = h.matmul(h.transpose(-1, -2)).softmax(-1);
+          return att.matmul(h).logSoftmax(-1).mul(h.tanh()).sum();
+        };
+        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
+          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
+          f(...(leaves as [Tensor, Tensor, Tensor, Tensor, Tensor])).backward();
+          return leaves.map((l) => l.grad!);
+        };
+        const got = grads(device, 'float32');
+        const want = grads('cpu', 'float64');
+        got.forEach((g, i) => {
+          expect(g.device).to.equal(device);
+          expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+        });
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
+  it('gradients through broadcasting, reductions, maximum and where', () => {
+    fc.assert(
+      fc.property(shapeArb(1, 3, 4), seedArb, (shape, seed) => {
+        const inputs = [sample(shape, seed), sample(shape.slice(1), seed + 1)];
+        const f = (x: Tensor, y: Tensor) => {
+          const m = x.maximum(y).mul(x.sigmoid());
+          const w = T.where(x.gt(0), m, y.mul(x).exp());
+          return w.amax(-1).sum().add(w.mean(0).square().sum()).add(x.abs().sqrt().sum());
+        };
+        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
+          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
+          f(leaves[0], leaves[1]).backward();
+          return leaves.map((l) => l.grad!);
+        };
+        const want = grads('cpu', 'float64');
+        grads(device, 'float32').forEach((g, i) => expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`));
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+});

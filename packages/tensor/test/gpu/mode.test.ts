@@ -1,0 +1,72 @@
+// Mode detection: what backendInfo() reports, and the environment/option overrides.
+
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as T from '../../src/index.js';
+import { GpuContext } from '../../src/backends/gpu/context.js';
+import { chooseMode, requestedMode } from '../../src/backends/gpu/mode.js';
+import { gpuBackendFor, isRequired } from './targets.js';
+
+describe('gpu mode detection', () => {
+  const saved = process.env.DINOTS_GPU_MODE;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DINOTS_GPU_MODE;
+    else process.env.DINOTS_GPU_MODE = saved;
+  });
+
+  it('backendInfo() names the live mode, never calls the cpu fallback a GPU, and says why modes were skipped', () => {
+    const info = T.backendInfo();
+    expect(T.GPU_MODES).to.include(info.mode);
+    expect(info.isGpu).to.equal(info.mode !== 'cpu');
+    expect(info.probes.map((p) => p.mode)).to.deep.equal(['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu']);
+    for (const p of info.probes) expect(p.available || p.reason.length > 0, `${p.mode} has a reason`).to.equal(true);
+    if (info.requested === 'auto') expect(info.mode).to.equal(info.probes.find((p) => p.available)!.mode);
+    if (info.isGpu) expect(info.maxTextureSize).to.be.greaterThan(1000);
+  });
+
+  it('DINOTS_GPU_MODE and the option choose the mode; the option wins', () => {
+    process.env.DINOTS_GPU_MODE = 'cpu';
+    expect(new GpuContext().info).to.include({ mode: 'cpu', requested: 'cpu', isGpu: false });
+    process.env.DINOTS_GPU_MODE = 'bogus';
+    expect(() => new GpuContext()).to.throw(/unknown mode 'bogus' \(from DINOTS_GPU_MODE\)/);
+    expect(new GpuContext({ mode: 'cpu' }).info.mode).to.equal('cpu');
+    delete process.env.DINOTS_GPU_MODE;
+    expect(requestedMode(undefined)).to.equal('auto');
+  });
+
+  it('a requested mode that cannot run fails with the probe reason', () => {
+    const probes = [
+      { mode: 'webgpu' as const, available: false, reason: 'no adapter' },
+      { mode: 'cpu' as const, available: true, reason: '' },
+    ];
+    expect(() => chooseMode('webgpu', probes)).to.throw("gpu: mode 'webgpu' was requested but cannot run here: no adapter");
+    expect(chooseMode('auto', probes)).to.equal('cpu');
+  });
+
+  it('in a fresh process: DINOTS_GPU_MODE picks the mode, configureGpu() wins over it and is refused once started', () => {
+    const index = new URL('../../src/index.js', import.meta.url).href;
+    const script = `
+      const T = await import(${JSON.stringify(index)});
+      const first = T.backendInfo().mode;
+      let refused = '';
+      try { T.configureGpu({ mode: 'cpu' }); } catch (e) { refused = e.message; }
+      console.log(JSON.stringify({ first, refused }));`;
+    const run = (env: Record<string, string>) =>
+      JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }));
+    const viaEnv = run({ DINOTS_GPU_MODE: 'cpu' });
+    expect(viaEnv.first).to.equal('cpu');
+    expect(viaEnv.refused).to.match(/configureGpu: the GPU backend already runs in mode 'cpu'/);
+    const optionScript = `
+      const T = await import(${JSON.stringify(index)});
+      T.configureGpu({ mode: 'cpu' });
+      console.log(JSON.stringify(T.backendInfo()));`;
+    const info = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', optionScript], { env: { ...process.env, DINOTS_GPU_MODE: 'bogus' }, encoding: 'utf8' }));
+    expect(info).to.include({ mode: 'cpu', requested: 'cpu', isGpu: false });
+  });
+
+  it('headlessgl runs in CI (CI=true), where a missing WebGL backend is a failure', function () {
+    if (!isRequired('headlessgl')) this.skip();
+    const backend = gpuBackendFor('headlessgl');
+    expect(typeof backend === 'string' ? backend : backend.info.mode).to.equal('headlessgl');
+  });
+});
