@@ -13,6 +13,12 @@
 // Safety: only storages this backend allocated are pooled, never arrays a user handed
 // in; reuse happens only when the storage's typed array is unreachable, so tensors,
 // views and kept `storage.data` references stay valid. A reused buffer is zero-filled.
+//
+// Bound: the registry holds each buffer strongly until its callback has run, and callbacks
+// only run between event-loop tasks. A long synchronous loop (a training loop that never
+// awaits) would therefore keep every buffer it ever allocated. So at most
+// MAX_UNRECLAIMED_BYTES may wait for a callback at any time; past that, new buffers are
+// left to the garbage collector alone, as if there were no pool.
 
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 
@@ -24,12 +30,17 @@ const MAX_POOLED_BYTES = 4 * 2 ** 30;
 const free = new Map<string, ArrayBufferLike[]>();
 let pooledBytes = 0;
 
+/** Registered buffers whose typed array may have died but whose callback has not run yet. */
+const MAX_UNRECLAIMED_BYTES = 2 ** 30;
+let unreclaimedBytes = 0;
+
 /** Running totals since the process started: all bytes handed out, and those of them on reused memory. */
 const allocationStats = { allocatedBytes: 0, reusedBytes: 0 };
 
 const keyOf = (bytes: number, shared: boolean) => `${shared ? 'shared' : 'plain'}:${bytes}`;
 
 const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
+  unreclaimedBytes -= buffer.byteLength;
   if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
   const key = keyOf(buffer.byteLength, buffer instanceof SharedArrayBuffer);
   let list = free.get(key);
@@ -52,7 +63,10 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean): T
     allocationStats.reusedBytes += bytes;
     data = viewOf(dtype, buffer).fill(0);
   }
-  registry.register(data, data.buffer);
+  if (unreclaimedBytes + bytes <= MAX_UNRECLAIMED_BYTES) {
+    registry.register(data, data.buffer);
+    unreclaimedBytes += bytes;
+  }
   return data;
 }
 
@@ -65,7 +79,10 @@ function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {
   }
 }
 
-/** CPU memory statistics: totals since the start (bytes handed out, bytes of those on reused memory) and free bytes pooled now. */
-export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number } {
-  return { ...allocationStats, pooledBytes };
+/**
+ * CPU memory statistics: totals since the start (bytes handed out, bytes of those on reused
+ * memory), free bytes pooled now, and bytes still waiting for their finalizer (bounded).
+ */
+export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number; unreclaimedBytes: number } {
+  return { ...allocationStats, pooledBytes, unreclaimedBytes };
 }

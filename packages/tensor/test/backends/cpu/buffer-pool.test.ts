@@ -39,4 +39,11 @@ describe('CPU buffer pool', () => {
     expect(data.every((v) => v === 1)).to.equal(true);
     expect(kept.sum().item()).to.equal(90_000);
   });
+
+  it('a synchronous loop cannot make the pool hold more than its bound (finalizers only run between tasks)', () => {
+    // 24 x 64 MiB allocated and dropped without ever yielding: the pool must stop registering
+    // buffers once 1 GiB waits for finalizers, leaving the rest to the garbage collector.
+    for (let i = 0; i < 24; i++) getBackend('cpu').allocate('float32', 16 * 2 ** 20);
+    expect(cpuMemoryStats().unreclaimedBytes).to.be.at.most(2 ** 30);
+  });
 });
