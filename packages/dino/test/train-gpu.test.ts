@@ -1,6 +1,6 @@
 // trainDino on the GPU backend: the same tiny run on 'cpu' and on 'gpu' (headless-gl, the
 // real GLSL kernels) follows the same loss trajectory within float32 tolerance, GPU memory
-// stays flat across iterations, and the checkpoint it writes loads on the CPU.
+// stays flat across iterations, and checkpoints move between the devices.
 // Without headless-gl the suite is skipped with the reason, except in CI (CI=true), where
 // it fails: there a missing WebGL backend means the GPU path went untested.
 
@@ -89,6 +89,18 @@ describe('trainDino on the GPU backend (headlessgl)', function () {
     for (const [key, t] of Object.entries(teacher.stateDict())) {
       expect(t.device, key).to.equal('cpu');
       expect([...t.dataSync()], key).to.deep.equal([...trained[key].dataSync()]);
+    }
+  });
+
+  it('resumes a CPU checkpoint on the GPU: the loss after the resume matches the straight CPU run', () => {
+    const cpuDir = mkdtempSync(join(tmpdir(), 'dinots-train-gpu-'));
+    try {
+      trainDino(config({ outputDir: cpuDir, maxIterations: 2 }));
+      const resumed = trainDino(config({ outputDir: cpuDir, resume: true, device: 'gpu' }));
+      expect(resumed.history.map((m) => m.iteration)).to.deep.equal([2]);
+      expect(resumed.history[0].loss).to.be.closeTo(cpu.history[2].loss, 1e-3 * Math.abs(cpu.history[2].loss));
+    } finally {
+      rmSync(cpuDir, { recursive: true, force: true });
     }
   });
 });
