@@ -8,9 +8,14 @@
 // a smaller K (1024), a low teacher temperature (0.005: a freshly initialised tiny ViT's CLS
 // feature barely depends on the image, and a warmer teacher is flattened to uniform by
 // centering), a lower teacher momentum, and local crops that still show part of the digit.
+//
+// Training runs on the GPU backend only when it runs on a real GPU: gpu.js's cpu mode and
+// software rasterisers (Mesa's llvmpipe under Xvfb) are slower than the CPU backend.
+// DINO_DEMO_DEVICE=cpu|gpu overrides the choice. The k-NN evaluation and the attention maps
+// run on the CPU.
 
 import { join, resolve } from 'node:path';
-import { Generator } from '@dinots/tensor';
+import { type Device, Generator, backendInfo } from '@dinots/tensor';
 import {
   MNIST, MNIST_MEAN, MNIST_STD, Subset, buildDinoNetworks, checkCollapse, compareKnn, loadImages, randomSplit, trainDino, writeAttentionMaps,
   type DinoModelOptions, type TrainDinoConfig,
@@ -25,8 +30,37 @@ const model: DinoModelOptions = {
   outDim: 1024, headHiddenDim: 64, headBottleneckDim: 32, dropPathRate: 0,
 };
 
+const SOFTWARE_RASTERISER = /llvmpipe|softpipe|swiftshader|swrast/i;
+
+/** The device to train on, and why: DINO_DEMO_DEVICE, else 'gpu' only on a GPU known to be real. */
+function chooseDevice(): { device: Device; why: string } {
+  const asked = process.env.DINO_DEMO_DEVICE ?? '';
+  if (asked === 'cpu' || asked === 'gpu') return { device: asked, why: `DINO_DEMO_DEVICE=${asked}` };
+  if (asked !== '') throw new Error(`DINO_DEMO_DEVICE must be cpu or gpu, got '${asked}'`);
+  const info = backendInfo();
+  if (!info.isGpu) {
+    const skipped = info.probes.filter((p) => !p.available && !p.reason.includes('only exists in a browser')).map((p) => `${p.mode}: ${p.reason}`);
+    return { device: 'cpu', why: `the GPU backend would run in gpu.js's cpu mode (${skipped.join('; ')})` };
+  }
+  const { mode, renderer } = info;
+  if (renderer !== null && SOFTWARE_RASTERISER.test(renderer)) {
+    return { device: 'cpu', why: `${mode} renders with ${renderer}, a software rasteriser, slower than the CPU backend` };
+  }
+  // headless-gl names every renderer 'ANGLE' and hides the driver behind it.
+  if (renderer === null || renderer.trim() === 'ANGLE') {
+    return {
+      device: 'cpu',
+      why: `${mode} does not say which renderer it runs on (it reports ${renderer === null ? 'none' : `'${renderer}'`}), so it may be a software rasteriser ` +
+        `such as Mesa's llvmpipe under Xvfb, slower than the CPU backend; DINO_DEMO_DEVICE=gpu trains on it anyway`,
+    };
+  }
+  return { device: 'gpu', why: `${mode} renders with ${renderer}` };
+}
+
 function main(): void {
   const started = performance.now();
+  const { device, why } = chooseDevice();
+  console.log(`training on the ${device === 'gpu' ? 'GPU' : 'CPU'} backend: ${why}`);
   const mnist = new MNIST();
   // Disjoint train / test images (the test images are never seen by DINO).
   const [trainPool, testPool] = randomSplit(mnist, [8000, 2000], new Generator(0));
@@ -51,6 +85,7 @@ function main(): void {
     // DINO_DEMO_OVERRIDES='{"lr":0.005,"model":{"embedDim":64}}' changes settings for an experiment.
     ...overrides,
     model: { ...model, ...overrides.model },
+    device,
   };
   // Size the run to the time budget from a short timing run (the schedules need the total up
   // front): 6 iterations, timing the last 4 (the first ones include compilation).
@@ -70,6 +105,9 @@ function main(): void {
     `(${epochs * Math.floor(dataset.length / config.batchSize)} iterations, ~${secondsPerIteration.toFixed(2)} s each, budget ${MINUTES} min)`);
 
   const result = trainDino({ ...config, dataset, epochs, resume: false });
+  // The evaluation runs on the CPU, where the images are.
+  result.teacher.to('cpu');
+  result.student.to('cpu');
   const last = result.history.slice(-10);
   const mean = (f: (m: (typeof last)[number]) => number) => last.reduce((s, m) => s + f(m), 0) / last.length;
   const collapse = checkCollapse({ meanEntropy: mean((m) => m.teacherEntropy), entropyOfMean: mean((m) => m.entropyOfMean), maxEntropy: last[0].logK });

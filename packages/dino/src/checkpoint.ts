@@ -3,6 +3,8 @@
 // and everything else in a JSON sidecar of the same base name (iteration, epoch, the AdamW
 // step counts and hyperparameters, the random generators' states, the run's config). Both
 // are written atomically, and both carry the iteration so a torn pair is detected on load.
+// The file holds CPU copies whatever device the run trains on, and loading copies each
+// tensor onto the device of the tensor it restores, so a checkpoint moves between devices.
 
 import { existsSync, readFileSync } from 'node:fs';
 import type { GeneratorState, Tensor } from '@dinots/tensor';
@@ -37,16 +39,17 @@ export function sidecarPath(path: string): string {
 
 export function saveCheckpoint(path: string, state: TrainingState, meta: Omit<CheckpointMeta, 'format' | 'optimizer'>): void {
   const tensors: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(state.student.stateDict())) tensors[`student.${k}`] = v;
-  for (const [k, v] of Object.entries(state.teacher.stateDict())) tensors[`teacher.${k}`] = v;
+  const onCpu = (t: Tensor) => t.to('cpu');
+  for (const [k, v] of Object.entries(state.student.stateDict())) tensors[`student.${k}`] = onCpu(v);
+  for (const [k, v] of Object.entries(state.teacher.stateDict())) tensors[`teacher.${k}`] = onCpu(v);
   const opt = state.optimizer.stateDict();
   const steps: Record<number, number> = {};
   for (const [index, s] of Object.entries(opt.state)) {
     steps[Number(index)] = s.step as number;
-    tensors[`optimizer.${index}.exp_avg`] = s.expAvg as Tensor;
-    tensors[`optimizer.${index}.exp_avg_sq`] = s.expAvgSq as Tensor;
+    tensors[`optimizer.${index}.exp_avg`] = onCpu(s.expAvg as Tensor);
+    tensors[`optimizer.${index}.exp_avg_sq`] = onCpu(s.expAvgSq as Tensor);
   }
-  tensors['dino_loss.center'] = state.dinoLoss.center;
+  tensors['dino_loss.center'] = onCpu(state.dinoLoss.center);
   const full: CheckpointMeta = { format: 'dinots-dino-checkpoint', ...meta, optimizer: { paramGroups: opt.paramGroups, steps } };
   writeFileAtomic(path, serializeSafetensors(tensors, { iteration: String(meta.iteration) }));
   writeFileAtomic(sidecarPath(path), JSON.stringify(full, null, 1));
@@ -75,7 +78,10 @@ export function loadCheckpoint(path: string, state: TrainingState): CheckpointMe
   state.optimizer.loadStateDict({ state: optState, paramGroups: meta.optimizer.paramGroups });
   const center = tensors['dino_loss.center'];
   if (center === undefined) throw new Error(`loadCheckpoint: ${path} has no dino_loss.center`);
-  state.dinoLoss.center = center.to(state.dinoLoss.center.dtype).clone();
+  if (center.shape.join() !== state.dinoLoss.center.shape.join()) {
+    throw new Error(`loadCheckpoint: dino_loss.center in ${path} has shape [${center.shape}], the loss expects [${state.dinoLoss.center.shape}]`);
+  }
+  state.dinoLoss.center.copy_(center); // casts to the center's dtype and device
   return meta;
 }
 

@@ -18,11 +18,16 @@ export interface TeacherEntropy {
   maxEntropy: number;
 }
 
-/** Entropies of teacher probabilities [rows, K] (each row sums to 1). */
+/** Entropies of teacher probabilities [rows, K] (each row sums to 1). Reads `probs` back. */
 export function teacherEntropy(probs: Tensor): TeacherEntropy {
   if (probs.ndim !== 2) throw new Error(`teacherEntropy: expected probabilities [rows, K], got shape [${probs.shape}]`);
   const [rows, K] = probs.shape;
-  const q = probs.contiguous().dataSync();
+  return teacherEntropyOfValues(probs.contiguous().dataSync(), rows, K);
+}
+
+/** teacherEntropy of probabilities already read back: `q` holds rows x K values, row-major. */
+export function teacherEntropyOfValues(q: ArrayLike<number>, rows: number, K: number): TeacherEntropy {
+  if (q.length !== rows * K) throw new Error(`teacherEntropyOfValues: expected ${rows} x ${K} = ${rows * K} values, got ${q.length}`);
   const mean = new Float64Array(K);
   let sum = 0;
   for (let r = 0; r < rows; r++) {

@@ -8,7 +8,7 @@ export * from './augment/index.js';
 export * from './data/index.js';
 export { attentionHeatmap, maskOverlay, writeAttentionPngs, type AttentionPngOptions } from './attention-heatmap.js';
 export { viridis } from './colormap.js';
-export { teacherEntropy, checkCollapse, type TeacherEntropy, type CollapseKind, type CollapseThresholds, type CollapseReport } from './collapse.js';
+export { teacherEntropy, teacherEntropyOfValues, checkCollapse, type TeacherEntropy, type CollapseKind, type CollapseThresholds, type CollapseReport } from './collapse.js';
 export { ProgressBar, formatMetric, formatDuration, type ProgressBarOptions, type ProgressStream } from './progress-bar.js';
 export { JsonlLogger, toJsonLine } from './jsonl-logger.js';
 export { writeFileAtomic } from './atomic-write.js';

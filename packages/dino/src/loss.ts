@@ -8,8 +8,11 @@
 //   c <- m c + (1 - m) mean_rows(t),   m = 0.9,
 // so the loss of iteration n uses the center left by iteration n-1. (Single process: the
 // official all-reduce over GPUs is the identity here.)
+//
+// The loss owns its center: each update replaces it, keep()s the new one from an enclosing
+// scope() and disposes the old one (which frees its texture on the GPU; a no-op on the CPU).
 
-import { type Tensor, logSoftmax, noGrad, softmax, zeros, type DType } from '@dinots/tensor';
+import { type Device, type DType, type Tensor, keep, logSoftmax, noGrad, softmax, zeros } from '@dinots/tensor';
 import { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperature.js';
 
 export interface DINOLossOptions extends TeacherTempOptions {
@@ -20,6 +23,8 @@ export interface DINOLossOptions extends TeacherTempOptions {
   studentTemp?: number;
   centerMomentum?: number;
   dtype?: DType;
+  /** Where the center lives: the device of the outputs the loss will see (default 'cpu'). */
+  device?: Device;
 }
 
 export class DINOLoss {
@@ -32,7 +37,7 @@ export class DINOLoss {
   center: Tensor;
 
   constructor(options: DINOLossOptions) {
-    const { outDim, ncrops, studentTemp = 0.1, centerMomentum = 0.9, dtype = 'float32' } = options;
+    const { outDim, ncrops, studentTemp = 0.1, centerMomentum = 0.9, dtype = 'float32', device = 'cpu' } = options;
     if (!Number.isInteger(outDim) || outDim < 1) throw new Error(`DINOLoss: outDim must be a positive integer, got ${outDim}`);
     if (!Number.isInteger(ncrops) || ncrops < 2) throw new Error(`DINOLoss: ncrops must be an integer >= 2 (2 global crops + local crops), got ${ncrops}`);
     this.outDim = outDim;
@@ -40,7 +45,7 @@ export class DINOLoss {
     this.studentTemp = studentTemp;
     this.centerMomentum = centerMomentum;
     this.teacherTempSchedule = teacherTempSchedule(options);
-    this.center = zeros([1, outDim], { dtype });
+    this.center = zeros([1, outDim], { dtype, device });
   }
 
   /** The teacher temperature used at `epoch`. */
@@ -78,10 +83,12 @@ export class DINOLoss {
 
   /** c <- m c + (1 - m) * (mean of the raw teacher outputs over the batch). */
   updateCenter(teacherOutput: Tensor): void {
-    this.center = noGrad(() => {
+    const previous = this.center;
+    this.center = keep(noGrad(() => {
       const batchCenter = teacherOutput.detach().sum(0, true).div(teacherOutput.shape[0]);
-      return this.center.mul(this.centerMomentum).add(batchCenter.mul(1 - this.centerMomentum));
-    });
+      return previous.mul(this.centerMomentum).add(batchCenter.mul(1 - this.centerMomentum));
+    }));
+    previous.dispose();
   }
 
   private checkShapes(studentOutput: Tensor, teacherOutput: Tensor): void {

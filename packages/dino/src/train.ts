@@ -12,14 +12,20 @@
 // per epoch. Every random choice comes from three seeded Generators (initialisation and
 // drop path, shuffling, augmentation) whose states go into checkpoints, so a resumed run
 // continues with exactly the same bits.
+//
+// Devices: the networks, the AdamW moments, the center and the crops live on `device`;
+// augmentation and data stay on the CPU (the collated crops move over each iteration).
+// Each iteration runs in a memory scope() that frees everything it allocated on the device,
+// and reads back once: the loss and the teacher's probabilities, as one tensor. Checkpoints
+// hold CPU copies, so a run can resume on the other device (bit-identical only on the same one).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, type GeneratorState, type Tensor, cat, noGrad, randperm } from '@dinots/tensor';
+import { type Device, Generator, type GeneratorState, type Tensor, cat, noGrad, randperm, scope } from '@dinots/tensor';
 import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
-import { type CollapseKind, checkCollapse, teacherEntropy } from './collapse.js';
+import { type CollapseKind, checkCollapse, teacherEntropyOfValues } from './collapse.js';
 import { collateMultiCrop } from './data/collate.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
 import { MultiCropDataset } from './data/multi-crop-dataset.js';
@@ -63,6 +69,8 @@ export interface TrainDinoConfig {
   collapseEvery?: number;
   /** Called after every iteration. */
   onIteration?: (metrics: IterationMetrics) => void;
+  /** Where the networks train: 'cpu' (default) or 'gpu' (the GPU backend, float32 only). */
+  device?: Device;
 }
 
 export interface IterationMetrics {
@@ -98,8 +106,10 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   const {
     dataset, model, batchSize, epochs, lr = 0.0005, minLr = 1e-6, warmupEpochs = 10, weightDecay = 0.04, weightDecayEnd = 0.4,
     momentumTeacher = 0.996, clipGrad = 3, freezeLastLayer = 1, warmupTeacherTemp = 0.04, teacherTemp = 0.04,
-    warmupTeacherTempEpochs = 0, seed = 0, outputDir, resume = false, collapseEvery = 10,
+    warmupTeacherTempEpochs = 0, seed = 0, outputDir, resume = false, collapseEvery = 10, device = 'cpu',
   } = config;
+  const dtype = model.dtype ?? 'float32';
+  if (device === 'gpu' && dtype !== 'float32') throw new Error(`trainDino: the GPU holds float32 only, but model.dtype is ${dtype}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`trainDino: batchSize must be a positive integer, got ${batchSize}`);
   const itersPerEpoch = Math.floor(dataset.length / batchSize); // drop_last
   if (itersPerEpoch < 1) throw new Error(`trainDino: the dataset has ${dataset.length} images, fewer than one batch of ${batchSize}`);
@@ -111,10 +121,13 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   // Random sources: initialisation and drop path, shuffling, augmentation.
   const rng = { model: new Generator(seed), shuffle: new Generator(seed + 1), augmentation: new Generator(seed + 2) };
   const { student, teacher } = buildDinoNetworks(model, rng.model);
+  // Move before the optimizer is built: it holds the parameter tensors themselves.
+  student.to(device);
+  teacher.to(device);
   const augmentation = new MultiCropAugmentation(config.augmentation);
   const views = new MultiCropDataset(dataset, augmentation, rng.augmentation);
   const dinoLoss = new DINOLoss({
-    outDim: model.outDim, ncrops: augmentation.ncrops, warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs, epochs, dtype: model.dtype,
+    outDim: model.outDim, ncrops: augmentation.ncrops, warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs, epochs, dtype, device,
   });
   const [decayed, notDecayed] = getParamsGroups(student);
   const optimizer = new AdamW([decayed, notDecayed], { lr: 0, weightDecay: 0 });
@@ -165,7 +178,6 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
       order = randperm(dataset.length, { generator: rng.shuffle }).dataSync() as Int32Array;
     }
     const batch = collateMultiCrop(Array.from(order.subarray(step * batchSize, (step + 1) * batchSize), (i) => views.get(i)));
-    const crops = batch.crops.map((c) => (c.dtype === (model.dtype ?? 'float32') ? c : c.to(model.dtype ?? 'float32')));
 
     // 1. schedules
     const it = iteration;
@@ -173,24 +185,32 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
       group.lr = lrSchedule[it];
       if (g === 0) group.weightDecay = wdSchedule[it];
     }
-    // 2.-3. forward passes and the loss
-    const teacherOut = noGrad(() => teacher.forward(crops.slice(0, 2)));
-    const studentOut = student.forward(crops);
-    const entropy = teacherEntropy(dinoLoss.teacherProbs(teacherOut, epoch));
-    const loss = dinoLoss.forward(studentOut, teacherOut, epoch);
-    const lossValue = loss.item();
-    // 4.
-    if (!Number.isFinite(lossValue)) {
-      throw new Error(`trainDino: the loss is ${lossValue} at iteration ${it} (epoch ${epoch}, step ${step}); stopping training (lower the learning rate or check the data)`);
-    }
-    // 5.
-    optimizer.zeroGrad();
-    loss.backward();
-    if (clipGrad > 0) clipGradients(student, clipGrad);
-    cancelGradientsLastLayer(epoch, student, freezeLastLayer);
-    optimizer.step();
-    // 6.
-    updateTeacher(teacher, student, momentumSchedule[it]);
+    // What outlives the scope is updated in place (parameters) or kept (AdamW moments, center).
+    const { lossValue, entropy } = scope(() => {
+      const crops = batch.crops.map((c) => c.to({ device, dtype }));
+      // 2.-3. forward passes and the loss (the probabilities use the center before the update)
+      const teacherOut = noGrad(() => teacher.forward(crops.slice(0, 2)));
+      const studentOut = student.forward(crops);
+      const probs = dinoLoss.teacherProbs(teacherOut, epoch);
+      const loss = dinoLoss.forward(studentOut, teacherOut, epoch);
+      // The iteration's one read-back: the loss and the probabilities, in one tensor.
+      const values = cat([loss.detach().reshape([1]), probs.flatten()]).dataSync();
+      const lossValue = values[0];
+      // 4.
+      if (!Number.isFinite(lossValue)) {
+        throw new Error(`trainDino: the loss is ${lossValue} at iteration ${it} (epoch ${epoch}, step ${step}); stopping training (lower the learning rate or check the data)`);
+      }
+      // 5.
+      optimizer.zeroGrad();
+      loss.backward();
+      if (clipGrad > 0) clipGradients(student, clipGrad);
+      cancelGradientsLastLayer(epoch, student, freezeLastLayer);
+      optimizer.step();
+      optimizer.zeroGrad(); // the gradients are freed with the scope
+      // 6.
+      updateTeacher(teacher, student, momentumSchedule[it]);
+      return { lossValue, entropy: teacherEntropyOfValues(values.subarray(1), probs.shape[0], probs.shape[1]) };
+    });
 
     const collapse = checkCollapse(entropy);
     const metrics: IterationMetrics = {

@@ -3,27 +3,28 @@
 // clipGradients (DINO's utils.clip_gradients; dino-spec 8.4): *per tensor*. For every
 // parameter with a gradient, n = ||grad||_2; if clip / (n + 1e-6) < 1 the gradient is
 // multiplied by that coefficient, so each tensor ends with norm ~ clip. Returns the norms
-// before clipping, in namedParameters order.
+// before clipping, in namedParameters order, as one 1-D tensor on the gradients' device.
+// The coefficient is clamped at 1 instead of tested with `if`: multiplying by exactly 1
+// changes nothing, and nothing has to be read back from the GPU in the middle of a step.
 //
 // clipGradNorm (torch.nn.utils.clip_grad_norm_): one *global* norm over all gradients,
 // N = || (||g_1||_p, ..., ||g_k||_p) ||_p, and every gradient is multiplied by
 // min(1, maxNorm / (N + 1e-6)). Returns N.
 
-import { type Tensor, div, noGrad, stack } from '@dinots/tensor';
+import { type Tensor, div, noGrad, stack, zeros } from '@dinots/tensor';
 import type { Module } from './module.js';
 
-export function clipGradients(model: Module, clip: number): number[] {
-  const norms: number[] = [];
-  noGrad(() => {
+export function clipGradients(model: Module, clip: number): Tensor {
+  return noGrad(() => {
+    const norms: Tensor[] = [];
     for (const [, p] of model.namedParameters()) {
       if (p.grad === null) continue;
       const norm = p.grad.norm(2);
-      norms.push(norm.item());
-      const coef = div(clip, norm.add(1e-6));
-      if (coef.item() < 1) p.grad.mul_(coef);
+      norms.push(norm);
+      p.grad.mul_(div(clip, norm.add(1e-6)).clamp(null, 1));
     }
+    return norms.length === 0 ? zeros([0]) : stack(norms);
   });
-  return norms;
 }
 
 export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, normType = 2): number {

@@ -60,6 +60,6 @@ export { cpuMemoryStats } from './backends/cpu/buffer-pool.js';
 export { configureGpu, backendInfo } from './backends/gpu/register.js';
 export { GpuBackend } from './backends/gpu/gpu-backend.js';
 export { GpuStorage } from './backends/gpu/gpu-storage.js';
-export { type GpuOptions } from './backends/gpu/context.js';
+export { GpuContext, type GpuOptions } from './backends/gpu/context.js';
 export { type GpuBackendInfo, type GpuMode, type ModeProbe, GPU_MODES } from './backends/gpu/mode.js';
 export { memory, scope, keep, type MemoryInfo } from './memory.js';

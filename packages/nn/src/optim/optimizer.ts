@@ -4,7 +4,7 @@
 // schedules every iteration). step() updates, outside autograd, every parameter of every
 // group whose grad is not null; parameters without a gradient are skipped entirely.
 
-import { type Tensor, formatShape, noGrad } from '@dinots/tensor';
+import { type Tensor, formatShape, keep, noGrad } from '@dinots/tensor';
 
 /** Hyperparameters every optimizer has. */
 export interface BaseHyper {
@@ -61,7 +61,8 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
           if (p.grad === null) continue;
           let s = this.state.get(p);
           if (s === undefined) {
-            s = this.initState(p);
+            // The state outlives the step: keep() saves GPU tensors from an enclosing scope().
+            s = keep(this.initState(p));
             this.state.set(p, s);
           }
           this.update(p, p.grad, group, s);
