@@ -1,10 +1,10 @@
 // Creating tensors: from JS data, constants, ranges and seeded random draws.
 
-import { type DType, type TypedArray, assertDType, dtypeOfArray, typedArrayFor } from './dtype.js';
+import { type DType, type TypedArray, assertDType, dtypeOfArray } from './dtype.js';
 import { erf, erfinv } from './math/erf.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { formatShape, numel } from './shape.js';
-import type { Device } from './storage.js';
+import { type Device, hostArray } from './storage.js';
 import { getBackend } from './backends/backend.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { toDevice } from './ops/copy.js';
@@ -96,7 +96,7 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
 }
 
 function convert(values: ArrayLike<number>, dtype: DType): TypedArray {
-  const out = typedArrayFor(dtype, values.length);
+  const out = hostArray(dtype, values.length);
   if (dtype === 'bool') for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
   else out.set(values as ArrayLike<number>);
   return out;
@@ -106,7 +106,7 @@ function convert(values: ArrayLike<number>, dtype: DType): TypedArray {
 export function full(shape: readonly number[], value: number, options: CreationOptions = {}): Tensor {
   checkShape('full', shape);
   const dtype = options.dtype ?? 'float32';
-  const data = typedArrayFor(dtype, numel(shape));
+  const data = hostArray(dtype, numel(shape));
   if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
   return finish(data, shape, options);
 }
@@ -148,7 +148,7 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
   const n = Math.max(0, Math.ceil((end - start) / step));
   const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = options.dtype ?? (integral ? 'int32' : 'float32');
-  const data = typedArrayFor(dtype, n);
+  const data = hostArray(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return finish(data, [n], options);
 }
@@ -156,7 +156,7 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
 /** `steps` values evenly spaced from start to end, both included (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const data = typedArrayFor(options.dtype ?? 'float32', steps);
+  const data = hostArray(options.dtype ?? 'float32', steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Like PyTorch, fill from both ends so that the last value is exactly `end`.
   const half = Math.floor(steps / 2);
@@ -167,7 +167,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
 /** An n x m matrix with ones on the diagonal. */
 export function eye(n: number, m = n, options: CreationOptions = {}): Tensor {
   checkShape('eye', [n, m]);
-  const data = typedArrayFor(options.dtype ?? 'float32', n * m);
+  const data = hostArray(options.dtype ?? 'float32', n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return finish(data, [n, m], options);
 }
@@ -176,7 +176,7 @@ export function eye(n: number, m = n, options: CreationOptions = {}): Tensor {
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkShape('rand', shape);
   const gen = options.generator ?? defaultGenerator;
-  const data = typedArrayFor(options.dtype ?? 'float32', numel(shape));
+  const data = hostArray(options.dtype ?? 'float32', numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = gen.random();
   return finish(data, shape, options);
 }
@@ -185,7 +185,7 @@ export function rand(shape: readonly number[], options: RandomOptions = {}): Ten
 export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkShape('randn', shape);
   const gen = options.generator ?? defaultGenerator;
-  const data = typedArrayFor(options.dtype ?? 'float32', numel(shape));
+  const data = hostArray(options.dtype ?? 'float32', numel(shape));
   gen.fillNormal(data);
   return finish(data, shape, options);
 }
@@ -195,7 +195,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   checkShape('randint', shape);
   if (!(high > low)) throw new Error(`randint: expected low < high, got low=${low}, high=${high}`);
   const gen = options.generator ?? defaultGenerator;
-  const data = typedArrayFor(options.dtype ?? 'int32', numel(shape));
+  const data = hostArray(options.dtype ?? 'int32', numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = gen.randint(low, high);
   return finish(data, shape, options);
 }
@@ -204,7 +204,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
   checkShape('randperm', [n]);
   const gen = options.generator ?? defaultGenerator;
-  const data = typedArrayFor(options.dtype ?? 'int32', n);
+  const data = hostArray(options.dtype ?? 'int32', n);
   for (let i = 0; i < n; i++) data[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = gen.randint(0, i + 1);
@@ -238,7 +238,7 @@ export function truncNormal(shape: readonly number[], options: TruncNormalOption
   const cdf = (x: number) => (1 + erf((x - mean) / std / Math.SQRT2)) / 2;
   const lo = 2 * cdf(a) - 1;
   const hi = 2 * cdf(b) - 1;
-  const data = typedArrayFor(options.dtype ?? 'float32', numel(shape));
+  const data = hostArray(options.dtype ?? 'float32', numel(shape));
   if (lo === -1 && hi === 1) {
     // The bounds are so far out that Phi(a) = 0 and Phi(b) = 1 in double precision (as for
     // DINO's std 0.02 with +-2): the inverse-CDF draw is then exactly a standard normal, and

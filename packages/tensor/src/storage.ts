@@ -31,8 +31,16 @@ export class CpuStorage extends Storage {
 
   /** A zero-filled storage; large ones live in shared memory so that a worker pool can use them. */
   static allocate(dtype: DType, length: number): CpuStorage {
-    return new CpuStorage(typedArrayFor(dtype, length, length >= sharedMemoryThreshold.elements));
+    return new CpuStorage(hostArray(dtype, length));
   }
+}
+
+/**
+ * A zero-filled host array for a new tensor: on a SharedArrayBuffer once it is large
+ * enough for the worker pool to split, so that kernels never copy it to share it.
+ */
+export function hostArray(dtype: DType, length: number): TypedArray {
+  return typedArrayFor(dtype, length, length >= sharedMemoryThreshold.elements);
 }
 
 /**
