@@ -59,8 +59,11 @@ export type ReduceOp = 'sum' | 'max' | 'min';
 export interface Backend {
   readonly device: Device;
 
-  /** A zero-filled storage of `length` elements. */
-  allocate(dtype: DType, length: number): Storage;
+  /**
+   * A storage of `length` elements: zero-filled, or with `zeroed` false, of unspecified
+   * contents (for outputs a kernel overwrites entirely; saves a pass over recycled memory).
+   */
+  allocate(dtype: DType, length: number, zeroed?: boolean): Storage;
   /** A storage holding a copy of (or, on the CPU, exactly) `data`. */
   fromArray(data: TypedArray): Storage;
   /** The elements of `x` in row-major order, as a new host array. Throws where only async reads exist. */
@@ -88,6 +91,12 @@ export interface Backend {
    * Also writes mean and rstd = 1/sqrt(var + eps) per row (shape [rows]). weight/bias may be null.
    */
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void;
+  /**
+   * Optional fused LayerNorm backward (ops compose it from other kernels where a backend
+   * has none): g and x are [rows, D], mean and rstd the forward's [rows, 1] statistics,
+   * dx [rows, D], dweight and dbias [D] (null: not wanted).
+   */
+  layerNormBackward?(g: Tensor, x: Tensor, weight: Tensor | null, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor | null, dbias: Tensor | null): void;
 
   /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather semantics for any dim). */
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void;

@@ -10,9 +10,12 @@ export function backendOf(t: Tensor): Backend {
   return getBackend(t.device);
 }
 
-/** A new zero-filled contiguous tensor. */
-export function emptyTensor(shape: readonly number[], dtype: DType, device: Device): Tensor {
-  return new Tensor(getBackend(device).allocate(dtype, numel(shape)), [...shape]);
+/**
+ * A new contiguous tensor, zero-filled; with `zeroed` false its contents are unspecified
+ * (torch.empty), for an output that the kernel called next writes in full.
+ */
+export function emptyTensor(shape: readonly number[], dtype: DType, device: Device, zeroed = true): Tensor {
+  return new Tensor(getBackend(device).allocate(dtype, numel(shape), zeroed), [...shape]);
 }
 
 /** A 0-d tensor holding `value`. */

@@ -19,7 +19,7 @@ import { zerosLike } from '../creation.js';
 /** Runs a binary kernel on broadcast operands; no autograd. `dtype` is the output's. */
 export function broadcastBinary(op: BinaryOp, name: string, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape);
-  const out = emptyTensor(shape, dtype, a.device);
+  const out = emptyTensor(shape, dtype, a.device, false);
   backendOf(a).binary(op, expand(a.detach(), shape), expand(b.detach(), shape), out);
   return out;
 }

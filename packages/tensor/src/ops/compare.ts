@@ -27,7 +27,7 @@ export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor => compare('log
 export const logicalOr = (a: TensorLike, b: TensorLike): Tensor => compare('logicalOr', a, b);
 
 export function logicalNot(x: Tensor): Tensor {
-  const out = emptyTensor(x.shape, 'bool', x.device);
+  const out = emptyTensor(x.shape, 'bool', x.device, false);
   backendOf(x).unary('logicalNot', x, out);
   return out;
 }
@@ -44,7 +44,7 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
     if (t.device !== device) throw new Error(`where: expected all tensors on '${device}', got one on '${t.device}'`);
   }
   const shape = broadcastShapes('where', condition.shape, ta.shape, tb.shape);
-  const out = emptyTensor(shape, dtype, device);
+  const out = emptyTensor(shape, dtype, device, false);
   backendOf(condition).where(expand(condition.detach(), shape), expand(ta.detach(), shape), expand(tb.detach(), shape), out);
   return record('WhereBackward', out, [ta, tb], [condition], [
     (g) => sumTo(where(condition, g, zerosLike(g)), ta.shape),

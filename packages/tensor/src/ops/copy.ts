@@ -11,7 +11,7 @@ import { backendOf, emptyTensor } from './allocate.js';
 
 /** A contiguous copy of x with the given dtype, outside autograd. */
 export function copyOf(x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = emptyTensor(x.shape, dtype, x.device);
+  const out = emptyTensor(x.shape, dtype, x.device, false);
   backendOf(x).unary('copy', x, out);
   return out;
 }

@@ -37,7 +37,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndexTensor('gather', index, x);
   const d = normalizeDim('gather', dim, x.ndim);
   checkGatherShapes('gather', x, d, index);
-  const out = emptyTensor(index.shape, x.dtype, x.device);
+  const out = emptyTensor(index.shape, x.dtype, x.device, false);
   backendOf(x).gather(x.detach(), d, index, out);
   return record('GatherBackward', out, [x], [index], [(g) => scatterAdd(zerosLike(x, { dtype: g.dtype }), d, index, g)]);
 }

@@ -27,7 +27,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     total += t.shape[d];
   }
   const shape = first.shape.map((s, k) => (k === d ? total : s));
-  const out = emptyTensor(shape, dtype, first.device);
+  const out = emptyTensor(shape, dtype, first.device, false);
   const offsets: number[] = [];
   let at = 0;
   for (const t of tensors) {

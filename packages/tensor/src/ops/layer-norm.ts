@@ -37,25 +37,57 @@ export function layerNorm(
   const D = numel(normalizedShape);
   const rows = x.numel / Math.max(D, 1);
   const x2 = reshape(x.detach(), [rows, D]);
-  const out = emptyTensor([rows, D], x.dtype, x.device);
-  const meanT = emptyTensor([rows, 1], x.dtype, x.device);
-  const rstdT = emptyTensor([rows, 1], x.dtype, x.device);
+  const out = emptyTensor([rows, D], x.dtype, x.device, false);
+  const meanT = emptyTensor([rows, 1], x.dtype, x.device, false);
+  const rstdT = emptyTensor([rows, 1], x.dtype, x.device, false);
   const w = weight === null ? null : reshape(weight.detach(), [D]);
   const b = bias === null ? null : reshape(bias.detach(), [D]);
   if (rows > 0) backendOf(x).layerNorm(x2, w, b, eps, out, meanT, rstdT);
   const y = reshape(out, x.shape);
 
+  const fused = fusedBackward(x, weight, bias, D, meanT, rstdT);
   const inputs: Tensor[] = [x];
-  const formulas = [(g: Tensor) => gradInput(g, x, weight, D, meanT, rstdT, eps)];
+  const formulas = [(g: Tensor) => fused(g, 0) ?? gradInput(g, x, weight, D, meanT, rstdT, eps)];
   if (weight !== null) {
     inputs.push(weight);
-    formulas.push((g) => sumTo(mul(g, normalized(x, D, meanT, rstdT, eps)), weight.shape));
+    formulas.push((g) => fused(g, 1) ?? sumTo(mul(g, normalized(x, D, meanT, rstdT, eps)), weight.shape));
   }
   if (bias !== null) {
     inputs.push(bias);
-    formulas.push((g) => sumTo(g, bias.shape));
+    formulas.push((g) => fused(g, 2) ?? sumTo(g, bias.shape));
   }
   return record('NativeLayerNormBackward', y, inputs, [x, meanT, rstdT, ...(weight ? [weight] : [])], formulas);
+}
+
+/**
+ * The backend's fused backward kernel, when it has one and the backward pass is not being
+ * recorded: `grads(g, i)` gives the gradient for x (0), weight (1) or bias (2). The first
+ * call for a given g computes all three at once; each is handed out once, then dropped.
+ * Returns null where the composed formulas must run instead.
+ */
+function fusedBackward(
+  x: Tensor, weight: Tensor | null, bias: Tensor | null, D: number, meanT: Tensor, rstdT: Tensor,
+): (g: Tensor, i: 0 | 1 | 2) => Tensor | null {
+  let pending: { g: Tensor; grads: (Tensor | null)[] } | null = null;
+  return (g, i) => {
+    const backend = backendOf(x);
+    const sameDType = [g, weight, bias].every((t) => t === null || t.dtype === x.dtype);
+    if (isGradEnabled() || backend.layerNormBackward === undefined || !sameDType) return null;
+    if (pending === null || pending.g !== g) {
+      const rows = x.numel / Math.max(D, 1);
+      const dx = emptyTensor(x.shape, x.dtype, x.device, false);
+      const dweight = weight === null ? null : emptyTensor(weight.shape, x.dtype, x.device, false);
+      const dbias = bias === null ? null : emptyTensor(bias.shape, x.dtype, x.device, false);
+      const flat = (t: Tensor) => reshape(t.detach(), [rows, D]);
+      const vector = (t: Tensor | null) => (t === null ? null : reshape(t.detach(), [D]));
+      if (rows > 0) backend.layerNormBackward(flat(g), flat(x), vector(weight), meanT, rstdT, reshape(dx, [rows, D]), vector(dweight), vector(dbias));
+      else [dweight, dbias].forEach((t) => t !== null && backend.fill(t, 0));
+      pending = { g, grads: [dx, dweight, dbias] };
+    }
+    const result = pending.grads[i];
+    pending.grads[i] = null;
+    return result;
+  };
 }
 
 /** xhat = (x - mean) * rstd as [rows, D], from saved statistics or recomputed differentiably. */

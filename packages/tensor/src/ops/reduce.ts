@@ -43,7 +43,7 @@ function reduceRaw(op: 'sum' | 'max' | 'min', x: Tensor, dims: readonly number[]
     }
   }
   const dtype = op === 'sum' && !isFloatingPoint(x.dtype) ? 'int32' : x.dtype;
-  const out = emptyTensor(keptShape(x.shape, dims), dtype, x.device);
+  const out = emptyTensor(keptShape(x.shape, dims), dtype, x.device, false);
   backendOf(x).reduce(op, x, dims, out);
   return keepdim ? out : reshape(out, finalShape(x.shape, dims, false));
 }
@@ -143,8 +143,8 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 function argRaw(op: 'max' | 'min', x: Tensor, d: number): ValuesIndices {
   if (x.shape[d] === 0) throw new Error(`${op}: cannot reduce over dim ${d} of size 0 (shape ${formatShape(x.shape)})`);
   const shape = keptShape(x.shape, [d]);
-  const values = emptyTensor(shape, x.dtype, x.device);
-  const indices = emptyTensor(shape, 'int32', x.device);
+  const values = emptyTensor(shape, x.dtype, x.device, false);
+  const indices = emptyTensor(shape, 'int32', x.device, false);
   backendOf(x).argReduce(op, x, d, values, indices);
   return { values, indices };
 }

@@ -15,7 +15,7 @@ import { exp } from './unary.js';
 function fused(name: string, x: Tensor, dim: number, log: boolean): [Tensor, number] {
   requireFloat(name, x);
   const d = x.ndim === 0 ? 0 : normalizeDim(name, dim, x.ndim);
-  const out = emptyTensor(x.shape, x.dtype, x.device);
+  const out = emptyTensor(x.shape, x.dtype, x.device, false);
   if (x.ndim === 0) {
     backendOf(x).fill(out, log ? 0 : 1);
   } else if (x.numel > 0) {

@@ -13,7 +13,7 @@ import { gt, ge, le, logicalAnd } from './compare.js';
 import { zerosLike } from '../creation.js';
 
 function apply(op: UnaryOp, x: Tensor, dtype: DType, params?: readonly number[]): Tensor {
-  const out = emptyTensor(x.shape, dtype, x.device);
+  const out = emptyTensor(x.shape, dtype, x.device, false);
   backendOf(x).unary(op, x, out, params);
   return out;
 }
@@ -125,7 +125,7 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
  * d/dg = GELU'(x), d/dx = g * GELU''(x) = g phi(x) (2 - x^2).
  */
 function geluBackward(g: Tensor, x: Tensor): Tensor {
-  const out = emptyTensor(x.shape, floatDType(x.dtype), x.device);
+  const out = emptyTensor(x.shape, floatDType(x.dtype), x.device, false);
   backendOf(x).binary('geluBackward', g, x, out);
   return record('GeluBackwardBackward', out, [g, x], [g, x], [
     (gg) => geluBackward(gg, x),

@@ -12,7 +12,8 @@
 //
 // Safety: only storages this backend allocated are pooled, never arrays a user handed
 // in; reuse happens only when the storage's typed array is unreachable, so tensors,
-// views and kept `storage.data` references stay valid. A reused buffer is zero-filled.
+// views and kept `storage.data` references stay valid. A reused buffer is zero-filled unless
+// the caller says that it overwrites every element.
 //
 // Bound: the registry holds each buffer strongly until its callback has run, and callbacks
 // only run between event-loop tasks. A long synchronous loop (a training loop that never
@@ -49,8 +50,11 @@ const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
   pooledBytes += buffer.byteLength;
 });
 
-/** A zero-filled array of `length` elements, on reused memory where the pool has a buffer of that size. */
-export function allocatePooled(dtype: DType, length: number, shared: boolean): TypedArray {
+/**
+ * An array of `length` elements, on reused memory where the pool has a buffer of that size.
+ * It is zero-filled unless `zeroed` is false (then reused memory keeps its old contents).
+ */
+export function allocatePooled(dtype: DType, length: number, shared: boolean, zeroed = true): TypedArray {
   const bytes = length * BYTES_PER_ELEMENT[dtype];
   allocationStats.allocatedBytes += bytes;
   if (bytes < MIN_POOLED_BYTES) return typedArrayFor(dtype, length, shared);
@@ -61,7 +65,8 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean): T
   } else {
     pooledBytes -= bytes;
     allocationStats.reusedBytes += bytes;
-    data = viewOf(dtype, buffer).fill(0);
+    data = viewOf(dtype, buffer);
+    if (zeroed) data.fill(0);
   }
   if (unreclaimedBytes + bytes <= MAX_UNRECLAIMED_BYTES) {
     registry.register(data, data.buffer);

@@ -11,9 +11,10 @@ import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
+import { layerNormParamGrads } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
 import type { Operand } from './strided-loop.js';
-import { onSharedMemory, parallelFor } from './threads/pool.js';
+import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
 export function cpuData(t: Tensor): TypedArray {
@@ -33,9 +34,25 @@ export const MATMUL_GRAIN = 1 << 22;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
 export const ELEMENTWISE_GRAIN = 1 << 17;
 
+/** Whether a kernel over `total` indices with `grain` per thread will be split over threads. */
+function willSplit(total: number, grain: number): boolean {
+  return Math.min(getNumThreads(), Math.floor(total / Math.max(grain, 1))) > 1;
+}
+
+/**
+ * An input operand that worker threads can read: small inputs (a bias, a LayerNorm weight,
+ * a scalar) are usually on ordinary memory, and one such array would otherwise keep the
+ * whole kernel on one thread; copying the span it covers costs next to nothing.
+ */
+function sharedOperand(t: Tensor): Operand {
+  const { data, offset } = onSharedMemory(cpuData(t), t.offset, t.shape, t.strides);
+  return { data, offset, strides: t.strides };
+}
+
 /** Runs `out = expr(inputs)` elementwise, split over threads by slabs of the outermost (merged) dim. */
 function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): void {
-  const args = simplifyStrided(arity, expr, out.shape, operand(out), inputs.map(operand), params);
+  const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
+  const args = simplifyStrided(arity, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand), params);
   const outer = args.shape.length === 0 ? 1 : args.shape[0];
   parallelFor('stridedSlab', args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
 }
@@ -59,8 +76,8 @@ export class CpuBackend implements Backend {
     this.simd = options.simd ?? true;
   }
 
-  allocate(dtype: DType, length: number): CpuStorage {
-    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements));
+  allocate(dtype: DType, length: number, zeroed = true): CpuStorage {
+    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements, zeroed));
   }
 
   fromArray(data: TypedArray): CpuStorage {
@@ -141,9 +158,27 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
-    const vector = (t: Tensor | null) => (t === null ? null : { data: cpuData(t), offset: t.offset, stride: t.strides[0] });
-    const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: cpuData(mean), rstd: cpuData(rstd) };
+    const split = willSplit(x.numel, ELEMENTWISE_GRAIN);
+    const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });
+    // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
+    const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
+    const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
     parallelFor('layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
+    if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);
+    if (rstdData !== cpuData(rstd)) cpuData(rstd).set(rstdData);
+  }
+
+  layerNormBackward(g: Tensor, x: Tensor, weight: Tensor | null, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor | null, dbias: Tensor | null): void {
+    const split = willSplit(x.numel, ELEMENTWISE_GRAIN);
+    const input = split ? sharedOperand : operand;
+    const matrix = (t: Tensor) => ({ ...input(t), shape: t.shape });
+    const vector = (t: Tensor) => ({ ...input(t), stride: t.strides[0] });
+    const args = {
+      g: matrix(g), x: matrix(x), weight: weight === null ? null : vector(weight),
+      mean: input(mean).data, rstd: input(rstd).data, dx: cpuData(dx),
+    };
+    parallelFor('layerNormBackwardRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
+    if (dweight !== null || dbias !== null) layerNormParamGrads(args, dweight && cpuData(dweight), dbias && cpuData(dbias));
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

@@ -1,6 +1,12 @@
 // LayerNorm over the last dim, row by row (Ba et al. 2016):
 //   mean = sum_j x_j / D,  var = sum_j (x_j - mean)^2 / D  (biased, two passes),
 //   rstd = 1 / sqrt(var + eps),  y_j = (x_j - mean) * rstd * weight_j + bias_j.
+// And its backward, from the saved mean and rstd, with xhat = (x - mean) * rstd and
+// dxhat = g * weight:
+//   dx_j = rstd * (dxhat_j - mean(dxhat) - xhat_j * mean(dxhat * xhat))   (per row)
+//   dweight_j = sum over rows of g_j * xhat_j,   dbias_j = sum over rows of g_j.
+// One pass per row replaces the ten elementwise ops and reductions of the composed
+// formula (ops/layer-norm.ts keeps that one for double backward and as the reference).
 
 import type { TypedArray } from '../../dtype.js';
 import { rowOffsets } from './rows.js';
@@ -23,6 +29,25 @@ export interface LayerNormArgs {
   readonly out: TypedArray;
   readonly mean: TypedArray;
   readonly rstd: TypedArray;
+}
+
+/** A strided [rows, D] matrix: row r, column j at offset + rowOffset(r) + j * colStride. */
+export interface RowMatrix {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface LayerNormBackwardArgs {
+  readonly g: RowMatrix;
+  readonly x: RowMatrix;
+  readonly weight: Vector | null;
+  /** The forward pass's statistics, one value per row (contiguous). */
+  readonly mean: TypedArray;
+  readonly rstd: TypedArray;
+  /** Contiguous [rows, D]. */
+  readonly dx: TypedArray;
 }
 
 /** weight 1 and bias 0 as vectors (stride 0), for a LayerNorm without them. */
@@ -55,4 +80,62 @@ export function layerNormRows(args: LayerNormArgs, begin: number, end: number): 
     const ob = r * D;
     for (let j = 0; j < D; j++) out[ob + j] = (x[base + j * xs] - mu) * rs * wd[wo + j * ws] + bd[bo + j * bs];
   }
+}
+
+/** dx for rows [begin, end) (see the header). */
+export function layerNormBackwardRows(args: LayerNormBackwardArgs, begin: number, end: number): void {
+  const { g, x, mean, rstd, dx } = args;
+  const { data: wd, offset: wo, stride: ws } = args.weight ?? ONE;
+  const last = x.shape.length - 1;
+  const D = x.shape[last];
+  const [gd, xd] = [g.data, x.data];
+  const [gs, xs] = [g.strides[last], x.strides[last]];
+  const gRows = rowOffsets(g.shape, g.strides, g.offset, last);
+  const xRows = rowOffsets(x.shape, x.strides, x.offset, last);
+  for (let r = begin; r < Math.min(end, xRows.length); r++) {
+    const gb = gRows[r] | 0;
+    const xb = xRows[r] | 0;
+    const mu = mean[r];
+    const rs = rstd[r];
+    let sumDxhat = 0;
+    let sumDxhatXhat = 0;
+    for (let j = 0; j < D; j++) {
+      const dxhat = gd[gb + j * gs] * wd[wo + j * ws];
+      sumDxhat += dxhat;
+      sumDxhatXhat += dxhat * (xd[xb + j * xs] - mu) * rs;
+    }
+    const a = sumDxhat / D;
+    const b = sumDxhatXhat / D;
+    const ob = r * D;
+    for (let j = 0; j < D; j++) {
+      const xhat = (xd[xb + j * xs] - mu) * rs;
+      dx[ob + j] = rs * (gd[gb + j * gs] * wd[wo + j * ws] - a - xhat * b);
+    }
+  }
+}
+
+/** dweight and dbias (either may be null), summed over all rows in float64, on the calling thread. */
+export function layerNormParamGrads(args: LayerNormBackwardArgs, dweight: TypedArray | null, dbias: TypedArray | null): void {
+  const { g, x, mean, rstd } = args;
+  const last = x.shape.length - 1;
+  const D = x.shape[last];
+  const [gd, xd] = [g.data, x.data];
+  const [gs, xs] = [g.strides[last], x.strides[last]];
+  const gRows = rowOffsets(g.shape, g.strides, g.offset, last);
+  const xRows = rowOffsets(x.shape, x.strides, x.offset, last);
+  const dw = new Float64Array(D);
+  const db = new Float64Array(D);
+  for (let r = 0; r < xRows.length; r++) {
+    const gb = gRows[r] | 0;
+    const xb = xRows[r] | 0;
+    const mu = mean[r];
+    const rs = rstd[r];
+    for (let j = 0; j < D; j++) {
+      const gv = gd[gb + j * gs];
+      dw[j] += gv * ((xd[xb + j * xs] - mu) * rs);
+      db[j] += gv;
+    }
+  }
+  dweight?.set(dw);
+  dbias?.set(db);
 }

@@ -4,7 +4,7 @@
 // unchanged (numbers, strings, arrays on shared memory).
 
 import { stridedSlab } from '../elementwise.js';
-import { layerNormRows } from '../layer-norm.js';
+import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
 import { gemmRows } from '../matmul-rows.js';
 import { softmaxRows } from '../softmax.js';
 
@@ -13,6 +13,7 @@ export const TASKS = {
   stridedSlab,
   softmaxRows,
   layerNormRows,
+  layerNormBackwardRows,
 } as const;
 
 export type TaskName = keyof typeof TASKS;
