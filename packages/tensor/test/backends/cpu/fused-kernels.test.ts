@@ -1,0 +1,91 @@
+// The CPU backend's fused kernels and fast paths against the general code they replace:
+// each fast result is compared with the composed ops or the single-threaded strided loop
+// on random shapes (sizes 1 and odd sizes included), broadcasting, permuted and sliced
+// views, in float32 and float64.
+
+import { expect } from 'chai';
+import fc from 'fast-check';
+import * as T from '../../../src/index.js';
+import { type Layout, layoutArb, makeTensor, runs, seedArb, shapeArb } from '../../helpers/cases.js';
+
+const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
+
+function withThreads<R>(n: number, f: () => R): R {
+  const before = T.getNumThreads();
+  T.setNumThreads(n);
+  try {
+    return f();
+  } finally {
+    T.setNumThreads(before);
+  }
+}
+
+function expectClose(actual: T.Tensor, expected: T.Tensor, tol: number, what: string): void {
+  expect(actual.shape, what).to.deep.equal(expected.shape);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  for (let i = 0; i < e.length; i++) {
+    if (!(Math.abs(a[i] - e[i]) <= tol * (1 + Math.abs(e[i])))) {
+      throw new Error(`${what}: element ${i} of shape [${expected.shape.join(', ')}] is ${a[i]}, expected ${e[i]}`);
+    }
+  }
+}
+
+/** LayerNorm's input, weight, bias and upstream gradient gradients: fused (plain backward) and composed (createGraph). */
+function layerNormGrads(shape: number[], k: number, layout: Layout, seed: number, dtype: 'float32' | 'float64', affine: boolean) {
+  const x = makeTensor(shape, layout, seed, { dtype, requiresGrad: true });
+  const tail = shape.slice(shape.length - k);
+  const w = affine ? makeTensor(tail, 'contiguous', seed + 1, { dtype, requiresGrad: true }) : null;
+  const b = affine ? makeTensor(tail, 'stepped', seed + 2, { dtype, requiresGrad: true }) : null;
+  // the upstream gradient as a permuted view, so that the kernel reads a strided g
+  const g = makeTensor(shape, layout === 'contiguous' ? 'permuted' : 'contiguous', seed + 3, { dtype });
+  const inputs = [x, ...(w && b ? [w, b] : [])];
+  const run = (createGraph: boolean) => T.grad(T.layerNorm(x, tail, w, b, 1e-5), inputs, { gradOutputs: g, createGraph }) as T.Tensor[];
+  return { fused: run(false), composed: run(true) };
+}
+
+describe('CPU fused kernels', () => {
+  it('LayerNorm backward matches the composed formula (strided inputs and gradients, with and without weight and bias)', () => {
+    fc.assert(
+      fc.property(
+        shapeArb({ minDims: 1, maxDims: 4, maxSize: 7, maxNumel: 120 }), fc.integer({ min: 1, max: 2 }), layoutArb, seedArb, dtypeArb, fc.boolean(),
+        (shape, k, layout, seed, dtype, affine) => {
+          const kk = Math.min(k, shape.length);
+          const { fused, composed } = layerNormGrads(shape, kk, layout, seed, dtype, affine);
+          const tol = dtype === 'float64' ? 1e-12 : 2e-5;
+          fused.forEach((f, i) => expectClose(f, composed[i], tol, `gradient ${i} (shape [${shape}], ${dtype}, ${layout})`));
+        },
+      ),
+      runs(60),
+    );
+  });
+
+  it('LayerNorm forward and backward give the same bits on 1 and 2 threads (rows split over threads)', () => {
+    // 600 x 512 elements: past the grain, so both kernels are split; the weight is small and on ordinary memory
+    const x = T.randn([600, 512], { requiresGrad: true });
+    const w = T.randn([512], { requiresGrad: true });
+    const b = T.randn([512], { requiresGrad: true });
+    const g = T.randn([600, 512]);
+    const run = () => {
+      const y = T.layerNorm(x, [512], w, b);
+      return [y, ...(T.grad(y, [x, w, b], { gradOutputs: g }) as T.Tensor[])].map((t) => Array.from(t.dataSync()));
+    };
+    const one = withThreads(1, run);
+    const two = withThreads(2, run);
+    two.forEach((t, i) => expect(t, `output ${i}`).to.deep.equal(one[i]));
+  });
+
+  it('elementwise ops with small broadcast inputs (bias, scalar) give the same bits on 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 700 }), fc.integer({ min: 400, max: 900 }), dtypeArb, seedArb, (rows, cols, dtype, seed) => {
+        const x = makeTensor([rows, cols], 'contiguous', seed, { dtype });
+        const bias = makeTensor([cols], 'stepped', seed + 1, { dtype });
+        const run = () => [T.add(x, bias), T.mul(x, 0.5), T.gelu(T.sub(bias, x))].map((t) => Array.from(t.dataSync()));
+        const one = withThreads(1, run);
+        const two = withThreads(2, run);
+        two.forEach((t, i) => expect(t, `result ${i} of [${rows}, ${cols}] ${dtype}`).to.deep.equal(one[i]));
+      }),
+      runs(6),
+    );
+  });
+});
