@@ -9,7 +9,7 @@ import { contiguousStrides } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
-import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormParamGrads } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
@@ -111,7 +111,16 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
-    reduceStrided(op, x.shape, operand(x), operand(out), out.shape);
+    if (!willSplit(x.numel, ELEMENTWISE_GRAIN) || out.numel < 2) {
+      reduceStrided(op, x.shape, operand(x), operand(out), out.shape);
+      return;
+    }
+    // split over the kept dims (each thread sums whole rows into its own accumulators)
+    const acc = typedArrayFor('float64', out.numel, true) as Float64Array;
+    const args = reduceLoop(op, x.shape, sharedOperand(x), acc, out.shape);
+    const size = args.shape[args.splitDim!] ?? 1;
+    parallelFor('stridedSlab', args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
+    runStrided(1, 'x', out.shape, operand(out), [{ data: acc, offset: 0, strides: contiguousStrides(out.shape) }]);
   }
 
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void {

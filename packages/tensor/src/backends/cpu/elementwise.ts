@@ -100,6 +100,8 @@ export interface StridedArgs {
   readonly shape: readonly number[];
   readonly operands: readonly Operand[];
   readonly params: readonly number[];
+  /** The dim that a thread pool splits (default 0, the outermost). */
+  readonly splitDim?: number;
 }
 
 /** Sorts the dims into operand `lead`'s memory order and merges those that allow it. */
@@ -119,23 +121,34 @@ export function simplifyStrided(
   return { arity, expr, shape: merged.shape, operands, params };
 }
 
-/** Runs the loop on indices [begin, end) of its first (outermost) dim: the slab a thread pool hands one thread. */
-export function stridedSlab({ arity, expr, shape, operands, params }: StridedArgs, begin: number, end: number): void {
+/** Runs the loop on indices [begin, end) of dim `splitDim` (default 0): the slab a thread pool hands one thread. */
+export function stridedSlab({ arity, expr, shape, operands, params, splitDim = 0 }: StridedArgs, begin: number, end: number): void {
   let slab = shape;
   let ops = operands;
-  if (shape.length > 0 && (begin > 0 || end < shape[0])) {
-    slab = [Math.min(end, shape[0]) - begin, ...shape.slice(1)];
-    ops = operands.map((o) => ({ data: o.data, offset: o.offset + begin * o.strides[0], strides: o.strides }));
+  const d = splitDim;
+  if (shape.length > 0 && (begin > 0 || end < shape[d])) {
+    slab = shape.map((n, k) => (k === d ? Math.min(end, n) - begin : n));
+    ops = operands.map((o) => ({ data: o.data, offset: o.offset + begin * o.strides[d], strides: o.strides }));
   }
   kernelFor(arity, expr)(slab, ops[0], ops[1] ?? null, ops[2] ?? null, ops[3] ?? null, params[0] ?? 0, params[1] ?? 0);
 }
 
+/**
+ * The loop that reduces `x` into `acc`, a float64 accumulator of out's shape (same ndim,
+ * size 1 along the reduced dims) filled with the op's identity, walked in x's memory
+ * order. `splitDim` is the outermost dim that is kept (not reduced): split there, every
+ * thread owns its own accumulators and sums them in the same order as one thread would.
+ */
+export function reduceLoop(op: ReduceOp, shape: readonly number[], x: Operand, acc: Float64Array, outShape: readonly number[]): StridedArgs {
+  acc.fill(REDUCE_IDENTITY[op]);
+  const args = simplifyStrided(1, REDUCE_EXPRESSIONS[op], shape, { data: acc, offset: 0, strides: stridesWithZeros(outShape, shape) }, [x], [], 1);
+  return { ...args, splitDim: Math.max(0, args.operands[0].strides.findIndex((s) => s !== 0)) };
+}
+
 /** Reduces `x` into `out` (same ndim, size 1 along the reduced dims), accumulating in float64. */
 export function reduceStrided(op: ReduceOp, shape: readonly number[], x: Operand, out: Operand, outShape: readonly number[]): void {
-  const n = numel(outShape);
-  const acc = new Float64Array(n).fill(REDUCE_IDENTITY[op]);
-  const accStrides = stridesWithZeros(outShape, shape);
-  runStrided(1, REDUCE_EXPRESSIONS[op], shape, { data: acc, offset: 0, strides: accStrides }, [x], [], 1);
+  const acc = new Float64Array(numel(outShape));
+  stridedSlab(reduceLoop(op, shape, x, acc, outShape), 0, Infinity);
   runStrided(1, 'x', outShape, out, [{ data: acc, offset: 0, strides: contiguousStrides(outShape) }]);
 }
 

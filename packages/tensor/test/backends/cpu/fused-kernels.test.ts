@@ -85,7 +85,20 @@ describe('CPU fused kernels', () => {
         const two = withThreads(2, run);
         two.forEach((t, i) => expect(t, `result ${i} of [${rows}, ${cols}] ${dtype}`).to.deep.equal(one[i]));
       }),
-      runs(6),
+      runs(4),
+    );
+  });
+
+  it('reductions split over kept dims give the same bits on 1 and 2 threads (permuted views, any reduced dims)', () => {
+    const dimsArb = fc.subarray([0, 1, 2], { minLength: 1, maxLength: 2 });
+    fc.assert(
+      fc.property(fc.constantFrom<number[]>([64, 65, 73], [7, 201, 257], [300, 3, 333]), dimsArb, fc.constantFrom<Layout>('contiguous', 'permuted'), dtypeArb, seedArb, fc.boolean(),
+        (shape, dims, layout, dtype, seed, max) => {
+          const x = makeTensor(shape, layout, seed, { dtype });
+          const run = () => Array.from((max ? T.amax(x, dims, true) : T.sum(x, dims, true)).dataSync());
+          expect(withThreads(2, run), `${max ? 'amax' : 'sum'} over [${dims}] of [${shape}] ${layout}`).to.deep.equal(withThreads(1, run));
+        }),
+      runs(12),
     );
   });
 });
