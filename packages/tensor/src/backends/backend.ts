@@ -86,6 +86,8 @@ export interface Backend {
 
   /** softmax (or log-softmax) of x along `dim`. */
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void;
+  /** Optional fused gradient of softmax (or log-softmax) from its output y and the incoming g (ops compose it where absent). */
+  softmaxBackward?(g: Tensor, y: Tensor, dim: number, log: boolean, out: Tensor): void;
   /**
    * LayerNorm over the last dim of x viewed as [rows, D]: out = (x - mean) * rstd * weight + bias.
    * Also writes mean and rstd = 1/sqrt(var + eps) per row (shape [rows]). weight/bias may be null.

@@ -2,8 +2,10 @@
 // computed stably in one fused kernel (the max is subtracted first).
 //   softmax:     dx = y * (g - sum_j g_j y_j)
 //   logSoftmax:  dx = g - exp(y) * sum_j g_j
-// Both gradients are written with differentiable ops, so higher orders work.
+// Both gradients are written with differentiable ops, so higher orders work; a backend
+// may fuse each into one kernel for a backward pass that is not itself recorded.
 
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import { normalizeDim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -24,14 +26,26 @@ function fused(name: string, x: Tensor, dim: number, log: boolean): [Tensor, num
   return [out, d];
 }
 
+/**
+ * The backend's fused gradient kernel, when it has one and the backward pass is not being
+ * recorded (the composed formulas below are what double backward differentiates).
+ */
+function fusedBackward(g: Tensor, y: Tensor, d: number, log: boolean): Tensor | null {
+  const backend = backendOf(y);
+  if (isGradEnabled() || backend.softmaxBackward === undefined || g.dtype !== y.dtype || y.ndim === 0) return null;
+  const out = emptyTensor(y.shape, y.dtype, y.device, false);
+  if (y.numel > 0) backend.softmaxBackward(g.detach(), y.detach(), d, log, out);
+  return out;
+}
+
 export function softmax(x: Tensor, dim: number): Tensor {
   const [y, d] = fused('softmax', x, dim, false);
   const nd = x.ndim === 0 ? [] : [d];
-  return record('SoftmaxBackward', y, [x], [y], [(g) => mul(y, sub(g, sum(mul(g, y), nd, true)))]);
+  return record('SoftmaxBackward', y, [x], [y], [(g) => fusedBackward(g, y, d, false) ?? mul(y, sub(g, sum(mul(g, y), nd, true)))]);
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const [y, d] = fused('logSoftmax', x, dim, true);
   const nd = x.ndim === 0 ? [] : [d];
-  return record('LogSoftmaxBackward', y, [x], [y], [(g) => sub(g, mul(exp(y), sum(g, nd, true)))]);
+  return record('LogSoftmaxBackward', y, [x], [y], [(g) => fusedBackward(g, y, d, true) ?? sub(g, mul(exp(y), sum(g, nd, true)))]);
 }

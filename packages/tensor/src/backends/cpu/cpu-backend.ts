@@ -166,6 +166,13 @@ export class CpuBackend implements Backend {
     parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
+  softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, out: Tensor): void {
+    const input = willSplit(y.numel, ELEMENTWISE_GRAIN) ? sharedOperand : operand;
+    const view = (t: Tensor, o: Operand) => ({ ...o, shape: t.shape });
+    const args = { g: view(g, input(g)), y: view(y, input(y)), out: view(out, operand(out)), dim, log };
+    parallelFor('softmaxBackwardRows', args, ...rowsAndGrain(y.shape, dim));
+  }
+
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
     const split = willSplit(x.numel, ELEMENTWISE_GRAIN);
     const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });

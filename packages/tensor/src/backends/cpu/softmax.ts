@@ -2,6 +2,8 @@
 // keeps exp from overflowing); log_softmax(x)_i = x_i - m - log(sum_j exp(x_j - m)).
 // Each exp is computed once: softmax keeps exp(x_j - m) in the output row and rescales
 // it in place, which also keeps the work per element to one exp, one add, one multiply.
+// Backward, from the output y and the incoming gradient g, one pass per row:
+//   softmax: dx_i = y_i (g_i - sum_j g_j y_j);   log_softmax: dx_i = g_i - exp(y_i) sum_j g_j.
 
 import type { TypedArray } from '../../dtype.js';
 import { rowOffsets } from './rows.js';
@@ -49,6 +51,46 @@ export function softmaxRows(args: SoftmaxArgs, begin: number, end: number): void
       }
       const inv = 1 / sum;
       for (let j = 0; j < n; j++) out[ob + j * os] *= inv;
+    }
+  }
+}
+
+/** A strided tensor, read or written row by row along the softmax dim. */
+export interface StridedTensor {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface SoftmaxBackwardArgs {
+  readonly g: StridedTensor;
+  readonly y: StridedTensor;
+  readonly out: StridedTensor;
+  readonly dim: number;
+  readonly log: boolean;
+}
+
+/** The softmax (or log-softmax) gradient along `dim` for rows [begin, end). */
+export function softmaxBackwardRows(args: SoftmaxBackwardArgs, begin: number, end: number): void {
+  const { g, y, out, dim, log } = args;
+  const n = y.shape[dim];
+  const [gd, yd, od] = [g.data, y.data, out.data];
+  const [gs, ys, os] = [g.strides[dim], y.strides[dim], out.strides[dim]];
+  const gRows = rowOffsets(g.shape, g.strides, g.offset, dim);
+  const yRows = rowOffsets(y.shape, y.strides, y.offset, dim);
+  const oRows = rowOffsets(out.shape, out.strides, out.offset, dim);
+  for (let r = begin; r < Math.min(end, yRows.length); r++) {
+    const gb = gRows[r] | 0;
+    const yb = yRows[r] | 0;
+    const ob = oRows[r] | 0;
+    let sum = 0;
+    if (log) {
+      for (let j = 0; j < n; j++) sum += gd[gb + j * gs];
+      for (let j = 0; j < n; j++) od[ob + j * os] = gd[gb + j * gs] - Math.exp(yd[yb + j * ys]) * sum;
+    } else {
+      for (let j = 0; j < n; j++) sum += gd[gb + j * gs] * yd[yb + j * ys];
+      for (let j = 0; j < n; j++) od[ob + j * os] = yd[yb + j * ys] * (gd[gb + j * gs] - sum);
     }
   }
 }

@@ -101,4 +101,25 @@ describe('CPU fused kernels', () => {
       runs(12),
     );
   });
+
+  it('softmax and logSoftmax backward match the composed formulas (any dim, strided inputs and gradients)', () => {
+    fc.assert(
+      fc.property(shapeArb({ minDims: 1, maxDims: 4, maxSize: 7, maxNumel: 120 }), fc.nat(), layoutArb, layoutArb, seedArb, dtypeArb, fc.boolean(),
+        (shape, dimSeed, lx, lg, seed, dtype, log) => {
+          const dim = dimSeed % shape.length;
+          const x = makeTensor(shape, lx, seed, { dtype, requiresGrad: true });
+          const g = makeTensor(shape, lg, seed + 1, { dtype });
+          const run = (createGraph: boolean) => T.grad((log ? T.logSoftmax : T.softmax)(x, dim), [x], { gradOutputs: g, createGraph })[0]!;
+          expectClose(run(false), run(true), dtype === 'float64' ? 1e-12 : 2e-6, `${log ? 'logSoftmax' : 'softmax'} dim ${dim} of [${shape}] ${dtype}`);
+        }),
+      runs(60),
+    );
+  });
+
+  it('softmax backward gives the same bits on 1 and 2 threads', () => {
+    const x = T.randn([32, 3, 65, 65], { requiresGrad: true });
+    const g = T.randn([32, 3, 65, 65]).transpose(2, 3);
+    const run = () => Array.from(T.grad(T.softmax(x, -1), [x], { gradOutputs: g })[0]!.dataSync());
+    expect(withThreads(2, run)).to.deep.equal(withThreads(1, run));
+  });
 });

@@ -6,12 +6,13 @@
 import { stridedSlab } from '../elementwise.js';
 import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
 import { gemmRows } from '../matmul-rows.js';
-import { softmaxRows } from '../softmax.js';
+import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
 
 export const TASKS = {
   gemmRows,
   stridedSlab,
   softmaxRows,
+  softmaxBackwardRows,
   layerNormRows,
   layerNormBackwardRows,
 } as const;
