@@ -1,7 +1,7 @@
-// The CPU backend: TypeScript kernels over typed arrays, matrix products on a
-// WebAssembly SIMD kernel (matmul-wasm.ts), large kernels split over a worker-thread
-// pool (threads/pool.ts), and outputs on memory recycled from dead tensors
-// (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
+// The CPU backend: TypeScript kernels over typed arrays, matrix products and float32
+// add/sub/mul/div on WebAssembly SIMD kernels (matmul-wasm.ts, elementwise-simd.ts),
+// large kernels split over a worker-thread pool (threads/pool.ts), and outputs on memory
+// recycled from dead tensors (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
@@ -10,6 +10,7 @@ import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
+import { simdBinaryAvailable, simdPlan } from './elementwise-simd.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormParamGrads } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
@@ -99,6 +100,15 @@ export class CpuBackend implements Backend {
   }
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
+    if (this.simd && [a, b, out].every((t) => t.dtype === 'float32') && simdBinaryAvailable(op)) {
+      const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
+      const args = simplifyStrided(2, BINARY_EXPRESSIONS[op], out.shape, operand(out), [a, b].map(split ? sharedOperand : operand));
+      const plan = simdPlan(args);
+      if (plan !== null) {
+        parallelFor('simdBinarySlab', { ...args, op, plan }, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
+        return;
+      }
+    }
     elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
   }
 

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as T from '../../../src/index.js';
-import { type Layout, layoutArb, makeTensor, runs, seedArb, shapeArb } from '../../helpers/cases.js';
+import { type Layout, broadcastPairArb, layoutArb, makeTensor, runs, seedArb, shapeArb } from '../../helpers/cases.js';
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
 
@@ -17,6 +17,26 @@ function withThreads<R>(n: number, f: () => R): R {
     return f();
   } finally {
     T.setNumThreads(before);
+  }
+}
+
+/** Runs f on a CPU backend with (true) or without (false) the WebAssembly SIMD kernels. */
+function withSimd<R>(simd: boolean, f: () => R): R {
+  T.registerBackend('cpu', () => new T.CpuBackend({ simd }));
+  try {
+    return f();
+  } finally {
+    T.registerBackend('cpu', () => new T.CpuBackend());
+  }
+}
+
+/** Bitwise equality of two float arrays (any NaN equals any NaN: the SIMD unit may pick another NaN payload). */
+function expectSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  expect(actual.length, what).to.equal(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i]) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+      throw new Error(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
   }
 }
 
@@ -121,5 +141,41 @@ describe('CPU fused kernels', () => {
     const g = T.randn([32, 3, 65, 65]).transpose(2, 3);
     const run = () => Array.from(T.grad(T.softmax(x, -1), [x], { gradOutputs: g })[0]!.dataSync());
     expect(withThreads(2, run)).to.deep.equal(withThreads(1, run));
+  });
+
+  const simdOps = [['add', T.add], ['sub', T.sub], ['mul', T.mul], ['div', T.div]] as const;
+
+  it('float32 add/sub/mul/div on the SIMD kernels give the bits of the TypeScript loops (broadcasting, views)', () => {
+    fc.assert(
+      fc.property(broadcastPairArb({ maxDims: 4, maxSize: 9, maxNumel: 400 }), layoutArb, layoutArb, seedArb, fc.nat(3), ({ a, b }, la, lb, seed, k) => {
+        const [name, f] = simdOps[k];
+        const x = makeTensor(a, la, seed, { dtype: 'float32' });
+        const y = makeTensor(b, lb, seed + 1, { dtype: 'float32', range: { awayFromZero: 0.1 } });
+        expectSameBits(withSimd(true, () => f(x, y).dataSync()), withSimd(false, () => f(x, y).dataSync()), `${name} [${a}] [${b}] ${la}/${lb}`);
+      }),
+      runs(150),
+    );
+  });
+
+  it('SIMD kernels handle rows spanning blocks, long rows, scalars, in-place updates and 2 threads', () => {
+    const cases: [string, () => T.Tensor][] = [];
+    for (const [rows, n] of [[37, 300], [5, 4095], [3, 4097], [1, 9001], [700, 769]]) {
+      const x = T.randn([rows, n]);
+      const bias = T.randn([n]);
+      const col = T.randn([rows, 1]);
+      for (const [name, f] of simdOps) {
+        cases.push([`${name} [${rows}, ${n}] + row`, () => f(x, bias)]);
+        cases.push([`${name} row + [${rows}, ${n}]`, () => f(bias, x)]);
+        cases.push([`${name} [${rows}, ${n}] + column`, () => f(x, col)]);
+        cases.push([`${name} [${rows}, ${n}] + scalar`, () => f(x, 0.37)]);
+        cases.push([`${name} [${rows}, ${n}] + itself`, () => f(x, x)]);
+      }
+      cases.push([`add_ [${rows}, ${n}]`, () => x.clone().add_(bias, 0.5)]);
+      cases.push([`add_ transposed`, () => x.clone().mT.add_(x.mT, -2)]);
+    }
+    for (const [what, f] of cases) {
+      const plain = withSimd(false, () => f().dataSync());
+      for (const threads of [1, 2]) expectSameBits(withThreads(threads, () => withSimd(true, () => f().dataSync())), plain, `${what}, ${threads} threads`);
+    }
   });
 });

@@ -4,6 +4,7 @@
 // unchanged (numbers, strings, arrays on shared memory).
 
 import { stridedSlab } from '../elementwise.js';
+import { simdBinarySlab } from '../elementwise-simd.js';
 import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
 import { gemmRows } from '../matmul-rows.js';
 import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
@@ -11,6 +12,7 @@ import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
 export const TASKS = {
   gemmRows,
   stridedSlab,
+  simdBinarySlab,
   softmaxRows,
   softmaxBackwardRows,
   layerNormRows,
