@@ -70,7 +70,7 @@ export function add_<T extends Tensor>(self: T, other: TensorLike, alpha = 1): T
   checkWritable('add_', self);
   const scaled = scalarTensor(alpha, other.dtype, other.device);
   const y = operandFor('add_', self, other);
-  const tmp = new Tensor(backendOf(self).allocate(self.dtype, self.numel), self.shape);
+  const tmp = new Tensor(backendOf(self).allocate(self.dtype, self.numel, false), self.shape);
   backendOf(self).binary('mul', y, expand(scaled, self.shape), tmp);
   backendOf(self).binary('add', self, tmp, self);
   return done(self);
@@ -91,7 +91,7 @@ function addProduct<T extends Tensor>(name: string, op: 'mul' | 'div', self: T, 
   const a = operandFor(name, self, t1);
   const b = operandFor(name, self, t2);
   const backend = backendOf(self);
-  const tmp = new Tensor(backend.allocate(self.dtype, self.numel), self.shape);
+  const tmp = new Tensor(backend.allocate(self.dtype, self.numel, false), self.shape);
   backend.binary(op, a, b, tmp);
   if (value !== 1) backend.binary('mul', tmp, expand(scalarTensor(value, self.dtype, self.device), self.shape), tmp);
   backend.binary('add', self, tmp, self);
@@ -103,7 +103,7 @@ export function lerp_<T extends Tensor>(self: T, end: TensorLike, weight: number
   checkWritable('lerp_', self);
   const e = operandFor('lerp_', self, end);
   const backend = backendOf(self);
-  const tmp = new Tensor(backend.allocate(self.dtype, self.numel), self.shape);
+  const tmp = new Tensor(backend.allocate(self.dtype, self.numel, false), self.shape);
   backend.binary('sub', e, self, tmp);
   backend.binary('mul', tmp, expand(scalarTensor(weight, self.dtype, self.device), self.shape), tmp);
   backend.binary('add', self, tmp, self);
