@@ -13,10 +13,12 @@
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
-// Memory: before each implementation the CPU buffer pool is emptied and garbage collected,
-// then the kernel's peak-RSS mark is reset (Linux: /proc/self/clear_refs), so that the
-// peak RSS of a row is that of its own steps (plus whatever the process still holds, such
-// as tfjs-wasm's heap, which never shrinks). Elsewhere the peak is the process' so far.
+// Memory: before each implementation the CPU buffer pool is emptied and garbage collected;
+// the RSS then is the row's "RSS at start", and the kernel's peak-RSS mark is reset there
+// (Linux: /proc/self/clear_refs), so that a row's peak RSS is the highest while it was
+// set up and stepped: its own memory on top of what the process still holds (such as
+// tfjs-wasm's heap, which never shrinks). Where the mark cannot be reset, the peak is the
+// process' so far. Allocated bytes per step count the steps after the first.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
@@ -43,7 +45,7 @@ export interface ExternalRun {
   readonly latenciesMs: readonly number[];
   /** The first step's result; null where it cannot be compared (timing only). */
   readonly result: Float32Array | null;
-  /** RSS before the timed steps and the peak during them, of its own process. */
+  /** RSS of its own process before the case is set up, and the peak from then to the last step. */
   readonly rssAtStartMiB: number;
   readonly peakRssMiB: number;
 }
@@ -85,7 +87,7 @@ export interface Measurement {
   /** Tensor memory per step (dinots only): MiB allocated, and the share of it on reused buffers. */
   readonly allocatedMiBPerStep?: number;
   readonly reusedShare?: number;
-  /** Resident set (MiB) when the timed steps start, and its peak during them. */
+  /** Resident set (MiB) before the row is set up, and its peak from then to the last step. */
   readonly rssAtStartMiB: number;
   readonly peakRssMiB: number;
   /** 'implementation': the peak mark was reset before this row's steps; 'process': the process' peak so far. */
@@ -160,6 +162,9 @@ interface Timed {
 }
 
 async function timeInProcess(impl: InProcessImplementation, budget: Budget): Promise<Timed> {
+  // The peak covers everything the row does: setup, the first step, warm-up and samples.
+  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
+  const scope = resetPeakRss() ? 'implementation' : 'process';
   const runner = await impl.prepare();
   const first = performance.now();
   await settle();
@@ -172,9 +177,6 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
     steps++;
     runner.step();
   }, { beforeEach: settle });
-  await settle();
-  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
-  const scope = resetPeakRss() ? 'implementation' : 'process';
   const memoryBefore = runner.memory?.();
   await bench.run();
   const memoryAfter = runner.memory?.();

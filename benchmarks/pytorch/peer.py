@@ -77,7 +77,7 @@ def peak_rss_mib():
 
 
 def measure(step, time_ms, max_samples):
-    """Times `step` as the harness does; returns (first result, latencies in ms, RSS at start, peak RSS)."""
+    """Times `step` as the harness does; returns (first result, latencies in ms)."""
     gc.collect()
     t0 = time.perf_counter()
     result = step()
@@ -87,16 +87,13 @@ def measure(step, time_ms, max_samples):
         for _ in range(2):
             gc.collect()
             step()
-    gc.collect()
-    rss_start = rss_mib()
-    reset_peak_rss()
     latencies = []
     for _ in range(samples):
         gc.collect()
         t0 = time.perf_counter()
         step()
         latencies.append((time.perf_counter() - t0) * 1000)
-    return result, latencies, rss_start, peak_rss_mib()
+    return result, latencies
 
 
 # ------------------------------------------------------------------ the benchmark ViT (vit.ts)
@@ -316,6 +313,9 @@ def main():
     with open(os.path.join(job_dir, "job.json")) as f:
         job = json.load(f)
     torch.set_num_threads(job["threads"])
+    gc.collect()
+    rss_start = rss_mib()  # the peak covers setup, the first step, warm-up and samples, as in the harness
+    reset_peak_rss()
     inputs = load_inputs(job_dir, job["tensors"])
     case, p = job["case"], job["params"]
     if case == "sgemm":
@@ -327,7 +327,8 @@ def main():
         step = dino_step(p)
     else:
         raise SystemExit(f"peer.py: unknown case {case!r}")
-    result, latencies, rss_start, peak = measure(step, job["timeMs"], job["maxSamples"])
+    result, latencies = measure(step, job["timeMs"], job["maxSamples"])
+    peak = peak_rss_mib()
     if result is not None:
         with open(os.path.join(job_dir, "result.bin"), "wb") as f:
             f.write(array.array("f", result.detach().float().tolist()).tobytes())
