@@ -33,10 +33,10 @@ export function gpuStatus(): GpuStatus {
     return { live: false, info: null, line: `GPU cases skipped: the GPU backend did not start (${(e as Error).message})` };
   }
   const others = info.probes.filter((p) => !p.available).map((p) => `${p.mode}: ${p.reason}`).join('; ');
-  const mode = `gpu.js mode ${info.mode}${info.requested === 'auto' ? '' : ' (forced)'}, renderer ${info.renderer ?? '-'}, max texture ${info.maxTextureSize ?? '-'}`;
+  const mode = `gpu.js mode '${info.mode}'${info.requested === 'auto' ? '' : ' (forced)'}`;
   return info.isGpu
-    ? { live: true, info, line: `GPU backend live: ${mode}. Not used: ${others}` }
-    : { live: false, info, line: `GPU cases skipped: ${mode} is gpu.js' CPU emulation, not a GPU (${others})` };
+    ? { live: true, info, line: `GPU backend live: ${mode}, renderer ${info.renderer ?? '-'}, max texture ${info.maxTextureSize ?? '-'}. Not used: ${others}` }
+    : { live: false, info, line: `GPU cases skipped: the GPU backend runs in ${mode}, gpu.js' CPU emulation, not a GPU. Why not the others: ${others}` };
 }
 
 /** The GPU backend's row; the live mode is in the report's header. */
@@ -80,7 +80,12 @@ function naiveKernel(source: string, output: number[]): NaiveKernel {
   return naiveGpu.createKernel(source, { output, precision: 'single' });
 }
 
-const flat = (rows: Float32Array | Float32Array[]) => (rows instanceof Float32Array ? rows : Float32Array.from(rows.flatMap((r) => [...r])));
+function flat(rows: Float32Array | Float32Array[]): Float32Array {
+  if (rows instanceof Float32Array) return rows;
+  const out = new Float32Array(rows.length * (rows[0]?.length ?? 0));
+  rows.forEach((r, i) => out.set(r, i * r.length));
+  return out;
+}
 const rowsOf = (data: Float32Array, cols: number) => Array.from({ length: data.length / cols }, (_, i) => data.subarray(i * cols, (i + 1) * cols));
 
 /** gpu.js kernels called one per op from host arrays: every call uploads its inputs and reads its output back. */

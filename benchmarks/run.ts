@@ -56,7 +56,7 @@ console.log(`\n## dinots benchmarks, ${started.toISOString()}\n`);
 console.log(`${m.cpu}, ${m.cores} cores, Node ${m.node}, load average ${loadAtStart[0].toFixed(1)} at the start and ${m.loadAverage[0].toFixed(1)} at the end; dinots threads: ${threads.join(' and ')}; ${full ? 'full' : 'quick'} mode\n`);
 if (gpu !== null) console.log(`${gpu.line}\n`);
 console.log(`${pytorch.available ? `PyTorch ${pytorch.version} on ${threads.join(' and ')} threads` : `PyTorch: not run (${pytorch.reason})`}\n`);
-console.log(markdownTable(results));
+console.log(results.length > 0 ? markdownTable(results) : 'No case ran.');
 const memoryFamilies = ['ViT', 'DINO'];
 if (results.some((r) => memoryFamilies.includes(r.family))) {
   console.log('\nMemory (allocated: dinots tensor memory per step; RSS: the process, reset before each row where the OS allows):\n');
