@@ -221,7 +221,10 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
   const out: Measurement[] = [];
   let reference: Float32Array | null = null;
   for (const impl of c.implementations) {
-    // What earlier implementations left in the buffer pool is not this one's memory.
+    // What earlier implementations left is not this one's memory: their dead buffers reach
+    // the pool through finalizers after a collection, then leave it, then a second
+    // collection frees them.
+    await settle();
     cpuEmptyCache();
     await settle();
     let t: Timed;
