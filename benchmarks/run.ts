@@ -1,9 +1,9 @@
-// The benchmark runner: `npm run bench` (a few minutes) or `npm run bench -- --full`.
+// The benchmark runner: `npm run bench` (the quick suite) or `npm run bench -- --full`.
 //
 // Options: --full (more sizes and samples), --threads N (dinots' largest thread count;
 // default: the number of cores; dinots also runs on 1 thread), --only REGEX (cases whose
-// name matches, e.g. --only GPU). Prints the markdown tables and writes JSON to
-// benchmarks/results/.
+// family and name match, e.g. --only GPU or --only 'SGEMM 1024'). Prints the markdown
+// tables and writes JSON to benchmarks/results/.
 //
 // Peers that may be missing say so in one line and in the JSON: the GPU cases run only
 // when the GPU backend's mode is live on a GPU or a GL rasteriser (the npm scripts start
@@ -36,7 +36,7 @@ const pytorch = detectPyTorch();
 console.error(pytorch.available ? `PyTorch ${pytorch.version} (${pytorch.python}): peer rows on ${threads.join(' and ')} threads` : `PyTorch: no rows (${pytorch.reason})`);
 const variants: Variants = { threads, pytorch };
 
-let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...dinoCases(variants), ...gpuCases(variants, full)].filter((c) => only.test(c.name));
+let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...dinoCases(variants), ...gpuCases(variants, full)].filter((c) => only.test(`${c.family} ${c.name}`));
 // The GPU backend starts (and opens a GL context) only when a GPU case is selected.
 const gpu = cases.some((c) => c.family === 'GPU') ? gpuStatus() : null;
 if (gpu !== null) console.error(gpu.line);
