@@ -10,8 +10,19 @@
 // full garbage collection where Node was started with --expose-gc and yields to the
 // event loop: samples then do not pay for garbage the previous ones left, and memory
 // freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse.
+// An external implementation (PyTorch, in its own process) times itself the same way and
+// hands back its latencies and result.
+//
+// Memory: before each implementation the CPU buffer pool is emptied and garbage collected;
+// the RSS then is the row's "RSS at start", and the kernel's peak-RSS mark is reset there
+// (Linux: /proc/self/clear_refs), so that a row's peak RSS is the highest while it was
+// set up and stepped: its own memory on top of what the process still holds (such as
+// tfjs-wasm's heap, which never shrinks). Where the mark cannot be reset, the peak is the
+// process' so far. Allocated bytes per step count the steps after the first.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
+import { cpuEmptyCache } from '@dinots/tensor';
 
 /** A prepared implementation: `step` runs the computation once; `result` is what the first step produced. */
 export interface Runner {
@@ -22,10 +33,30 @@ export interface Runner {
   memory?(): { allocatedBytes: number; reusedBytes: number };
 }
 
-export interface Implementation {
+/** An implementation that runs in this process: the harness times its `step`. */
+export interface InProcessImplementation {
   readonly name: string;
   prepare(): Runner | Promise<Runner>;
 }
+
+/** What an implementation that times itself (in another process) reports. */
+export interface ExternalRun {
+  /** Wall time of each timed step, in ms. */
+  readonly latenciesMs: readonly number[];
+  /** The first step's result; null where it cannot be compared (timing only). */
+  readonly result: Float32Array | null;
+  /** RSS of its own process before the case is set up, and the peak from then to the last step. */
+  readonly rssAtStartMiB: number;
+  readonly peakRssMiB: number;
+}
+
+/** An implementation in another process (PyTorch): it follows the same budget and sampling rules. */
+export interface ExternalImplementation {
+  readonly name: string;
+  run(budget: Budget): Promise<ExternalRun>;
+}
+
+export type Implementation = InProcessImplementation | ExternalImplementation;
 
 export interface Case {
   readonly family: string;
@@ -34,6 +65,8 @@ export interface Case {
   readonly flops?: number;
   /** Largest allowed |result - reference| relative to max |reference| (at least 1). */
   readonly tolerance: number;
+  /** Original images per step, where the case trains or runs a model on a batch. */
+  readonly imagesPerStep?: number;
   readonly implementations: readonly Implementation[];
 }
 
@@ -46,14 +79,19 @@ export interface Measurement {
   readonly minMs: number;
   readonly maxMs: number;
   readonly gflops: number | null;
-  /** max |result - reference| / max(1, max |reference|); 0 for the reference itself. */
-  readonly error: number;
-  readonly agrees: boolean;
+  /** imagesPerStep / median, where the case defines it. */
+  readonly imagesPerSecond: number | null;
+  /** max |result - reference| / max(1, max |reference|); 0 for the reference itself; null for a timing-only row. */
+  readonly error: number | null;
+  readonly agrees: boolean | null;
   /** Tensor memory per step (dinots only): MiB allocated, and the share of it on reused buffers. */
   readonly allocatedMiBPerStep?: number;
   readonly reusedShare?: number;
-  /** The process' peak resident set so far, in MiB. */
+  /** Resident set (MiB) before the row is set up, and its peak from then to the last step. */
+  readonly rssAtStartMiB: number;
   readonly peakRssMiB: number;
+  /** 'implementation': the peak mark was reset before this row's steps; 'process': the process' peak so far. */
+  readonly peakRssScope: 'implementation' | 'process';
 }
 
 export interface Budget {
@@ -83,49 +121,136 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+const MiB = 2 ** 20;
+
+/** Resets the kernel's peak-RSS mark to the current RSS (Linux only); false where it cannot. */
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The peak RSS in MiB: VmHWM where /proc exists (it follows resets), else getrusage's maxRSS. */
+function peakRssMiB(): number {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib !== undefined) return Number(kib) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Samples for an implementation whose first step took `firstMs`: as many as fit the budget, at least 3 unless a step takes over 20 s. */
+export function sampleCount(firstMs: number, budget: Budget): number {
+  return Math.max(firstMs > 20_000 ? 1 : 3, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
+}
+
+interface Timed {
+  samples: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  result: Float32Array | null;
+  memory?: { allocatedMiBPerStep: number; reusedShare: number };
+  rssAtStartMiB: number;
+  peakRssMiB: number;
+  peakRssScope: 'implementation' | 'process';
+}
+
+async function timeInProcess(impl: InProcessImplementation, budget: Budget): Promise<Timed> {
+  // The peak covers everything the row does: setup, the first step, warm-up and samples.
+  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
+  const scope = resetPeakRss() ? 'implementation' : 'process';
+  const runner = await impl.prepare();
+  const first = performance.now();
+  await settle();
+  runner.step(); // the first step: its result is checked, and it warms up the JIT
+  const firstMs = performance.now() - first;
+  const samples = sampleCount(firstMs, budget);
+  const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
+  let steps = 0;
+  bench.add(impl.name, () => {
+    steps++;
+    runner.step();
+  }, { beforeEach: settle });
+  const memoryBefore = runner.memory?.();
+  await bench.run();
+  const memoryAfter = runner.memory?.();
+  const peak = peakRssMiB();
+  const result = runner.result;
+  runner.dispose?.();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`${impl.name}: benchmark ${r.state}`);
+  const allocated = memoryBefore && memoryAfter ? memoryAfter.allocatedBytes - memoryBefore.allocatedBytes : 0;
+  return {
+    samples: r.latency.samplesCount,
+    medianMs: r.latency.p50,
+    minMs: r.latency.min,
+    maxMs: r.latency.max,
+    result,
+    ...(memoryBefore && memoryAfter && {
+      memory: { allocatedMiBPerStep: allocated / steps / MiB, reusedShare: (memoryAfter.reusedBytes - memoryBefore.reusedBytes) / Math.max(allocated, 1) },
+    }),
+    rssAtStartMiB,
+    peakRssMiB: peak,
+    peakRssScope: scope,
+  };
+}
+
+async function timeExternal(impl: ExternalImplementation, budget: Budget): Promise<Timed> {
+  const run = await impl.run(budget);
+  const sorted = [...run.latenciesMs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return {
+    samples: sorted.length,
+    medianMs: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+    minMs: sorted[0],
+    maxMs: sorted[sorted.length - 1],
+    result: run.result,
+    rssAtStartMiB: run.rssAtStartMiB,
+    peakRssMiB: run.peakRssMiB,
+    peakRssScope: 'implementation',
+  };
+}
+
 export async function measureCase(c: Case, budget: Budget): Promise<Measurement[]> {
   const out: Measurement[] = [];
   let reference: Float32Array | null = null;
   for (const impl of c.implementations) {
-    const runner = await impl.prepare();
-    const first = performance.now();
+    // What earlier implementations left is not this one's memory: their dead buffers reach
+    // the pool through finalizers after a collection, then leave it, then a second
+    // collection frees them.
     await settle();
-    runner.step(); // the first step: its result is checked, and it warms up the JIT
-    const firstMs = performance.now() - first;
-    const result = runner.result;
-    reference ??= result;
-    const error = relativeError(result, reference);
-    // As many samples as fit the budget; at least 3 unless one step takes over 20 s.
-    const samples = Math.max(firstMs > 20_000 ? 1 : 3, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
-    const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
-    let steps = 0;
-    bench.add(impl.name, () => {
-      steps++;
-      runner.step();
-    }, { beforeEach: settle });
-    const memoryBefore = runner.memory?.();
-    await bench.run();
-    const memoryAfter = runner.memory?.();
-    runner.dispose?.();
-    const r = bench.tasks[0].result;
-    if (r.state !== 'completed') throw new Error(`${c.name} / ${impl.name}: benchmark ${r.state}`);
-    const medianMs = r.latency.p50;
+    cpuEmptyCache();
+    await settle();
+    let t: Timed;
+    try {
+      t = 'run' in impl ? await timeExternal(impl, budget) : await timeInProcess(impl, budget);
+    } catch (e) {
+      throw new Error(`${c.name} / ${impl.name}: ${(e as Error).message}`, { cause: e });
+    }
+    reference ??= t.result;
+    const error = t.result === null || reference === null ? null : relativeError(t.result, reference);
     out.push({
       family: c.family,
       case: c.name,
       implementation: impl.name,
-      samples: r.latency.samplesCount,
-      medianMs,
-      minMs: r.latency.min,
-      maxMs: r.latency.max,
-      gflops: c.flops === undefined ? null : c.flops / medianMs / 1e6,
+      samples: t.samples,
+      medianMs: t.medianMs,
+      minMs: t.minMs,
+      maxMs: t.maxMs,
+      gflops: c.flops === undefined ? null : c.flops / t.medianMs / 1e6,
+      imagesPerSecond: c.imagesPerStep === undefined ? null : c.imagesPerStep / (t.medianMs / 1000),
       error,
-      agrees: error <= c.tolerance,
-      ...(memoryBefore && memoryAfter && {
-        allocatedMiBPerStep: (memoryAfter.allocatedBytes - memoryBefore.allocatedBytes) / steps / 2 ** 20,
-        reusedShare: (memoryAfter.reusedBytes - memoryBefore.reusedBytes) / Math.max(memoryAfter.allocatedBytes - memoryBefore.allocatedBytes, 1),
-      }),
-      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      agrees: error === null ? null : error <= c.tolerance,
+      ...(t.memory && t.memory),
+      rssAtStartMiB: t.rssAtStartMiB,
+      peakRssMiB: t.peakRssMiB,
+      peakRssScope: t.peakRssScope,
     });
   }
   return out;

@@ -6,6 +6,7 @@ import { type Tensor, gelu, layerNorm, matmul, mul, softmax, tensor, transpose }
 import type { Case, Implementation } from './harness.js';
 import { naiveAttention, naiveGelu, naiveLayerNorm, naiveMatmul, naiveSoftmax } from './naive.js';
 import { type OursOptions, naive, ours, tf, tfjs } from './peers.js';
+import { type PyTorchInfo, pytorch } from './pytorch.js';
 import { randomArray } from './random.js';
 
 export const VIT = { batch: 32, tokens: 65, dim: 192, heads: 3, mlp: 768, depth: 6 } as const;
@@ -13,9 +14,12 @@ export const VIT = { batch: 32, tokens: 65, dim: 192, heads: 3, mlp: 768, depth:
 export interface Variants {
   /** dinots thread counts to run, the largest first (the one ratios are taken against). */
   readonly threads: readonly number[];
+  /** PyTorch, where installed: it then runs as a peer on the same thread counts. */
+  readonly pytorch?: PyTorchInfo;
 }
 
-const oursVariants = (v: Variants, build: () => () => Tensor | Float32Array, extra: OursOptions[] = []): Implementation[] => [
+/** dinots on each thread count of `v` (the largest first), then with the `extra` options. */
+export const oursVariants = (v: Variants, build: () => () => Tensor | Float32Array, extra: OursOptions[] = []): Implementation[] => [
   ...v.threads.map((threads) => ours({ threads }, build)),
   ...extra.map((o) => ours(o, build)),
 ];
@@ -38,6 +42,7 @@ function sgemm(M: number, K: number, N: number, v: Variants, name: string): Case
         return () => tf.matMul(ta, tb);
       })),
       naive(() => () => naiveMatmul(a, b, M, K, N)),
+      ...pytorch(v.pytorch, v.threads, { case: 'sgemm', params: {}, tensors: () => [{ name: 'a', data: a, shape: [M, K] }, { name: 'b', data: b, shape: [K, N] }] }),
     ],
   };
 }

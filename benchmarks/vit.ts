@@ -10,6 +10,7 @@ import { type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftma
 import type { Case } from './harness.js';
 import { VIT, type Variants } from './kernels.js';
 import { ours, tf, tfjs } from './peers.js';
+import { pytorch } from './pytorch.js';
 import { randomArray } from './random.js';
 
 const PATCH_DIM = 4 * 4 * 3;
@@ -158,6 +159,15 @@ export function vitCases(v: Variants): Case[] {
     implementations: [
       ...v.threads.map((threads) => ours({ threads }, oursModel(train))),
       ...(['wasm', 'cpu'] as const).map((be) => tfjs(be, tfModel(train))),
+      ...pytorch(v.pytorch, v.threads, {
+        case: train ? 'vit-train' : 'vit-forward',
+        params: { ...VIT, eps: EPS, lr: LR, weights: names, checkedGrad },
+        tensors: () => [
+          ...[...data.weights].map(([name, { shape, data: d }]) => ({ name, data: d, shape })),
+          { name: 'images', data: data.images, shape: [VIT.batch, PATCHES, PATCH_DIM] },
+          { name: 'labels', data: data.labels, shape: [VIT.batch] },
+        ],
+      }),
     ],
   }));
 }

@@ -55,7 +55,7 @@ export { record } from './autograd/record.js';
 export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, registerBackend, getBackend } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';
-export { cpuMemoryStats } from './backends/cpu/buffer-pool.js';
+export { cpuEmptyCache, cpuMemoryStats } from './backends/cpu/buffer-pool.js';
 
 export { configureGpu, backendInfo } from './backends/gpu/register.js';
 export { GpuBackend } from './backends/gpu/gpu-backend.js';

@@ -91,3 +91,12 @@ function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {
 export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number; unreclaimedBytes: number } {
   return { ...allocationStats, pooledBytes, unreclaimedBytes };
 }
+
+/**
+ * Drops every free buffer the pool holds, so that the garbage collector can return its
+ * memory to the system (torch.cuda.empty_cache's counterpart). Live tensors are untouched.
+ */
+export function cpuEmptyCache(): void {
+  free.clear();
+  pooledBytes = 0;
+}
