@@ -2,7 +2,9 @@
 //
 // Options: --full (more sizes and samples), --threads N (dinots' largest thread count;
 // default: the number of cores; dinots also runs on 1 thread), --only REGEX (cases whose
-// family and name match, e.g. --only GPU or --only 'SGEMM 1024'). Prints the markdown
+// family and name match, e.g. --only GPU or --only 'SGEMM 1024'), --skip REGEX
+// (implementations whose name matches sit out, e.g. --skip tfjs-cpu; a case's first row,
+// its reference, always runs). Prints the markdown
 // tables and writes JSON to benchmarks/results/.
 //
 // Peers that may be missing say so in one line and in the JSON: the GPU cases run only
@@ -29,6 +31,7 @@ const option = (name: string) => {
 const full = args.includes('--full');
 const maxThreads = Number(option('--threads') ?? os.availableParallelism());
 const only = new RegExp(option('--only') ?? '.', 'i');
+const skip = option('--skip') === undefined ? null : new RegExp(option('--skip')!, 'i');
 const threads = maxThreads > 1 ? [maxThreads, 1] : [1];
 const budget = full ? { timeMs: 3000, maxSamples: 50 } : { timeMs: 800, maxSamples: 15 };
 
@@ -36,7 +39,9 @@ const pytorch = detectPyTorch();
 console.error(pytorch.available ? `PyTorch ${pytorch.version} (${pytorch.python}): peer rows on ${threads.join(' and ')} threads` : `PyTorch: no rows (${pytorch.reason})`);
 const variants: Variants = { threads, pytorch };
 
-let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...dinoCases(variants), ...gpuCases(variants, full)].filter((c) => only.test(`${c.family} ${c.name}`));
+let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...dinoCases(variants), ...gpuCases(variants, full)]
+  .filter((c) => only.test(`${c.family} ${c.name}`))
+  .map((c) => (skip === null ? c : { ...c, implementations: c.implementations.filter((impl, i) => i === 0 || !skip.test(impl.name)) }));
 // The GPU backend starts (and opens a GL context) only when a GPU case is selected.
 const gpu = cases.some((c) => c.family === 'GPU') ? gpuStatus() : null;
 if (gpu !== null) console.error(gpu.line);
