@@ -28,7 +28,7 @@ export interface GemmArgs {
   readonly wasm: boolean;
 }
 
-/** C[i] += A[i] B[i] for the stacked output rows [begin, end). */
+/** C[i] = A[i] B[i] for the stacked output rows [begin, end). */
 export function gemmRows({ M, N, K, a, b, c, wasm }: GemmArgs, begin: number, end: number): void {
   const dtype = c.data instanceof Float32Array ? 'float32' : 'float64';
   const useWasm = wasm && wasmGemmAvailable(dtype);

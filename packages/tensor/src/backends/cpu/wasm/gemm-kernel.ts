@@ -1,15 +1,19 @@
 // The WebAssembly SIMD128 GEMM macro-kernel, written out instruction by instruction.
 //
-//   gemm(mc, nc, kc, a, aPanelStride, b, bPanelStride, c, ldc):  C[0:mc, 0:nc] += A * B
+//   gemm(mc, nc, kc, a, aPanelStride, b, bPanelStride, c, ldc, accumulate):
+//     C[0:mc, 0:nc] = A * B, or C += A * B where accumulate is nonzero
 //
 // A is packed in panels of MR rows, each panel k-major (A[i, k] at panel + (k*MR + i)),
 // B in panels of NR columns, each k-major (B[k, j] at panel + (k*NR + j)); mc and nc are
-// multiples of MR and NR (the driver pads with zeros), pointers and strides are in bytes.
+// multiples of MR and NR and kc a multiple of K_UNROLL (the driver pads with zeros),
+// pointers and strides are in bytes.
 // For every MR x NR block of C the inner loop keeps the block in MR*NR/LANES vector
 // locals (V8 keeps them in xmm registers) and, per k, loads NR/LANES vectors of B,
 // broadcasts each of the MR values of A to all lanes, and does one vector multiply and
-// add per accumulator: MR*NR multiply-adds per MR + NR/LANES loads. The block is added
-// to C (a row-major tile with `ldc` bytes per row) once, after the k loop.
+// add per accumulator: MR*NR multiply-adds per MR + NR/LANES loads. The k loop is
+// unrolled K_UNROLL times, which halves its counter and branch overhead. The block is
+// stored to (or added to) C, a row-major tile with `ldc` bytes per row, once, after the
+// k loop; storing lets the driver skip copying C into the tile for the first k slice.
 // WebAssembly SIMD has no fused multiply-add outside relaxed SIMD, so each step rounds
 // twice, as a plain `acc += a * b` in that precision does.
 
@@ -29,6 +33,9 @@ export interface KernelShape {
  * broadcast of A. Measured on x86-64 under V8: 8 accumulators run about twice as fast as
  * 12 (6x8 f32, 3x8 f64), which no longer fit in the registers V8 hands out and spill.
  */
+/** The k loop runs this many steps per iteration, so kc must be a multiple of it. */
+export const K_UNROLL = 2;
+
 export const KERNEL_SHAPE: Record<KernelDType, KernelShape> = {
   float32: { mr: 4, nr: 8 },
   float64: { mr: 2, nr: 8 },
@@ -48,9 +55,9 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
   const splat = dtype === 'float32' ? op.v128Load32Splat : op.v128Load64Splat;
 
   // Parameters, then i32 locals, then v128 locals.
-  const [mc, nc, kc, a, aPanelStride, b, bPanelStride, c, ldc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [jr, ir, k, ap, bp, row, aPanel, bPanel] = [9, 10, 11, 12, 13, 14, 15, 16];
-  const firstVector = 17;
+  const [mc, nc, kc, a, aPanelStride, b, bPanelStride, c, ldc, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [jr, ir, k, ap, bp, row, aPanel, bPanel] = [10, 11, 12, 13, 14, 15, 16, 17];
+  const firstVector = 18;
   const acc = (i: number, j: number) => firstVector + i * vectors + j;
   const bv = (j: number) => firstVector + mr * vectors + j;
   const av = firstVector + mr * vectors + vectors;
@@ -60,26 +67,33 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
     op.localGet(local), typeof by === 'number' ? op.i32Const(by) : by, op.i32Add, op.localSet(local),
   ];
 
-  const multiplyAddOneK = [
-    ...each(vectors, (j) => [op.localGet(bp), op.v128Load(16 * j), op.localSet(bv(j))]),
+  // Step u of the unrolled k loop reads A and B at constant offsets from ap and bp.
+  const multiplyAddOneK = (u: number) => [
+    ...each(vectors, (j) => [op.localGet(bp), op.v128Load(u * nr * bytes + 16 * j), op.localSet(bv(j))]),
     ...each(mr, (i) => [
-      op.localGet(ap), splat(i * bytes), op.localSet(av),
+      op.localGet(ap), splat((u * mr + i) * bytes), op.localSet(av),
       ...each(vectors, (j) => [op.localGet(acc(i, j)), op.localGet(av), op.localGet(bv(j)), mul, add, op.localSet(acc(i, j))]),
     ]),
-    ...increment(ap, mr * bytes),
-    ...increment(bp, nr * bytes),
   ];
 
   const addBlockToC = [
     // row = c + ir * ldc + jr * bytes
     op.localGet(c), op.localGet(ir), op.localGet(ldc), op.i32Mul, op.i32Add,
     op.localGet(jr), op.i32Const(bytes), op.i32Mul, op.i32Add, op.localSet(row),
+    op.localGet(accumulate),
+    op.if,
     ...each(mr, (i) => [
       ...each(vectors, (j) => [
         op.localGet(row), op.localGet(row), op.v128Load(16 * j), op.localGet(acc(i, j)), add, op.v128Store(16 * j),
       ]),
       ...increment(row, op.localGet(ldc)),
     ]),
+    op.else,
+    ...each(mr, (i) => [
+      ...each(vectors, (j) => [op.localGet(row), op.localGet(acc(i, j)), op.v128Store(16 * j)]),
+      ...increment(row, op.localGet(ldc)),
+    ]),
+    op.end,
   ];
 
   const body = [
@@ -94,8 +108,10 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
     op.localGet(bPanel), op.localSet(bp),
     op.localGet(kc), op.localSet(k),
     op.loop, // over k
-    ...multiplyAddOneK,
-    op.localGet(k), op.i32Const(1), op.i32Sub, op.localTee(k), op.brIf(0),
+    ...each(K_UNROLL, multiplyAddOneK),
+    ...increment(ap, K_UNROLL * mr * bytes),
+    ...increment(bp, K_UNROLL * nr * bytes),
+    op.localGet(k), op.i32Const(K_UNROLL), op.i32Sub, op.localTee(k), op.brIf(0),
     op.end,
     ...addBlockToC,
     ...increment(aPanel, op.localGet(aPanelStride)),
@@ -109,7 +125,7 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
   ];
   return {
     name: 'gemm',
-    params: new Array(9).fill('i32'),
+    params: new Array(10).fill('i32'),
     locals: [...new Array(8).fill('i32'), ...new Array(mr * vectors + vectors + 1).fill('v128')],
     body,
   };
