@@ -4,9 +4,9 @@
 // The matrix is seen as `count` lines (rows of A, or columns of B) of length K. Lines are
 // grouped `width` at a time into panels; a panel is k-major, so the `width` values for one
 // k sit side by side:
-//   dst[start + (l / width) * kPadded * width + k * width + l % width] = src[offset + l * lineStride + k * kStride]
-// Lines past `count` (the last panel's padding) and k in [K, kPadded) are zero, so a kernel
-// can always run whole panels and whole unrolled k steps; zeros leave the product unchanged.
+//   dst[start + (l / width) * K * width + k * width + l % width] = src[offset + l * lineStride + k * kStride]
+// Lines past `count` (the last panel's padding) are zero, so a kernel can always run whole
+// panels; zeros leave the product unchanged.
 // The copy walks the source along its smaller stride: for a row-major A (k contiguous) one
 // line at a time, for a row-major B (lines contiguous) one k at a time, so the reads stream
 // through memory whether or not an operand is a transposed view.
@@ -20,7 +20,6 @@ export function packPanels(
   kStride: number,
   count: number,
   K: number,
-  kPadded: number,
   width: number,
   dst: Float32Array | Float64Array,
   start: number,
@@ -28,7 +27,7 @@ export function packPanels(
   const linesFirst = Math.abs(kStride) <= Math.abs(lineStride);
   for (let l0 = 0; l0 < count; l0 += width) {
     const lines = Math.min(width, count - l0);
-    const panel = start + l0 * kPadded;
+    const panel = start + l0 * K;
     const base = offset + l0 * lineStride;
     if (linesFirst) {
       for (let l = 0; l < lines; l++) {
@@ -48,6 +47,5 @@ export function packPanels(
       }
     }
     for (let k = 0; k < K && lines < width; k++) for (let l = lines; l < width; l++) dst[panel + k * width + l] = 0;
-    if (kPadded > K) dst.fill(0, panel + K * width, panel + kPadded * width);
   }
 }

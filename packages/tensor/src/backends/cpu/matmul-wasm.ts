@@ -8,7 +8,7 @@
 //      tile and adds each further slice to it (the MR x KC slice of A and the KC x NR
 //      slice of B it streams stay in L1 and L2; the MC x KC block of A in L2), and the
 //      tile is copied out to C.
-// K is padded with zeros to the kernel's unroll; packing absorbs the operands' strides
+// Packing absorbs the operands' strides
 // and pads the edges with zeros, so transposed and sliced inputs cost little extra and
 // the kernel never sees a partial tile.
 // The accumulation is in the operands' precision (float32 stays float32).
@@ -18,10 +18,10 @@
 import type { TypedArray } from '../../dtype.js';
 import type { MatrixView } from './matmul.js';
 import { packPanels } from './matmul-pack.js';
-import { KERNEL_SHAPE, K_UNROLL, type KernelDType, gemmKernelModule } from './wasm/gemm-kernel.js';
+import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './wasm/gemm-kernel.js';
 import { type WasmMemory, instantiate } from './wasm/instantiate.js';
 
-const KC = 256; // a multiple of K_UNROLL
+const KC = 256;
 const MC = 96; // a multiple of every kernel's MR
 const NC = 512;
 const PAGE = 65536;
@@ -89,31 +89,30 @@ export function gemmWasm(
   }
   const { mr, nr } = kernel;
   const bytes = dtype === 'float32' ? 4 : 8;
-  const kPadded = roundUp(K, K_UNROLL);
   const nPadded = roundUp(N, nr);
   const tileWidth = Math.min(NC, nPadded);
   const blockRows = Math.min(MC, roundUp(rowEnd - rowBegin, mr));
   // Memory layout, in elements: packed B, then the packed row block of A, then the C tile.
-  const aStart = nPadded * kPadded;
-  const cStart = aStart + blockRows * kPadded;
+  const aStart = nPadded * K;
+  const cStart = aStart + blockRows * K;
   const needed = (cStart + blockRows * tileWidth) * bytes;
   if (kernel.memory.buffer.byteLength < needed) kernel.memory.grow(Math.ceil((needed - kernel.memory.buffer.byteLength) / PAGE));
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 
-  packPanels(b.data, b.offset, b.colStride, b.rowStride, N, K, kPadded, nr, mem, 0);
+  packPanels(b.data, b.offset, b.colStride, b.rowStride, N, K, nr, mem, 0);
   for (let ic = rowBegin; ic < rowEnd; ic += MC) {
     const rows = Math.min(MC, rowEnd - ic);
     const rowsPadded = roundUp(rows, mr);
-    packPanels(a.data, a.offset + ic * a.rowStride, a.rowStride, a.colStride, rows, K, kPadded, mr, mem, aStart);
+    packPanels(a.data, a.offset + ic * a.rowStride, a.rowStride, a.colStride, rows, K, mr, mem, aStart);
     for (let jc = 0; jc < N; jc += tileWidth) {
       const cols = Math.min(tileWidth, N - jc);
       const colsPadded = roundUp(cols, nr);
-      for (let pc = 0; pc < kPadded; pc += KC) {
+      for (let pc = 0; pc < K; pc += KC) {
         kernel.run(
-          rowsPadded, colsPadded, Math.min(KC, kPadded - pc),
-          (aStart + pc * mr) * bytes, kPadded * mr * bytes,
-          (jc * kPadded + pc * nr) * bytes, kPadded * nr * bytes,
+          rowsPadded, colsPadded, Math.min(KC, K - pc),
+          (aStart + pc * mr) * bytes, K * mr * bytes,
+          (jc * K + pc * nr) * bytes, K * nr * bytes,
           cStart * bytes, colsPadded * bytes,
           pc === 0 ? 0 : 1,
         );

@@ -5,13 +5,12 @@
 //
 // A is packed in panels of MR rows, each panel k-major (A[i, k] at panel + (k*MR + i)),
 // B in panels of NR columns, each k-major (B[k, j] at panel + (k*NR + j)); mc and nc are
-// multiples of MR and NR and kc a multiple of K_UNROLL (the driver pads with zeros),
-// pointers and strides are in bytes.
+// multiples of MR and NR (the driver pads with zeros), pointers and strides are in bytes.
 // For every MR x NR block of C the inner loop keeps the block in MR*NR/LANES vector
 // locals (V8 keeps them in xmm registers) and, per k, loads NR/LANES vectors of B,
 // broadcasts each of the MR values of A to all lanes, and does one vector multiply and
-// add per accumulator: MR*NR multiply-adds per MR + NR/LANES loads. The k loop is
-// unrolled K_UNROLL times, which halves its counter and branch overhead. The block is
+// add per accumulator: MR*NR multiply-adds per MR + NR/LANES loads. (Unrolling the k
+// loop twice measured 40% slower under V8 11.3: the longer body spills.) The block is
 // stored to (or added to) C, a row-major tile with `ldc` bytes per row, once, after the
 // k loop; storing lets the driver skip copying C into the tile for the first k slice.
 // WebAssembly SIMD has no fused multiply-add outside relaxed SIMD, so each step rounds
@@ -33,9 +32,6 @@ export interface KernelShape {
  * broadcast of A. Measured on x86-64 under V8: 8 accumulators run about twice as fast as
  * 12 (6x8 f32, 3x8 f64), which no longer fit in the registers V8 hands out and spill.
  */
-/** The k loop runs this many steps per iteration, so kc must be a multiple of it. */
-export const K_UNROLL = 2;
-
 export const KERNEL_SHAPE: Record<KernelDType, KernelShape> = {
   float32: { mr: 4, nr: 8 },
   float64: { mr: 2, nr: 8 },
@@ -67,13 +63,14 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
     op.localGet(local), typeof by === 'number' ? op.i32Const(by) : by, op.i32Add, op.localSet(local),
   ];
 
-  // Step u of the unrolled k loop reads A and B at constant offsets from ap and bp.
-  const multiplyAddOneK = (u: number) => [
-    ...each(vectors, (j) => [op.localGet(bp), op.v128Load(u * nr * bytes + 16 * j), op.localSet(bv(j))]),
+  const multiplyAddOneK = [
+    ...each(vectors, (j) => [op.localGet(bp), op.v128Load(16 * j), op.localSet(bv(j))]),
     ...each(mr, (i) => [
-      op.localGet(ap), splat((u * mr + i) * bytes), op.localSet(av),
+      op.localGet(ap), splat(i * bytes), op.localSet(av),
       ...each(vectors, (j) => [op.localGet(acc(i, j)), op.localGet(av), op.localGet(bv(j)), mul, add, op.localSet(acc(i, j))]),
     ]),
+    ...increment(ap, mr * bytes),
+    ...increment(bp, nr * bytes),
   ];
 
   const addBlockToC = [
@@ -108,10 +105,8 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
     op.localGet(bPanel), op.localSet(bp),
     op.localGet(kc), op.localSet(k),
     op.loop, // over k
-    ...each(K_UNROLL, multiplyAddOneK),
-    ...increment(ap, K_UNROLL * mr * bytes),
-    ...increment(bp, K_UNROLL * nr * bytes),
-    op.localGet(k), op.i32Const(K_UNROLL), op.i32Sub, op.localTee(k), op.brIf(0),
+    ...multiplyAddOneK,
+    op.localGet(k), op.i32Const(1), op.i32Sub, op.localTee(k), op.brIf(0),
     op.end,
     ...addBlockToC,
     ...increment(aPanel, op.localGet(aPanelStride)),
