@@ -125,7 +125,7 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    // One matrix with more columns than rows: each thread takes columns (see matmul-rows.ts).
+    // One matrix with more columns than rows: each thread takes columns (see matmul-part.ts).
     const byColumns = B === 1 && N > M;
     const total = byColumns ? N : B * M;
     const grain = Math.ceil(MATMUL_GRAIN / Math.max((byColumns ? M : N) * K, 1));

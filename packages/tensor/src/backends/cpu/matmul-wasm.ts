@@ -7,7 +7,8 @@
 //   3. per NC columns: the kernel writes A B for the first KC slice of k into an MC x NC
 //      tile and adds each further slice to it (the MR x KC slice of A and the KC x NR
 //      slice of B it streams stay in L1 and L2; the MC x KC block of A in L2), and the
-//      tile is copied out to C.
+//      tile is copied out to C: in one copy where the tile is whole rows of C, else row
+//      by row (a typed-array `set` for long rows, a loop for short ones).
 // Packing absorbs the operands' strides
 // and pads the edges with zeros, so transposed and sliced inputs cost little extra and
 // the kernel never sees a partial tile.
@@ -116,6 +117,11 @@ export function gemmWasm(
           cStart * bytes, colsPadded * bytes,
           pc === 0 ? 0 : 1,
         );
+      }
+      if (cols === colsPadded && cols === ldc) {
+        // The tile is whole rows of C, laid out as C is: one copy.
+        c.set(mem.subarray(cStart, cStart + rows * cols), cOffset + ic * ldc);
+        continue;
       }
       for (let i = 0; i < rows; i++) {
         const src = cStart + i * colsPadded;
