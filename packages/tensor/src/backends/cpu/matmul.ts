@@ -86,6 +86,21 @@ function microKernel(kc: number, ai: number, bi: number, c: TypedArray, ci: numb
     ai += MR;
     bi += NR;
   }
+  if (mr === MR && nr === NR) {
+    let r = ci;
+    if (accumulate) {
+      c[r] += c00; c[r + 1] += c01; c[r + 2] += c02; r += ldc;
+      c[r] += c10; c[r + 1] += c11; c[r + 2] += c12; r += ldc;
+      c[r] += c20; c[r + 1] += c21; c[r + 2] += c22; r += ldc;
+      c[r] += c30; c[r + 1] += c31; c[r + 2] += c32;
+    } else {
+      c[r] = c00; c[r + 1] = c01; c[r + 2] = c02; r += ldc;
+      c[r] = c10; c[r + 1] = c11; c[r + 2] = c12; r += ldc;
+      c[r] = c20; c[r + 1] = c21; c[r + 2] = c22; r += ldc;
+      c[r] = c30; c[r + 1] = c31; c[r + 2] = c32;
+    }
+    return;
+  }
   const block = [c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32];
   for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
