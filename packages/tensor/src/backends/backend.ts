@@ -81,7 +81,7 @@ export interface Backend {
   /** Index (int32) and value of the max/min along `dim`; outputs have size 1 at `dim`. First occurrence wins. */
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void;
 
-  /** Batched matrix product: a [B, M, K] x b [B, K, N] -> out [B, M, N] (any strides on a and b). */
+  /** Batched matrix product: a [B, M, K] x b [B, K, N] -> out [B, M, N] (any strides on a and b); out is overwritten in full, zeros where K is 0. */
   matmul(a: Tensor, b: Tensor, out: Tensor): void;
 
   /** softmax (or log-softmax) of x along `dim`. */

@@ -42,7 +42,7 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const M = a.shape[a.ndim - 2];
   const N = b.shape[b.ndim - 1];
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const out = emptyTensor([...batch, M, N], a.dtype, a.device);
+  const out = emptyTensor([...batch, M, N], a.dtype, a.device, false); // the kernel writes every element
   if (out.numel > 0) runKernel(a.detach(), b.detach(), out, batch);
   return record('MmBackward', out, [a, b], [a, b], [
     (g) => sumTo(batchedMatmul(g, transpose(b, -1, -2)), a.shape),

@@ -161,14 +161,17 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    const grain = Math.ceil(MATMUL_GRAIN / Math.max(N * K, 1));
-    const split = B * M >= 2 * grain;
+    // One matrix with more columns than rows: each thread takes columns (see matmul-part.ts).
+    const byColumns = B === 1 && N > M;
+    const total = byColumns ? N : B * M;
+    const grain = Math.ceil(MATMUL_GRAIN / Math.max((byColumns ? M : N) * K, 1));
+    const split = total >= 2 * grain;
     const stack = (t: Tensor) => {
       const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
       return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
     };
     const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
-    parallelFor('gemmRows', { M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd }, B * M, grain);
+    parallelFor('gemmPart', { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, byColumns }, total, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

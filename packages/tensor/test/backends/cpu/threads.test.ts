@@ -26,9 +26,11 @@ describe('CPU thread pool', () => {
   });
 
   // The shapes below are large enough for every kernel to be split (see MATMUL_GRAIN and ELEMENTWISE_GRAIN).
-  it('gives the same matmul on 1, 2 and 3 threads (row blocks, batches, transposed views)', () => {
+  it('gives the same matmul on 1, 2 and 3 threads (row blocks, column blocks, batches, transposed views)', () => {
     const cases: [Tensor, Tensor][] = [
       [randn([333, 200]), randn([200, 301])],
+      // more columns than rows: split by columns (a weight gradient X^T dY)
+      [transpose(randn([300, 64]), 0, 1), randn([300, 1001])],
       [randn([8, 300, 130]), transpose(randn([8, 200, 130]), 1, 2)],
       [transpose(randn([257, 513]), 0, 1), randn([257, 129])],
     ];

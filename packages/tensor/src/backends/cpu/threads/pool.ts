@@ -1,9 +1,15 @@
 // A pool of worker threads that split one kernel's work by ranges, synchronously.
 //
-// Kernels are synchronous (an op returns its result), so the calling thread hands each
-// worker a range [begin, end) of the task's index space with postMessage, runs the first
-// range itself, then blocks in Atomics.wait until a shared counter of pending workers
-// reaches zero. The data never moves: every array a task writes, and every large one it
+// Kernels are synchronous (an op returns its result), so the calling thread splits the
+// task's index space into one contiguous range per thread, wakes each worker with
+// postMessage, and every thread, the calling one included, claims ranges from a shared
+// counter until none are left (runChunks in tasks.ts); then the caller blocks in
+// Atomics.wait until a shared counter of unfinished ranges reaches zero. On an idle machine
+// each thread claims one range, as a fixed assignment would give it; a worker that wakes
+// late (on a busy machine, a whole scheduler time slice) finds its range already done by
+// a thread that was free, instead of keeping the caller waiting. The ranges depend only
+// on the total and the thread count, never on which thread runs one.
+// The data never moves: every array a task writes, and every large one it
 // reads, lives on a SharedArrayBuffer (storage.ts allocates large storages there once
 // this module has loaded where threads exist). Tasks are looked up by name in tasks.ts on
 // both sides, so only plain parameters and shared arrays cross the thread boundary.
@@ -15,7 +21,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { type TypedArray, dtypeOfArray, typedArrayFor } from '../../../dtype.js';
 import { sharedMemoryThreshold } from '../../../storage.js';
-import { TASKS, type TaskArgs, type TaskName } from './tasks.js';
+import { CHUNK_BITS, TASKS, type TaskArgs, type TaskName, runChunks } from './tasks.js';
 
 /** Storages of at least this many elements go on shared memory when threads are available. */
 const SHARED_STORAGE_ELEMENTS = 4096;
@@ -48,8 +54,10 @@ interface PoolWorker {
 
 let threads = node?.cores ?? 1;
 const workers: PoolWorker[] = [];
-/** [0]: workers still running the current task. */
-const pending = node === null ? new Int32Array(1) : new Int32Array(new SharedArrayBuffer(4));
+/** [0]: chunks of the current task not yet finished; [1]: the claim word (see runChunks in tasks.ts). */
+const counters = node === null ? new Int32Array(2) : new Int32Array(new SharedArrayBuffer(8));
+/** Numbers the tasks the pool runs, modulo what fits above CHUNK_BITS in the claim word. */
+let generation = 0;
 
 /** The number of threads kernels may use (the calling thread included). */
 export function getNumThreads(): number {
@@ -90,13 +98,14 @@ function allShared(args: object): boolean {
 
 /**
  * Runs TASKS[task](args, begin, end) over [0, total) split into at most getNumThreads()
- * contiguous ranges of at least `grain` indices each. Falls back to one call on this
- * thread when there is one thread, too little work, or an array in `args` that is not
- * on shared memory (a worker would only see a copy).
+ * contiguous ranges of at least `grain` indices each, which the threads claim as they
+ * become free. Falls back to one call on this thread when there is one thread, too
+ * little work, or an array in `args` that is not on shared memory (a worker would only
+ * see a copy).
  */
 export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, total: number, grain: number): void {
   const run = TASKS[task] as (args: TaskArgs<T>, begin: number, end: number) => void;
-  const parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)));
+  const parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)), 2 ** CHUNK_BITS - 1);
   if (parts <= 1 || node === null || !allShared(args)) {
     run(args, 0, total);
     return;
@@ -112,19 +121,20 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
     }
     workers.push(worker);
   }
-  const bound = (p: number) => Math.round((total * p) / parts);
-  Atomics.store(pending, 0, parts - 1);
-  for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task, args, begin: bound(p), end: bound(p + 1), pending });
+  generation = (generation + 1) % 2 ** (31 - CHUNK_BITS);
+  Atomics.store(counters, 0, parts);
+  Atomics.store(counters, 1, generation << CHUNK_BITS);
+  for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task, args, total, chunks: parts, generation, counters });
   let failure: unknown = null;
-  try {
-    run(args, 0, bound(1));
-  } catch (error) {
-    failure = error;
-  }
-  for (let left = Atomics.load(pending, 0); left !== 0; left = Atomics.load(pending, 0)) Atomics.wait(pending, 0, left);
+  runChunks(run, args, total, parts, generation, counters, (error) => {
+    failure ??= error;
+  });
+  for (let left = Atomics.load(counters, 0); left !== 0; left = Atomics.load(counters, 0)) Atomics.wait(counters, 0, left);
+  // A worker may have failed on more than one range: read every report, so none is left for the next task.
   for (let p = 1; p < parts; p++) {
-    const report = node.receiveMessageOnPort(workers[p - 1].errors);
-    if (report !== undefined) failure ??= new Error(`${task}: a worker thread failed: ${String(report.message)}`);
+    for (let report = node.receiveMessageOnPort(workers[p - 1].errors); report !== undefined; report = node.receiveMessageOnPort(workers[p - 1].errors)) {
+      failure ??= new Error(`${task}: a worker thread failed: ${String(report.message)}`);
+    }
   }
   if (failure !== null) throw failure;
 }

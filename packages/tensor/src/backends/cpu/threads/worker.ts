@@ -1,28 +1,27 @@
-// A pool thread (see pool.ts): runs each task it is sent on its range, then decrements
-// the shared pending counter and wakes the waiting caller. A failure is reported on the
-// error port before the counter moves, so the caller finds it once it wakes.
+// A pool thread (see pool.ts): claims chunks of each task it is sent until none are left
+// (runChunks in tasks.ts). A failure is reported on the error port before the chunk
+// counter moves, so the caller finds it once it wakes.
 
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { TASKS, type TaskName } from './tasks.js';
+import { TASKS, type TaskName, runChunks } from './tasks.js';
 
 interface Job {
   readonly task: TaskName;
   readonly args: unknown;
-  readonly begin: number;
-  readonly end: number;
-  readonly pending: Int32Array;
+  readonly total: number;
+  readonly chunks: number;
+  readonly generation: number;
+  /** [0]: chunks not yet finished; [1]: the claim word (see runChunks). */
+  readonly counters: Int32Array;
 }
 
 const { errors, ready } = workerData as { errors: MessagePort; ready: Int32Array };
 
-parentPort!.on('message', ({ task, args, begin, end, pending }: Job) => {
-  try {
-    (TASKS[task] as (args: unknown, begin: number, end: number) => void)(args, begin, end);
-  } catch (error) {
+parentPort!.on('message', ({ task, args, total, chunks, generation, counters }: Job) => {
+  const run = TASKS[task] as (args: unknown, begin: number, end: number) => void;
+  runChunks(run, args, total, chunks, generation, counters, (error) => {
     errors.postMessage({ message: error instanceof Error ? error.message : String(error) });
-  }
-  Atomics.sub(pending, 0, 1);
-  Atomics.notify(pending, 0);
+  });
 });
 
 Atomics.store(ready, 0, 1);

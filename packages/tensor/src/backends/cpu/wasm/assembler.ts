@@ -45,6 +45,7 @@ export const op = {
   block: [0x02, 0x40], // 0x40: the block yields no value
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],

@@ -1,0 +1,58 @@
+// Batched matrix multiply over a part of the output, the unit the thread pool splits:
+// either rows [begin, end) of the stacked [batch * M, N] output, or columns [begin, end)
+// of every item's output. Each GEMM call runs on the WebAssembly SIMD kernel (float32,
+// float64) or, where WebAssembly SIMD is missing or for other dtypes, the plain
+// TypeScript kernel.
+// Every GEMM call packs all of the B it multiplies and the rows of A it covers, so a
+// split by rows packs K*(N + M/threads) values per thread and a split by columns
+// K*(M + N/threads): the caller splits by columns when N > M (e.g. the weight gradient
+// X^T dY of a linear layer). Each output element's arithmetic is the same whatever the
+// split, so results do not depend on the thread count.
+
+import type { TypedArray } from '../../dtype.js';
+import { gemm } from './matmul.js';
+import { gemmWasm, wasmGemmAvailable } from './matmul-wasm.js';
+
+/** A stack of matrices: item i, element (r, c) at offset + i*batchStride + r*rowStride + c*colStride. */
+export interface MatrixStack {
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly batchStride: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+export interface GemmArgs {
+  /** Number of matrices in each stack. */
+  readonly batch: number;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly a: MatrixStack;
+  readonly b: MatrixStack;
+  /** Output stack, row-major within an item (colStride 1). */
+  readonly c: MatrixStack;
+  /** Whether to use the WebAssembly kernel (false: the TypeScript one). */
+  readonly wasm: boolean;
+  /** Whether [begin, end) indexes the columns of every item (else the stacked rows). */
+  readonly byColumns: boolean;
+}
+
+/** C[i] = A[i] B[i] for the stacked output rows [begin, end), or for columns [begin, end) of every item. */
+export function gemmPart({ batch, M, N, K, a, b, c, wasm, byColumns }: GemmArgs, begin: number, end: number): void {
+  const dtype = c.data instanceof Float32Array ? 'float32' : 'float64';
+  const useWasm = wasm && wasmGemmAvailable(dtype);
+  const first = byColumns ? 0 : Math.floor(begin / M);
+  const last = byColumns ? batch : Math.ceil(end / M);
+  for (let i = first; i < last; i++) {
+    const rowBegin = byColumns ? 0 : Math.max(begin - i * M, 0);
+    const rowEnd = byColumns ? M : Math.min(end - i * M, M);
+    const colBegin = byColumns ? begin : 0;
+    const cols = byColumns ? end - begin : N;
+    const ai = { data: a.data, offset: a.offset + i * a.batchStride, rowStride: a.rowStride, colStride: a.colStride };
+    const bi = { data: b.data, offset: b.offset + i * b.batchStride + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
+    const cOffset = c.offset + i * c.batchStride + colBegin;
+    if (useWasm) gemmWasm(dtype, M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
+    else gemm(M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
+  }
+}

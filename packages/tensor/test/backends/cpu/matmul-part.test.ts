@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { gemmPart } from '../../../src/backends/cpu/matmul-part.js';
+import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
+import { runs, seedArb, values } from '../../helpers/cases.js';
+
+const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
+
+describe('batched GEMM over a part of the output (matmul-part.ts)', () => {
+  it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          batch: fc.integer({ min: 1, max: 3 }),
+          M: size,
+          N: size,
+          K: fc.oneof(size, fc.integer({ min: 250, max: 300 })),
+          aT: fc.boolean(),
+          bT: fc.boolean(),
+          byColumns: fc.boolean(),
+          wasm: fc.boolean(),
+          float32: fc.boolean(),
+          split: fc.double({ min: 0, max: 1, noNaN: true }),
+          seed: seedArb,
+        }),
+        ({ batch, M, N, K, aT, bT, byColumns, wasm, float32, split, seed }) => {
+          const make = float32 ? Float32Array : Float64Array;
+          // Item i of a stack of [rows, cols] matrices, stored transposed when asked, with one spare element between items.
+          const stack = (rows: number, cols: number, transposed: boolean, s: number) => ({
+            data: new make(values(batch * (rows * cols + 1), s)),
+            offset: 1,
+            batchStride: rows * cols + 1,
+            rowStride: transposed ? 1 : cols,
+            colStride: transposed ? rows : 1,
+          });
+          const a = stack(M, K, aT, seed);
+          const b = stack(K, N, bT, seed + 1);
+          // C starts as NaN: every element of the product must be written, not added to.
+          const c = { data: new make(batch * M * N).fill(NaN), offset: 0, batchStride: M * N, rowStride: N, colStride: 1 };
+          const total = byColumns ? N : batch * M;
+          const middle = Math.floor(split * total);
+          const args = { batch, M, N, K, a, b, c, wasm, byColumns };
+          gemmPart(args, 0, middle);
+          gemmPart(args, middle, total);
+          const expected = new make(batch * M * N);
+          for (let i = 0; i < batch; i++) {
+            const item = (s: typeof a) => ({ data: s.data, offset: s.offset + i * s.batchStride, rowStride: s.rowStride, colStride: s.colStride });
+            gemmReference(M, N, K, item(a), item(b), expected, i * M * N, N);
+          }
+          // |A_ik B_kj| <= 4: the error bound of a length-K sum (float64 accumulation in the TypeScript kernel is tighter).
+          const tolerance = 8 * (K + 2) * K * (float32 ? 2 ** -24 : 2 ** -53);
+          for (let i = 0; i < expected.length; i++) expect(Math.abs(c.data[i] - expected[i]), `C[${i}]`).to.be.at.most(tolerance);
+        },
+      ),
+      runs(80),
+    );
+  });
+});
