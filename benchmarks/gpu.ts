@@ -14,6 +14,7 @@ import * as T from '@dinots/tensor';
 import type { GpuBackendInfo, Tensor } from '@dinots/tensor';
 import type { Case, Implementation, Runner } from './harness.js';
 import { type Variants, oursVariants } from './kernels.js';
+import type { StepResult } from './peers.js';
 import { randomArray } from './random.js';
 
 export interface GpuStatus {
@@ -42,18 +43,22 @@ export function gpuStatus(): GpuStatus {
 /** The GPU backend's row; the live mode is in the report's header. */
 const CHAINED = 'dinots GPU, ops chained';
 
-/** dinots on the GPU: `build` (run once, outside any scope) makes the inputs and the step; each step runs in a scope and reads back once. */
-function gpuChained(name: string, build: () => () => Tensor | Float32Array): Implementation {
+/**
+ * dinots on the GPU: `build` (run once, outside any scope) makes the inputs and the step;
+ * each step runs in a scope and reads back once, with `await t.data()`, which every mode
+ * supports (WebGPU has no synchronous read-back).
+ */
+function gpuChained(name: string, build: () => () => StepResult): Implementation {
   return {
     name,
     prepare(): Runner {
       const step = build();
       let result: Float32Array | null = null;
       return {
-        step() {
-          const r = T.scope(() => {
-            const out = step();
-            return out instanceof Float32Array ? out : (out.dataSync() as Float32Array);
+        async step() {
+          const r = await T.scope(async () => {
+            const out = await step();
+            return out instanceof Float32Array ? out : ((await out.data()) as Float32Array);
           });
           result ??= r;
         },
@@ -65,9 +70,11 @@ function gpuChained(name: string, build: () => () => Tensor | Float32Array): Imp
   };
 }
 
+/** A gpu.js kernel: its result, or in WebGPU mode a Promise of it. */
 interface NaiveKernel {
-  (...args: unknown[]): Float32Array | Float32Array[];
+  (...args: unknown[]): Rows | Promise<Rows>;
 }
+type Rows = Float32Array | Float32Array[];
 
 let naiveGpu: { createKernel(fn: string, s: object): NaiveKernel } | null = null;
 
@@ -80,7 +87,7 @@ function naiveKernel(source: string, output: number[]): NaiveKernel {
   return naiveGpu.createKernel(source, { output, precision: 'single' });
 }
 
-function flat(rows: Float32Array | Float32Array[]): Float32Array {
+function flat(rows: Rows): Float32Array {
   if (rows instanceof Float32Array) return rows;
   const out = new Float32Array(rows.length * (rows[0]?.length ?? 0));
   rows.forEach((r, i) => out.set(r, i * r.length));
@@ -89,15 +96,15 @@ function flat(rows: Float32Array | Float32Array[]): Float32Array {
 const rowsOf = (data: Float32Array, cols: number) => Array.from({ length: data.length / cols }, (_, i) => data.subarray(i * cols, (i + 1) * cols));
 
 /** gpu.js kernels called one per op from host arrays: every call uploads its inputs and reads its output back. */
-function gpujsNaive(build: () => () => Float32Array | Float32Array[]): Implementation {
+function gpujsNaive(build: () => () => Rows | Promise<Rows>): Implementation {
   return {
     name: 'gpu.js naive (a kernel per op, read back each)',
     prepare(): Runner {
       const step = build();
       let result: Float32Array | null = null;
       return {
-        step() {
-          const r = flat(step());
+        async step() {
+          const r = flat(await step());
           result ??= r;
         },
         get result() {
@@ -150,9 +157,9 @@ function softmaxCase(shape: number[], v: Variants): Case {
     const sum = naiveKernel(`function (x, m) { let s = 0.0; for (let j = 0; j < ${c}; j++) { s += Math.exp(x[this.thread.x][j] - m[this.thread.x]); } return s; }`, [r]);
     const out = naiveKernel(`function (x, m, s) { return Math.exp(x[this.thread.y][this.thread.x] - m[this.thread.y]) / s[this.thread.y]; }`, [c, r]);
     const rows = rowsOf(x, c);
-    return () => {
-      const m = max(rows);
-      return out(rows, m, sum(rows, m));
+    return async () => {
+      const m = await max(rows);
+      return out(rows, m, await sum(rows, m));
     };
   });
   return gpuCase(`GPU softmax [${shape}]`, 1e-4, v, [{ data: x, shape }], (t) => T.softmax(t, -1), naive);
@@ -168,29 +175,33 @@ function layerNormCase(shape: number[], v: Variants): Case {
     const rstd = naiveKernel(`function (x, m) { let s = 0.0; for (let j = 0; j < ${d}; j++) { const v = x[this.thread.x][j] - m[this.thread.x]; s += v * v; } return 1.0 / Math.sqrt(s / ${d}.0 + 0.00001); }`, [r]);
     const out = naiveKernel(`function (x, m, rs, w, b) { return (x[this.thread.y][this.thread.x] - m[this.thread.y]) * rs[this.thread.y] * w[this.thread.x] + b[this.thread.x]; }`, [d, r]);
     const rows = rowsOf(x, d);
-    return () => {
-      const m = mean(rows);
-      return out(rows, m, rstd(rows, m), w, b);
+    return async () => {
+      const m = await mean(rows);
+      return out(rows, m, await rstd(rows, m), w, b);
     };
   });
   return gpuCase(`GPU layerNorm [${shape}]`, 1e-3, v, [{ data: x, shape }, { data: w, shape: [d] }, { data: b, shape: [d] }],
     (t, wt, bt) => T.layerNorm(t, [d], wt, bt), naive);
 }
 
-/** A pre-norm ViT block (Dosovitskiy et al. 2021, eq. 2-3) from tensor ops; `sync` runs after every forward op. */
-function vitBlock(x: Tensor, p: Record<string, Tensor>, heads: number, sync: (t: Tensor) => Tensor): Tensor {
+/**
+ * A pre-norm ViT block (Dosovitskiy et al. 2021, eq. 2-3) from tensor ops; `sync` runs
+ * after every forward op (the chained row passes the tensor through, the read-back row
+ * awaits its data: WebGPU reads back only asynchronously).
+ */
+async function vitBlock(x: Tensor, p: Record<string, Tensor>, heads: number, sync: (t: Tensor) => Tensor | Promise<Tensor>): Promise<Tensor> {
   const [B, N, D] = x.shape;
   const hd = D / heads;
   const s = sync;
-  const h = s(T.layerNorm(x, [D], p.ln1w, p.ln1b));
-  const qkv = s(s(h.matmul(p.qkvw)).add(p.qkvb)).reshape([B, N, 3, heads, hd]).permute([2, 0, 3, 1, 4]);
+  const h = await s(T.layerNorm(x, [D], p.ln1w, p.ln1b));
+  const qkv = (await s((await s(h.matmul(p.qkvw))).add(p.qkvb))).reshape([B, N, 3, heads, hd]).permute([2, 0, 3, 1, 4]);
   const [q, k, v] = qkv.unbind(0);
-  const att = s(s(s(q.matmul(k.transpose(-1, -2))).mul(1 / Math.sqrt(hd))).softmax(-1));
-  const o = s(att.matmul(v)).transpose(1, 2).reshape([B, N, D]);
-  const x1 = s(x.add(s(s(o.matmul(p.projw)).add(p.projb))));
-  const h2 = s(T.layerNorm(x1, [D], p.ln2w, p.ln2b));
-  const m = s(s(s(h2.matmul(p.fc1w)).add(p.fc1b)).gelu());
-  return s(x1.add(s(s(m.matmul(p.fc2w)).add(p.fc2b))));
+  const att = await s((await s((await s(q.matmul(k.transpose(-1, -2)))).mul(1 / Math.sqrt(hd)))).softmax(-1));
+  const o = (await s(att.matmul(v))).transpose(1, 2).reshape([B, N, D]);
+  const x1 = await s(x.add(await s((await s(o.matmul(p.projw))).add(p.projb))));
+  const h2 = await s(T.layerNorm(x1, [D], p.ln2w, p.ln2b));
+  const m = await s((await s((await s(h2.matmul(p.fc1w))).add(p.fc1b))).gelu());
+  return s(x1.add(await s((await s(m.matmul(p.fc2w))).add(p.fc2b))));
 }
 
 /** Forward and backward of one ViT block, loss mean(y^2); the result is every parameter's gradient. */
@@ -201,16 +212,16 @@ function vitBlockCase(B: number, N: number, D: number, heads: number, v: Variant
   };
   const weights = Object.entries(shapes).map(([name, shape], i) => ({ name, shape, data: randomArray(shape.reduce((a, b) => a * b, 1), 30 + i, 0.05) }));
   const input = randomArray(B * N * D, 29);
-  const build = (device: T.Device, sync: (t: Tensor) => Tensor) => () => {
+  const build = (device: T.Device, sync: (t: Tensor) => Tensor | Promise<Tensor>) => () => {
     const p = Object.fromEntries(weights.map(({ name, shape, data }) => [name, T.tensor(data, { shape, device, requiresGrad: true })]));
     const x = T.tensor(input, { shape: [B, N, D], device });
-    return () => {
-      const loss = vitBlock(x, p, heads, sync).square().mean();
+    return async () => {
+      const loss = (await vitBlock(x, p, heads, sync)).square().mean();
       return T.cat(T.grad(loss, Object.values(p)).map((g) => g!.flatten()));
     };
   };
-  const readBack = (t: Tensor) => {
-    t.dataSync();
+  const readBack = async (t: Tensor) => {
+    await t.data();
     return t;
   };
   const forward = 2 * B * N * D * (3 * D + D + 8 * D) + 4 * B * N * N * D;

@@ -26,7 +26,8 @@ import { cpuEmptyCache } from '@dinots/tensor';
 
 /** A prepared implementation: `step` runs the computation once; `result` is what the first step produced. */
 export interface Runner {
-  step(): void;
+  /** One step; a Promise where the implementation's results arrive asynchronously (the GPU backend in WebGPU mode). */
+  step(): void | Promise<void>;
   readonly result: Float32Array;
   dispose?(): void;
   /** Running totals of bytes the implementation allocated, and of those on reused memory, where it tracks them. */
@@ -168,14 +169,14 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   const runner = await impl.prepare();
   const first = performance.now();
   await settle();
-  runner.step(); // the first step: its result is checked, and it warms up the JIT
+  await runner.step(); // the first step: its result is checked, and it warms up the JIT
   const firstMs = performance.now() - first;
   const samples = sampleCount(firstMs, budget);
   const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
   let steps = 0;
-  bench.add(impl.name, () => {
+  bench.add(impl.name, async () => {
     steps++;
-    runner.step();
+    await runner.step();
   }, { beforeEach: settle });
   const memoryBefore = runner.memory?.();
   await bench.run();

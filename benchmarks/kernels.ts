@@ -5,7 +5,7 @@
 import { type Tensor, gelu, layerNorm, matmul, mul, softmax, tensor, transpose } from '@dinots/tensor';
 import type { Case, Implementation } from './harness.js';
 import { naiveAttention, naiveGelu, naiveLayerNorm, naiveMatmul, naiveSoftmax } from './naive.js';
-import { type OursOptions, naive, ours, tf, tfjs } from './peers.js';
+import { type OursOptions, type StepResult, naive, ours, tf, tfjs } from './peers.js';
 import { type PyTorchInfo, pytorch } from './pytorch.js';
 import { randomArray } from './random.js';
 
@@ -19,7 +19,7 @@ export interface Variants {
 }
 
 /** dinots on each thread count of `v` (the largest first), then with the `extra` options. */
-export const oursVariants = (v: Variants, build: () => () => Tensor | Float32Array, extra: OursOptions[] = []): Implementation[] => [
+export const oursVariants = (v: Variants, build: () => () => StepResult, extra: OursOptions[] = []): Implementation[] => [
   ...v.threads.map((threads) => ours({ threads }, build)),
   ...extra.map((o) => ours(o, build)),
 ];

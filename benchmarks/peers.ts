@@ -34,11 +34,14 @@ export function oursName({ threads, simd = true }: OursOptions): string {
   return `dinots ${simd ? '' : 'TS kernel, '}${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
+/** What a dinots step returns: the result to check, or a Promise of it (a step written once for the CPU and GPU backends). */
+export type StepResult = Tensor | Float32Array | Promise<Tensor | Float32Array>;
+
 /**
  * dinots with the given threads and kernels. `build` creates the inputs and returns the
  * step; the step's return value (from the first call) is the result to check.
  */
-export function ours(options: OursOptions, build: () => () => Tensor | Float32Array): Implementation {
+export function ours(options: OursOptions, build: () => () => StepResult): Implementation {
   return {
     name: oursName(options),
     prepare(): Runner {
@@ -48,8 +51,11 @@ export function ours(options: OursOptions, build: () => () => Tensor | Float32Ar
       let result: Float32Array | null = null;
       return {
         step() {
+          const keep = (r: Tensor | Float32Array) => {
+            result ??= r instanceof Float32Array ? r : (r.dataSync() as Float32Array);
+          };
           const r = step();
-          result ??= r instanceof Float32Array ? r : (r.dataSync() as Float32Array);
+          return r instanceof Promise ? r.then(keep) : keep(r);
         },
         get result() {
           return result!;
