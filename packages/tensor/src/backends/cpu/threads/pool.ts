@@ -19,8 +19,9 @@
 // calling thread. Workers are unref'd: an idle pool never keeps a process alive.
 
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { type TypedArray, dtypeOfArray, typedArrayFor } from '../../../dtype.js';
+import { type TypedArray, dtypeOfArray } from '../../../dtype.js';
 import { sharedMemoryThreshold } from '../../../storage.js';
+import { allocatePooled } from '../buffer-pool.js';
 import { CHUNK_BITS, TASKS, type TaskArgs, type TaskName, runChunks } from './tasks.js';
 
 /** Storages of at least this many elements go on shared memory when threads are available. */
@@ -75,6 +76,9 @@ export function setNumThreads(n: number): void {
  * A strided view's elements on shared memory: the same array where it already is there
  * (or threads are unavailable), else a copy of just the span the view covers, with the
  * view's offset moved into the copy. Lets worker threads read arrays a user handed in.
+ * The copy comes from the buffer pool, so a loop that reads the same user array step
+ * after step pays a memcpy, not fresh pages (a fresh 4 MB SharedArrayBuffer faults in
+ * about 1000 pages, slower than the matrix product that reads it).
  */
 export function onSharedMemory(data: TypedArray, offset: number, shape: readonly number[], strides: readonly number[]): { data: TypedArray; offset: number } {
   if (node === null || threads === 1 || data.buffer instanceof SharedArrayBuffer) return { data, offset };
@@ -84,7 +88,7 @@ export function onSharedMemory(data: TypedArray, offset: number, shape: readonly
     if (strides[d] < 0) first += (n - 1) * strides[d];
     else last += (n - 1) * strides[d];
   });
-  const copy = typedArrayFor(dtypeOfArray(data), last + 1 - first, true);
+  const copy = allocatePooled(dtypeOfArray(data), last + 1 - first, true, false);
   copy.set(data.subarray(first, last + 1));
   return { data: copy, offset: offset - first };
 }
