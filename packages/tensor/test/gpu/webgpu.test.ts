@@ -80,13 +80,13 @@ describe('gpu webgpu mode', () => {
     await settle();
     expect(handle._deleted, 'freed after its reader was submitted').to.equal(true);
     const before = held();
-    const inner: Tensor[] = [];
+    let inner: Promise<{ _deleted: boolean }> | null = null;
     const kept = T.scope(() => {
       const h = y.mul(2);
-      inner.push(h);
+      inner = handleOf(h);
       return h.add(1);
     });
-    const innerHandle = await handleOf(inner[0]);
+    const innerHandle = await inner!;
     await kept.data();
     await settle();
     expect(innerHandle._deleted).to.equal(true);
