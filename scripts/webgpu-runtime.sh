@@ -31,11 +31,19 @@ apt-get "${opts[@]}" update
 (cd "$apt_dir/debs" && apt-get "${opts[@]}" download libc6 libstdc++6 libgcc-s1)
 for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$root/sysroot"; done
 
+# Under the loader, process.execPath would be ld-linux itself; exec-path.cjs points it at
+# this wrapper, so that child processes (execFileSync(process.execPath, ...)) run under the
+# same runtime.
 cat > "$root/node" <<'WRAPPER'
 #!/bin/sh
 # Node under Debian 13's glibc and libstdc++ (made by scripts/webgpu-runtime.sh).
-lib="$(cd "$(dirname "$0")" && pwd)/sysroot/usr/lib/x86_64-linux-gnu"
-exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib:/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu" "$(command -v node)" "$@"
+here="$(cd "$(dirname "$0")" && pwd)"
+lib="$here/sysroot/usr/lib/x86_64-linux-gnu"
+exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib:/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu" \
+  "$(command -v node)" --require "$here/exec-path.cjs" "$@"
 WRAPPER
+cat > "$root/exec-path.cjs" <<'PRELOAD'
+process.execPath = require('node:path').join(__dirname, 'node');
+PRELOAD
 chmod +x "$root/node"
 "$root/node" -e "process.stdout.write('webgpu runtime: node ' + process.version + ' under glibc ' + process.report.getReport().header.glibcVersionRuntime + '\n')"

@@ -2,8 +2,9 @@
 //   gather:     out[..., j, ...] = x[..., index[..., j, ...], ...]
 //   scatterAdd: out[..., i, ...] = old[..., i, ...] + sum_{j : index[..., j, ...] = i} src[..., j, ...]
 // A kernel cannot throw, so indices are not bounds-checked on the device: gather returns
-// NaN for an index outside [-size, size) (a runtime 0 / 0: WGSL rejects the constant one), and scatterAdd ignores such entries (negative
-// indices count from the end, as on the CPU). scatterAdd inverts the scatter into a gather:
+// NaN for an index outside [-size, size) (a runtime 0 / 0, since WGSL rejects the constant
+// one), and scatterAdd ignores such entries (negative indices count from the end, as on
+// the CPU). scatterAdd inverts the scatter into a gather:
 // each output element scans its column of `index`, since fragments cannot add into
 // another fragment's output.
 
