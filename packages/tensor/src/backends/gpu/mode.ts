@@ -136,8 +136,8 @@ function probeWebGpu(): ModeProbe {
 /**
  * Gives gpu.js a navigator.gpu in Node (Dawn's), once. Dawn's device rejects the
  * function gpu.js assigns to onuncapturederror ("not of the correct interface type"), so
- * each device gets an own onuncapturederror property that accepts it; Dawn reports
- * uncaptured errors itself, and kernel errors reach dinots through gpu.js's promises.
+ * each device gets an own onuncapturederror property that accepts and ignores it: Dawn
+ * prints uncaptured errors itself, and kernel errors reach dinots through gpu.js's promises.
  */
 export function installNavigatorGpu(): void {
   const global = globalThis as { navigator?: { gpu?: NavigatorGpu } };
