@@ -86,6 +86,8 @@ export class GpuContext {
   private readonly gpu: GpuJs;
   private readonly kernels = new Map<string, CachedKernel>();
   private readonly cacheSize: number;
+  /** webgpu mode: the adapter and device request; other modes: resolved. */
+  private readonly started: Promise<GpuBackendInfo>;
 
   constructor(options: GpuOptions = {}) {
     const { GPU } = loadGpuJs();
@@ -99,15 +101,21 @@ export class GpuContext {
     const gl = mode !== 'cpu' && mode !== 'webgpu';
     const maxTextureSize = gl ? (this.gpu.Kernel.features?.maxTextureSize ?? null) : null;
     this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: gl ? this.renderer() : null, adapter: null };
+    this.started = mode === 'webgpu' ? this.acquireWebGpu() : Promise.resolve(this.info);
+    this.started.catch(() => {}); // the reason surfaces through ready() and the first read
   }
 
   /**
-   * Waits until the GPU can run kernels: in webgpu mode, requests gpu.js's shared adapter
-   * and device (rejecting, with the reason, where there is none) and records the
-   * adapter's description in info. Other modes are ready at once.
+   * Resolves once the GPU can run kernels: in webgpu mode, after gpu.js's shared adapter
+   * and device were acquired (rejecting with the reason where there is none); other
+   * modes at once.
    */
-  async ready(): Promise<GpuBackendInfo> {
-    if (this.info.mode !== 'webgpu' || this.info.adapter !== null) return this.info;
+  ready(): Promise<GpuBackendInfo> {
+    return this.started;
+  }
+
+  /** Requests the WebGPU adapter and device and records the adapter in info. */
+  private async acquireWebGpu(): Promise<GpuBackendInfo> {
     const { WebGPUContext } = loadGpuJs() as unknown as { WebGPUContext: { acquire(): Promise<{ adapter: { info: WebGpuAdapterInfo } }> } };
     const { adapter } = await WebGPUContext.acquire();
     const { vendor, architecture, device, description } = adapter.info;

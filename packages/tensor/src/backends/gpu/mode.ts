@@ -39,7 +39,7 @@ export interface GpuBackendInfo {
    * mode the adapter's description, once known (after `await gpuReady()`).
    */
   renderer: string | null;
-  /** webgpu mode: the adapter's GPUAdapterInfo, filled in by `await gpuReady()`; null otherwise. */
+  /** webgpu mode: the adapter's GPUAdapterInfo, once the adapter was acquired (`await gpuReady()`); null otherwise. */
   adapter: WebGpuAdapterInfo | null;
 }
 
