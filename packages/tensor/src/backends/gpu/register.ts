@@ -25,9 +25,9 @@ export function configureGpu(options: GpuOptions): void {
 }
 
 /**
- * Starts the GPU backend and waits until it can run kernels: in webgpu mode this requests
- * the WebGPU adapter and device (rejecting with the reason where there is none) and fills
- * in backendInfo().adapter. Other modes resolve at once.
+ * Starts the GPU backend and waits until it can run kernels: in webgpu mode until the
+ * WebGPU adapter and device exist (rejecting with the reason where there is none), after
+ * which backendInfo().adapter describes the adapter. Other modes resolve at once.
  */
 export function gpuReady(): Promise<GpuBackendInfo> {
   return (getBackend('gpu') as GpuBackend).context.ready();
