@@ -57,9 +57,9 @@ export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.j
 export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';
 export { cpuEmptyCache, cpuMemoryStats } from './backends/cpu/buffer-pool.js';
 
-export { configureGpu, backendInfo } from './backends/gpu/register.js';
+export { configureGpu, backendInfo, gpuReady } from './backends/gpu/register.js';
 export { GpuBackend } from './backends/gpu/gpu-backend.js';
 export { GpuStorage } from './backends/gpu/gpu-storage.js';
 export { GpuContext, type GpuOptions } from './backends/gpu/context.js';
-export { type GpuBackendInfo, type GpuMode, type ModeProbe, GPU_MODES } from './backends/gpu/mode.js';
+export { type GpuBackendInfo, type GpuMode, type ModeProbe, type WebGpuAdapterInfo, GPU_MODES } from './backends/gpu/mode.js';
 export { memory, scope, keep, type MemoryInfo } from './memory.js';

@@ -182,7 +182,7 @@ export class Tensor {
 
   /** The elements in row-major order (CPU tensors; GPU tensors use `await data()`). */
   dataSync(): TypedArray {
-    return getBackend(this.device).readSync(this);
+    return getBackend(this.device).readSync(this, 'dataSync');
   }
 
   /** The elements in row-major order, for any device. */
@@ -193,12 +193,12 @@ export class Tensor {
   /** The value of a one-element tensor as a JS number. */
   item(): number {
     if (this.numel !== 1) throw new Error(`item: only one-element tensors can be converted to a number, got shape ${formatShape(this.shape)}`);
-    return this.dataSync()[0];
+    return getBackend(this.device).readSync(this, 'item')[0];
   }
 
   /** Nested JS arrays (numbers, or booleans for bool tensors); a number for 0-d tensors. */
   toArray(): NestedArray {
-    const flat = this.dataSync();
+    const flat = getBackend(this.device).readSync(this, 'toArray');
     const conv = this.dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
     if (this.ndim === 0) return conv(flat[0]);
     let i = 0;

@@ -66,8 +66,11 @@ export interface Backend {
   allocate(dtype: DType, length: number, zeroed?: boolean): Storage;
   /** A storage holding a copy of (or, on the CPU, exactly) `data`. */
   fromArray(data: TypedArray): Storage;
-  /** The elements of `x` in row-major order, as a new host array. Throws where only async reads exist. */
-  readSync(x: Tensor): TypedArray;
+  /**
+   * The elements of `x` in row-major order, as a new host array. Throws where only async
+   * reads exist (GPU webgpu mode), naming `op`, the public call that read.
+   */
+  readSync(x: Tensor, op: string): TypedArray;
   read(x: Tensor): Promise<TypedArray>;
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params?: readonly number[]): void;

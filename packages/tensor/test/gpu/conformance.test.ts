@@ -2,24 +2,26 @@
 // gpu.js mode available here. Each property draws shapes, broadcasting patterns, memory
 // layouts (transposed, strided, offset views) and values, runs an op on the target
 // device in float32, and compares it with the CPU backend computing in float64.
+// Properties are async and read with `await t.data()`, so that webgpu mode (async reads
+// only) runs the very same tests.
 
 import * as fc from 'fast-check';
 import { expect } from 'chai';
 import * as T from '../../src/index.js';
 import type { Device, Tensor } from '../../src/index.js';
 import { describeTargets } from './targets.js';
-import { FLOAT32, LAYOUTS, type Layout, type Tolerance, expectClose, place, runs, sample } from './helpers.js';
+import { FLOAT32, LAYOUTS, type Layout, type Tolerance, expectClose, place, runs, sample, toCpu } from './helpers.js';
 
 const shapeArb = (minDims = 0, maxDims = 4, maxSize = 5) => fc.array(fc.integer({ min: 1, max: maxSize }), { minLength: minDims, maxLength: maxDims });
 const layoutArb = fc.constantFrom(...LAYOUTS);
 const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
 /** fn on `device` over placed float32 inputs, against fn on float64 CPU copies. */
-function conforms(device: Device, inputs: readonly Tensor[], layouts: readonly Layout[], fn: (...xs: Tensor[]) => Tensor, tol: Tolerance, label: string): void {
+async function conforms(device: Device, inputs: readonly Tensor[], layouts: readonly Layout[], fn: (...xs: Tensor[]) => Tensor, tol: Tolerance, label: string): Promise<void> {
   const reference = fn(...inputs.map((t) => t.double()));
   const got = fn(...inputs.map((t, i) => place(t, device, layouts[i])));
   expect(got.device, `${label}: result device`).to.equal(device);
-  expectClose(got, reference, tol, label);
+  await expectClose(got, reference, tol, label);
 }
 
 /** t's values rounded to multiples of 0.5 in [-2, 2], so that comparisons meet ties. */
@@ -74,10 +76,10 @@ const BINARY: Record<string, [(a: Tensor, b: Tensor) => [Tensor, Tensor], (a: Te
 
 describeTargets('conformance: elementwise', (device) => {
   for (const [name, [domain, op]] of Object.entries(UNARY)) {
-    it(`${name} over random shapes and layouts`, () => {
-      fc.assert(
-        fc.property(shapeArb(), layoutArb, seedArb, (shape, layout, seed) => {
-          conforms(device, [domain(sample(shape, seed))], [layout], op, name === 'erf' || name === 'gelu' ? { atol: 2e-6, rtol: 1e-5 } : FLOAT32, name);
+    it(`${name} over random shapes and layouts`, async () => {
+      await fc.assert(
+        fc.asyncProperty(shapeArb(), layoutArb, seedArb, async (shape, layout, seed) => {
+          await conforms(device, [domain(sample(shape, seed))], [layout], op, name === 'erf' || name === 'gelu' ? { atol: 2e-6, rtol: 1e-5 } : FLOAT32, name);
         }),
         { numRuns: runs(device) },
       );
@@ -85,25 +87,25 @@ describeTargets('conformance: elementwise', (device) => {
   }
 
   for (const [name, [domain, op]] of Object.entries(BINARY)) {
-    it(`${name} with broadcasting and strided inputs`, () => {
+    it(`${name} with broadcasting and strided inputs`, async () => {
       const ones = fc.array(fc.boolean(), { minLength: 4, maxLength: 4 });
-      fc.assert(
-        fc.property(shapeArb(), fc.nat(4), ones, fc.nat(4), ones, layoutArb, layoutArb, seedArb, (shape, dropA, onesA, dropB, onesB, la, lb, seed) => {
+      await fc.assert(
+        fc.asyncProperty(shapeArb(), fc.nat(4), ones, fc.nat(4), ones, layoutArb, layoutArb, seedArb, async (shape, dropA, onesA, dropB, onesB, la, lb, seed) => {
           const [a, b] = domain(sample(broadcastFrom(shape, dropA, onesA), seed), sample(broadcastFrom(shape, dropB, onesB), seed + 1));
-          conforms(device, [a, b], [la, lb], op, FLOAT32, name);
+          await conforms(device, [a, b], [la, lb], op, FLOAT32, name);
         }),
         { numRuns: runs(device) },
       );
     });
   }
 
-  it('int32 and bool tensors keep their dtype and values', () => {
+  it('int32 and bool tensors keep their dtype and values', async () => {
     const x = T.tensor([[-3, 0, 5], [7, -1, 2]], { dtype: 'int32' }).to(device);
     expect(x.add(2).dtype).to.equal('int32');
-    expect(x.add(2).toArray()).to.deep.equal([[-1, 2, 7], [9, 1, 4]]);
+    expect((await toCpu(x.add(2))).toArray()).to.deep.equal([[-1, 2, 7], [9, 1, 4]]);
     expect(x.gt(0).dtype).to.equal('bool');
-    expect(x.gt(0).toArray()).to.deep.equal([[false, false, true], [true, false, true]]);
-    expect(x.float().div(2).int().toArray()).to.deep.equal([[-1, 0, 2], [3, 0, 1]]);
+    expect((await toCpu(x.gt(0))).toArray()).to.deep.equal([[false, false, true], [true, false, true]]);
+    expect((await toCpu(x.float().div(2).int())).toArray()).to.deep.equal([[-1, 0, 2], [3, 0, 1]]);
   });
 });
 
@@ -117,48 +119,48 @@ describeTargets('conformance: reductions', (device) => {
     logsumexp: (x, d, k) => x.logsumexp(d, k),
   };
   for (const [name, op] of Object.entries(reductions)) {
-    it(`${name} over random dims`, () => {
-      fc.assert(
-        fc.property(shapeArb(1, 4, 6), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.boolean(), layoutArb, seedArb, (shape, pick, keep, layout, seed) => {
+    it(`${name} over random dims`, async () => {
+      await fc.assert(
+        fc.asyncProperty(shapeArb(1, 4, 6), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.boolean(), layoutArb, seedArb, async (shape, pick, keep, layout, seed) => {
           const dims = shape.map((_, i) => i).filter((i) => pick[i]);
           if (dims.length === 0) dims.push(shape.length - 1);
-          conforms(device, [sample(shape, seed)], [layout], (x) => op(x, dims, keep), { atol: 1e-5, rtol: 2e-4 }, `${name} over ${dims}`);
+          await conforms(device, [sample(shape, seed)], [layout], (x) => op(x, dims, keep), { atol: 1e-5, rtol: 2e-4 }, `${name} over ${dims}`);
         }),
         { numRuns: runs(device) },
       );
     });
   }
 
-  it('long reductions (two passes over chunks) over inner, outer and all dims', () => {
+  it('long reductions (two passes over chunks) over inner, outer and all dims', async () => {
     const x = sample([3, 1500, 4], 11);
     for (const layout of LAYOUTS) {
       for (const [name, op] of Object.entries(reductions)) {
-        conforms(device, [x], [layout], (t) => op(t, [1], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over 1500 (${layout})`);
-        conforms(device, [x], [layout], (t) => op(t, [0, 1], true), { atol: 1e-4, rtol: 2e-4 }, `${name} over 4500 (${layout})`);
+        await conforms(device, [x], [layout], (t) => op(t, [1], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over 1500 (${layout})`);
+        await conforms(device, [x], [layout], (t) => op(t, [0, 1], true), { atol: 1e-4, rtol: 2e-4 }, `${name} over 4500 (${layout})`);
       }
-      conforms(device, [x], [layout], (t) => t.sum(), { atol: 1e-3, rtol: 1e-4 }, `sum of all (${layout})`);
+      await conforms(device, [x], [layout], (t) => t.sum(), { atol: 1e-3, rtol: 1e-4 }, `sum of all (${layout})`);
     }
   });
 
-  it('argmax / argmin / max(dim) along a random dim', () => {
-    fc.assert(
-      fc.property(shapeArb(1, 3, 6), fc.nat(2), layoutArb, seedArb, (shape, d, layout, seed) => {
+  it('argmax / argmin / max(dim) along a random dim', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(1, 3, 6), fc.nat(2), layoutArb, seedArb, async (shape, d, layout, seed) => {
         const dim = d % shape.length;
         const x = sample(shape, seed);
         const xr = place(x, device, layout);
-        expect(xr.argmax(dim).toArray()).to.deep.equal(x.argmax(dim).toArray());
-        expect(xr.argmin(dim, true).toArray()).to.deep.equal(x.argmin(dim, true).toArray());
-        expectClose(xr.max(dim).values, x.double().max(dim).values, FLOAT32, 'max values');
+        expect((await toCpu(xr.argmax(dim))).toArray()).to.deep.equal(x.argmax(dim).toArray());
+        expect((await toCpu(xr.argmin(dim, true))).toArray()).to.deep.equal(x.argmin(dim, true).toArray());
+        await expectClose(xr.max(dim).values, x.double().max(dim).values, FLOAT32, 'max values');
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('softmax and logSoftmax along a random dim', () => {
-    fc.assert(
-      fc.property(shapeArb(1, 4, 7), fc.nat(3), fc.boolean(), layoutArb, seedArb, (shape, d, log, layout, seed) => {
+  it('softmax and logSoftmax along a random dim', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(1, 4, 7), fc.nat(3), fc.boolean(), layoutArb, seedArb, async (shape, d, log, layout, seed) => {
         const dim = d % shape.length;
-        conforms(device, [sample(shape, seed, 3)], [layout], (x) => (log ? x.logSoftmax(dim) : x.softmax(dim)), FLOAT32, log ? 'logSoftmax' : 'softmax');
+        await conforms(device, [sample(shape, seed, 3)], [layout], (x) => (log ? x.logSoftmax(dim) : x.softmax(dim)), FLOAT32, log ? 'logSoftmax' : 'softmax');
       }),
       { numRuns: runs(device) },
     );
@@ -166,68 +168,68 @@ describeTargets('conformance: reductions', (device) => {
 });
 
 describeTargets('conformance: matmul, layerNorm, indexing', (device) => {
-  it('batched matmul with broadcast batches and transposed operands', () => {
+  it('batched matmul with broadcast batches and transposed operands', async () => {
     const dims = fc.integer({ min: 1, max: 9 });
-    fc.assert(
-      fc.property(dims, dims, dims, shapeArb(0, 2, 3), fc.boolean(), layoutArb, layoutArb, seedArb, (M, K, N, batch, shareB, la, lb, seed) => {
+    await fc.assert(
+      fc.asyncProperty(dims, dims, dims, shapeArb(0, 2, 3), fc.boolean(), layoutArb, layoutArb, seedArb, async (M, K, N, batch, shareB, la, lb, seed) => {
         const a = sample([...batch, M, K], seed);
         const b = sample(shareB ? [K, N] : [...batch.map((s, i) => (i === 0 ? 1 : s)), K, N], seed + 1);
-        conforms(device, [a, b], [la, lb], (x, y) => x.matmul(y), { atol: 1e-5, rtol: 1e-4 }, `matmul [${a.shape}] x [${b.shape}]`);
+        await conforms(device, [a, b], [la, lb], (x, y) => x.matmul(y), { atol: 1e-5, rtol: 1e-4 }, `matmul [${a.shape}] x [${b.shape}]`);
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('matrix-vector and vector-matrix products', () => {
+  it('matrix-vector and vector-matrix products', async () => {
     const a = sample([5, 7], 1);
     const v = sample([7], 2);
-    conforms(device, [a, v], ['transposed', 'strided'], (x, y) => x.matmul(y), FLOAT32, 'matvec');
-    conforms(device, [v, a.T.contiguous()], ['offset', 'contiguous'], (x, y) => x.matmul(y), FLOAT32, 'vecmat');
+    await conforms(device, [a, v], ['transposed', 'strided'], (x, y) => x.matmul(y), FLOAT32, 'matvec');
+    await conforms(device, [v, a.T.contiguous()], ['offset', 'contiguous'], (x, y) => x.matmul(y), FLOAT32, 'vecmat');
   });
 
-  it('layerNorm with and without affine parameters', () => {
-    fc.assert(
-      fc.property(shapeArb(0, 2, 4), fc.integer({ min: 1, max: 24 }), fc.boolean(), layoutArb, seedArb, (lead, D, affine, layout, seed) => {
+  it('layerNorm with and without affine parameters', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(0, 2, 4), fc.integer({ min: 1, max: 24 }), fc.boolean(), layoutArb, seedArb, async (lead, D, affine, layout, seed) => {
         const x = sample([...lead, D], seed, 2).add(0.5);
         const w = sample([D], seed + 1);
         const b = sample([D], seed + 2);
         const fn = affine ? (xi: Tensor, wi: Tensor, bi: Tensor) => T.layerNorm(xi, [D], wi, bi, 1e-5) : (xi: Tensor) => T.layerNorm(xi, [D], null, null, 1e-5);
-        conforms(device, [x, w, b], [layout, 'strided', 'offset'], fn, { atol: 2e-5, rtol: 2e-4 }, 'layerNorm');
+        await conforms(device, [x, w, b], [layout, 'strided', 'offset'], fn, { atol: 2e-5, rtol: 2e-4 }, 'layerNorm');
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('gather and scatterAdd along a random dim', () => {
-    fc.assert(
-      fc.property(shapeArb(1, 3, 5), fc.nat(2), layoutArb, seedArb, (shape, d, layout, seed) => {
+  it('gather and scatterAdd along a random dim', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(1, 3, 5), fc.nat(2), layoutArb, seedArb, async (shape, d, layout, seed) => {
         const dim = d % shape.length;
         const x = sample(shape, seed);
         const index = T.randint(-shape[dim], shape[dim], shape, { generator: new T.Generator(seed + 3) });
         const xd = place(x, device, layout);
-        expectClose(xd.gather(dim, index.to(device)), x.double().gather(dim, index), FLOAT32, 'gather');
+        await expectClose(xd.gather(dim, index.to(device)), x.double().gather(dim, index), FLOAT32, 'gather');
         const src = sample(shape, seed + 4);
         const base = sample(shape, seed + 5);
         const got = place(base, device, layout).clone().scatterAdd(dim, index.to(device), src.to(device));
-        expectClose(got, base.double().scatterAdd(dim, index, src.double()), FLOAT32, 'scatterAdd');
+        await expectClose(got, base.double().scatterAdd(dim, index, src.double()), FLOAT32, 'scatterAdd');
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('contiguous() materialises permuted and sliced views', () => {
-    fc.assert(
-      fc.property(shapeArb(2, 4, 5), layoutArb, seedArb, (shape, layout, seed) => {
+  it('contiguous() materialises permuted and sliced views', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(2, 4, 5), layoutArb, seedArb, async (shape, layout, seed) => {
         const perm = shape.map((_, i) => i).reverse();
-        conforms(device, [sample(shape, seed)], [layout], (x) => x.permute(perm).slice(0, 0, null, 2).contiguous(), { atol: 0, rtol: 0 }, 'contiguous');
+        await conforms(device, [sample(shape, seed)], [layout], (x) => x.permute(perm).slice(0, 0, null, 2).contiguous(), { atol: 0, rtol: 0 }, 'contiguous');
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('in-place ops write through views', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 6 }), seedArb, (m, n, seed) => {
+  it('in-place ops write through views', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 6 }), seedArb, async (m, n, seed) => {
         const run = (dev: Device, dtype: 'float32' | 'float64') => {
           const x = sample([m, n], seed).to(dtype).to(dev);
           const y = sample([m, n - 1], seed + 1).to(dtype).to(dev);
@@ -237,7 +239,7 @@ describeTargets('conformance: matmul, layerNorm, indexing', (device) => {
           x.narrow(0, m - 1, 1).fill_(0.25);
           return x;
         };
-        expectClose(run(device, 'float32'), run('cpu', 'float64'), FLOAT32, 'in-place');
+        await expectClose(run(device, 'float32'), run('cpu', 'float64'), FLOAT32, 'in-place');
       }),
       { numRuns: runs(device) },
     );
@@ -259,25 +261,25 @@ describeTargets('conformance: ops composed from the backend primitives', (device
     std: (t) => t.std(1),
   };
   for (const [name, op] of Object.entries(composed)) {
-    it(name, () => {
-      for (const layout of LAYOUTS) conforms(device, [sample([2, 3, 4, 5], 1)], [layout], op, FLOAT32, `${name} (${layout})`);
+    it(name, async () => {
+      for (const layout of LAYOUTS) await conforms(device, [sample([2, 3, 4, 5], 1)], [layout], op, FLOAT32, `${name} (${layout})`);
     });
   }
 
-  it('normal_ and uniform_ fill GPU tensors with the generator\'s draws', () => {
+  it('normal_ and uniform_ fill GPU tensors with the generator\'s draws', async () => {
     const a = T.zeros([3, 4], { device }).normal_(0, 1, new T.Generator(3));
     const b = T.zeros([3, 4]).normal_(0, 1, new T.Generator(3));
-    expectClose(a, b.double(), FLOAT32, 'normal_');
+    await expectClose(a, b.double(), FLOAT32, 'normal_');
     const u = T.zeros([50], { device }).uniform_(2, 3, new T.Generator(4));
-    expect(u.amin().item()).to.be.at.least(2);
-    expect(u.amax().item()).to.be.below(3);
+    expect((await u.amin().data())[0]).to.be.at.least(2);
+    expect((await u.amax().data())[0]).to.be.below(3);
   });
 });
 
 describeTargets('conformance: backward', (device) => {
-  it('gradients of a ViT-like composite (layerNorm, matmul, GELU, softmax, views)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 6 }), seedArb, (B, N, D, E, seed) => {
+  it('gradients of a ViT-like composite (layerNorm, matmul, GELU, softmax, views)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 6 }), seedArb, async (B, N, D, E, seed) => {
         const inputs = [sample([B, N, D], seed), sample([D], seed + 1), sample([D], seed + 2), sample([D, E], seed + 3, 0.5), sample([E], seed + 4)];
         const f = (x: Tensor, g: Tensor, b: Tensor, w: Tensor, c: Tensor) => {
           const h = T.layerNorm(x, [D], g, b, 1e-5).matmul(w).add(c).gelu();
@@ -291,18 +293,18 @@ describeTargets('conformance: backward', (device) => {
         };
         const got = grads(device, 'float32');
         const want = grads('cpu', 'float64');
-        got.forEach((g, i) => {
+        for (const [i, g] of got.entries()) {
           expect(g.device).to.equal(device);
-          expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
-        });
+          await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+        }
       }),
       { numRuns: runs(device) },
     );
   });
 
-  it('gradients through broadcasting, reductions, maximum and where', () => {
-    fc.assert(
-      fc.property(shapeArb(1, 3, 4), seedArb, (shape, seed) => {
+  it('gradients through broadcasting, reductions, maximum and where', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapeArb(1, 3, 4), seedArb, async (shape, seed) => {
         const inputs = [sample(shape, seed), sample(shape.slice(1), seed + 1)];
         const f = (x: Tensor, y: Tensor) => {
           const m = x.maximum(y).mul(x.sigmoid());
@@ -315,7 +317,7 @@ describeTargets('conformance: backward', (device) => {
           return leaves.map((l) => l.grad!);
         };
         const want = grads('cpu', 'float64');
-        grads(device, 'float32').forEach((g, i) => expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`));
+        for (const [i, g] of grads(device, 'float32').entries()) await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
       }),
       { numRuns: runs(device) },
     );

@@ -1,8 +1,9 @@
 // Shared pieces of the GPU tests: inputs laid out as random views, and comparison with a
-// float64 CPU reference within float32 tolerances.
+// float64 CPU reference within float32 tolerances. Reads are `await t.data()`, the one
+// read every mode has (webgpu mode has no synchronous read).
 
 import { expect } from 'chai';
-import { type Device, Generator, type Tensor, cat, randn, stack, zeros } from '../../src/index.js';
+import { type Device, Generator, type Tensor, cat, randn, stack, tensor, zeros } from '../../src/index.js';
 
 /** How a test input is laid out in memory: the values are the same, the strides are not. */
 export type Layout = 'contiguous' | 'transposed' | 'strided' | 'offset';
@@ -42,11 +43,16 @@ export interface Tolerance {
 
 export const FLOAT32: Tolerance = { atol: 1e-5, rtol: 1e-4 };
 
+/** t (any device) as a CPU tensor, read asynchronously. */
+export async function toCpu(t: Tensor): Promise<Tensor> {
+  return tensor(await t.data(), { shape: t.shape });
+}
+
 /** got (any device, any dtype) equals the float64 reference elementwise within tol (NaN matches NaN). */
-export function expectClose(got: Tensor, reference: Tensor, tol: Tolerance, label: string): void {
+export async function expectClose(got: Tensor, reference: Tensor, tol: Tolerance, label: string): Promise<void> {
   expect(got.shape, `${label}: shape`).to.deep.equal(reference.shape);
-  const g = got.to('cpu').dataSync();
-  const r = reference.to('cpu').dataSync();
+  const g = await got.data();
+  const r = await reference.data();
   for (let i = 0; i < r.length; i++) {
     const a = Number(g[i]);
     const b = Number(r[i]);

@@ -16,8 +16,8 @@ function held(): number {
 }
 
 describe('gpu memory', () => {
-  before(() => {
-    useBestGpu();
+  before(async () => {
+    await useBestGpu();
   });
 
   it('dispose() frees the storage and later use fails naming the op', () => {
@@ -125,8 +125,8 @@ describe('gpu memory', () => {
 });
 
 describe('gpu limits and errors', () => {
-  before(() => {
-    useBestGpu();
+  before(async () => {
+    await useBestGpu();
   });
 
   it('refuses float64 and oversized tensors with the op and the limit in the message', () => {

@@ -20,8 +20,9 @@ describe('gpu mode detection', () => {
     expect(info.isGpu).to.equal(info.mode !== 'cpu');
     expect(info.probes.map((p) => p.mode)).to.deep.equal(['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu']);
     for (const p of info.probes) expect(p.available || p.reason.length > 0, `${p.mode} has a reason`).to.equal(true);
-    if (info.requested === 'auto') expect(info.mode).to.equal(info.probes.find((p) => p.available)!.mode);
-    if (info.isGpu) expect(info.maxTextureSize).to.be.greaterThan(1000);
+    // auto-detection never picks webgpu (async reads only): the first available other mode
+    if (info.requested === 'auto') expect(info.mode).to.equal(info.probes.find((p) => p.available && p.mode !== 'webgpu')!.mode);
+    if (info.isGpu && info.mode !== 'webgpu') expect(info.maxTextureSize).to.be.greaterThan(1000);
   });
 
   it('DINOTS_GPU_MODE and the option choose the mode; the option wins', () => {
@@ -41,6 +42,9 @@ describe('gpu mode detection', () => {
     ];
     expect(() => chooseMode('webgpu', probes)).to.throw("gpu: mode 'webgpu' was requested but cannot run here: no adapter");
     expect(chooseMode('auto', probes)).to.equal('cpu');
+    const withWebGpu = [{ mode: 'webgpu' as const, available: true, reason: '' }, ...probes.slice(1)];
+    expect(chooseMode('auto', withWebGpu), 'auto skips webgpu').to.equal('cpu');
+    expect(chooseMode('webgpu', withWebGpu)).to.equal('webgpu');
   });
 
   it('in a fresh process: DINOTS_GPU_MODE picks the mode, configureGpu() wins over it and is refused once started', () => {
@@ -64,9 +68,19 @@ describe('gpu mode detection', () => {
     expect(info).to.include({ mode: 'cpu', requested: 'cpu', isGpu: false });
   });
 
-  it('headlessgl runs in CI (CI=true), where a missing WebGL backend is a failure', function () {
+  it('headlessgl runs in CI (CI=true), where a missing WebGL backend is a failure', async function () {
     if (!isRequired('headlessgl')) this.skip();
-    const backend = gpuBackendFor('headlessgl');
+    const backend = await gpuBackendFor('headlessgl');
     expect(typeof backend === 'string' ? backend : backend.info.mode).to.equal('headlessgl');
+  });
+
+  it('webgpu runs in CI under the WebGPU runtime (DINOTS_WEBGPU_RUNTIME=1), and reports its adapter', async function () {
+    if (!isRequired('webgpu')) this.skip();
+    const backend = await gpuBackendFor('webgpu');
+    expect(typeof backend === 'string' ? backend : backend.info.mode).to.equal('webgpu');
+    if (typeof backend !== 'string') {
+      expect(backend.info.adapter).to.not.equal(null);
+      expect(backend.info.renderer).to.be.a('string').and.not.equal('');
+    }
   });
 });

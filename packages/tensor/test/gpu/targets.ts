@@ -1,9 +1,14 @@
 // The backends the conformance suite runs on: the CPU backend and every gpu.js mode that
-// can run here. A mode that cannot run is skipped with its reason, except headlessgl in
-// CI (CI=true), where a missing WebGL backend means the GPU kernels went untested: a failure.
+// can run here. A mode that cannot run is skipped with its reason, except where it is
+// required: headlessgl in CI (CI=true), where a missing WebGL backend means the GPU
+// kernels went untested; webgpu in CI when the tests run under the WebGPU runtime
+// (DINOTS_WEBGPU_RUNTIME=1, set by scripts/test.sh); and a mode named by DINOTS_GPU_MODE,
+// which also narrows the targets to that one mode:
+//   DINOTS_GPU_MODE=webgpu npx mocha packages/tensor/dist/test/gpu/conformance.test.js
 
 import { GPU_MODES, type Device, type GpuMode, GpuBackend, registerBackend } from '../../src/index.js';
 import { GpuContext } from '../../src/backends/gpu/context.js';
+import { requestedMode } from '../../src/backends/gpu/mode.js';
 
 export interface Target {
   name: string;
@@ -11,22 +16,35 @@ export interface Target {
   mode: GpuMode | null;
 }
 
+/** The mode DINOTS_GPU_MODE names, or null (every mode). */
+const forced = ((): GpuMode | null => {
+  const asked = requestedMode(undefined);
+  return asked === 'auto' ? null : asked;
+})();
+
 export const TARGETS: readonly Target[] = [
-  { name: 'cpu', device: 'cpu', mode: null },
-  ...GPU_MODES.map((mode) => ({ name: `gpu:${mode}`, device: 'gpu' as const, mode })),
+  ...(forced === null ? [{ name: 'cpu', device: 'cpu' as const, mode: null }] : []),
+  ...GPU_MODES.filter((mode) => forced === null || mode === forced).map((mode) => ({ name: `gpu:${mode}`, device: 'gpu' as const, mode })),
 ];
 
-const backends = new Map<GpuMode, GpuBackend | string>();
+const backends = new Map<GpuMode, Promise<GpuBackend | string>>();
 
-/** The backend for a gpu.js mode (one per process), or why that mode cannot run here. */
-export function gpuBackendFor(mode: GpuMode): GpuBackend | string {
+/**
+ * The backend for a gpu.js mode (one per process) once it can run kernels (webgpu:
+ * adapter and device acquired), or why that mode cannot run here.
+ */
+export function gpuBackendFor(mode: GpuMode): Promise<GpuBackend | string> {
   let entry = backends.get(mode);
   if (entry === undefined) {
-    try {
-      entry = new GpuBackend(new GpuContext({ mode }));
-    } catch (e) {
-      entry = (e as Error).message;
-    }
+    entry = (async () => {
+      try {
+        const backend = new GpuBackend(new GpuContext({ mode }));
+        await backend.context.ready();
+        return backend;
+      } catch (e) {
+        return (e as Error).message.split('\n')[0];
+      }
+    })();
     backends.set(mode, entry);
   }
   return entry;
@@ -34,16 +52,18 @@ export function gpuBackendFor(mode: GpuMode): GpuBackend | string {
 
 /** Whether a missing mode fails the run instead of being skipped. */
 export function isRequired(mode: GpuMode): boolean {
-  return process.env.CI === 'true' && mode === 'headlessgl';
+  if (mode === forced) return true;
+  if (process.env.CI !== 'true') return false;
+  return mode === 'headlessgl' || (mode === 'webgpu' && process.env.DINOTS_WEBGPU_RUNTIME === '1');
 }
 
 const reported = new Set<GpuMode>();
 
 /** Makes `mode` the backend of device 'gpu', or skips (fails, when required) the calling suite. */
-export function useGpuMode(context: Mocha.Context, mode: GpuMode): GpuBackend {
-  const backend = gpuBackendFor(mode);
+export async function useGpuMode(context: Mocha.Context, mode: GpuMode): Promise<GpuBackend> {
+  const backend = await gpuBackendFor(mode);
   if (typeof backend === 'string') {
-    if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required in CI but cannot run: ${backend}`);
+    if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required here but cannot run: ${backend}`);
     if (!reported.has(mode)) {
       reported.add(mode);
       console.log(`    [gpu] skipping mode ${mode}: ${backend}`);
@@ -54,10 +74,13 @@ export function useGpuMode(context: Mocha.Context, mode: GpuMode): GpuBackend {
   return backend;
 }
 
-/** The best GPU backend available here (auto-detection order), made the 'gpu' device's. */
-export function useBestGpu(): GpuBackend {
-  for (const mode of GPU_MODES) {
-    const backend = gpuBackendFor(mode);
+/**
+ * The best synchronous GPU backend available here (auto-detection order, webgpu left
+ * out as auto-detection does), made the 'gpu' device's.
+ */
+export async function useBestGpu(): Promise<GpuBackend> {
+  for (const mode of GPU_MODES.filter((m) => m !== 'webgpu')) {
+    const backend = await gpuBackendFor(mode);
     if (typeof backend !== 'string') {
       registerBackend('gpu', () => backend);
       return backend;
@@ -72,8 +95,8 @@ export function describeTargets(title: string, body: (device: Device) => void): 
     describe(`${title} [${target.name}]`, function () {
       if (target.mode !== null) {
         const mode = target.mode;
-        before(function () {
-          useGpuMode(this, mode);
+        before(async function () {
+          await useGpuMode(this, mode);
         });
       }
       body(target.device);

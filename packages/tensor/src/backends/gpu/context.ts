@@ -12,16 +12,53 @@
 // of the wrong size.
 // Scalars that change from call to call (fill values, clamp bounds, eps) are kernel
 // arguments instead, so they never cause a recompile.
+//
+// WebGPU mode: a gpu.js WebGPU kernel returns a Promise (its first call compiles WGSL on
+// the device asynchronously) of a GPU buffer handle. run() still returns at once: a
+// PendingBuffer whose promise calls the kernel when its inputs' buffers exist. Since one
+// WebGPU queue runs submissions in order, ops chain on the device with no host round
+// trip; only reads await. A kernel error rejects that promise and every one that depends
+// on it, and surfaces at the next `await t.data()`.
 
 import { ERF32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, TANH32_SOURCE } from './math32.js';
-import { type GpuBackendInfo, type GpuJs, type GpuJsKernel, type GpuMode, chooseMode, loadGpuJs, probeModes, requestedMode } from './mode.js';
+import { type GpuBackendInfo, type GpuJs, type GpuJsKernel, type GpuMode, type WebGpuAdapterInfo, chooseMode, installNavigatorGpu, loadGpuJs, probeModes, requestedMode } from './mode.js';
 
-/** What a GPU storage holds: a gpu.js texture (GL modes) or a Float32Array (gpu.js cpu mode). */
-export type DeviceArray = GpuTexture | Float32Array;
+/** What a GPU storage holds: a gpu.js texture (GL modes), a pending WebGPU buffer, or a Float32Array (gpu.js cpu mode). */
+export type DeviceArray = GpuTexture | PendingBuffer | Float32Array;
 
+/** A gpu.js GL texture or WebGPU buffer handle (WebGPUBufferResult, whose toArray() is a Promise). */
 export interface GpuTexture {
   toArray(): Float32Array | Promise<Float32Array>;
   delete(): void;
+}
+
+/**
+ * A WebGPU buffer that a kernel call will produce. `buffer` resolves once the kernel is
+ * submitted; `settled` holds it from then on (so that a kernel whose inputs all exist runs
+ * at once). Freeing waits for every kernel that reads the buffer to be submitted first:
+ * WebGPU keeps a destroyed buffer alive for work already on the queue.
+ */
+export class PendingBuffer {
+  settled: GpuTexture | null = null;
+  private readonly readers: Promise<unknown>[] = [];
+
+  constructor(readonly buffer: Promise<GpuTexture>, readonly length: number) {
+    // errors surface where the buffer is awaited (a read), never as an unhandled rejection
+    buffer.then((b) => (this.settled = b), () => {});
+  }
+
+  /** Records a kernel call that reads this buffer (freeing waits for it). */
+  readBy(call: Promise<unknown>): void {
+    this.readers.push(call);
+  }
+
+  /** Frees the buffer once it exists and every recorded reader was submitted; then runs `done`. */
+  free(done: () => void): void {
+    void Promise.allSettled([this.buffer, ...this.readers]).then(([own]) => {
+      if (own.status === 'fulfilled') own.value.delete();
+      done();
+    });
+  }
 }
 
 export interface GpuOptions {
@@ -49,17 +86,42 @@ export class GpuContext {
   private readonly gpu: GpuJs;
   private readonly kernels = new Map<string, CachedKernel>();
   private readonly cacheSize: number;
+  /** webgpu mode: the adapter and device request; other modes: resolved. */
+  private readonly started: Promise<GpuBackendInfo>;
 
   constructor(options: GpuOptions = {}) {
     const { GPU } = loadGpuJs();
     const requested = requestedMode(options.mode);
     const probes = probeModes(GPU);
     const mode = chooseMode(requested, probes);
+    if (mode === 'webgpu' && typeof process !== 'undefined' && process.versions?.node !== undefined) installNavigatorGpu();
     this.gpu = new GPU({ mode });
     for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE]) this.gpu.addFunction(source);
     this.cacheSize = options.kernelCacheSize ?? 512;
-    const maxTextureSize = mode === 'cpu' ? null : (this.gpu.Kernel.features?.maxTextureSize ?? null);
-    this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: this.renderer() };
+    const gl = mode !== 'cpu' && mode !== 'webgpu';
+    const maxTextureSize = gl ? (this.gpu.Kernel.features?.maxTextureSize ?? null) : null;
+    this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: gl ? this.renderer() : null, adapter: null };
+    this.started = mode === 'webgpu' ? this.acquireWebGpu() : Promise.resolve(this.info);
+    this.started.catch(() => {}); // the reason surfaces through ready() and the first read
+  }
+
+  /**
+   * Resolves once the GPU can run kernels: in webgpu mode, after gpu.js's shared adapter
+   * and device were acquired (rejecting with the reason where there is none); other
+   * modes at once.
+   */
+  ready(): Promise<GpuBackendInfo> {
+    return this.started;
+  }
+
+  /** Requests the WebGPU adapter and device and records the adapter in info. */
+  private async acquireWebGpu(): Promise<GpuBackendInfo> {
+    const { WebGPUContext } = loadGpuJs() as unknown as { WebGPUContext: { acquire(): Promise<{ adapter: { info: WebGpuAdapterInfo } }> } };
+    const { adapter } = await WebGPUContext.acquire();
+    const { vendor, architecture, device, description } = adapter.info;
+    this.info.adapter = { vendor, architecture, device, description };
+    this.info.renderer = description || device || vendor;
+    return this.info;
   }
 
   /** The GL renderer behind the context (e.g. 'llvmpipe' for Mesa's software rasteriser), from a one-texel kernel. */
@@ -107,10 +169,23 @@ export class GpuContext {
         entry.size = n;
       }
     }
-    const result = entry.kernel(...args) as DeviceArray;
+    const result = this.info.mode === 'webgpu' ? this.enqueue(entry.kernel, n, args) : (entry.kernel(...args) as DeviceArray);
     entry.live++;
     producers.set(result, entry);
     return result;
+  }
+
+  /** webgpu mode: calls the kernel now when every input buffer exists, else once they do. */
+  private enqueue(kernel: GpuJsKernel, n: number, args: readonly unknown[]): PendingBuffer {
+    const pending = args.filter((a): a is PendingBuffer => a instanceof PendingBuffer);
+    let call: Promise<GpuTexture>;
+    if (pending.every((a) => a.settled !== null)) {
+      call = kernel(...args.map((a) => (a instanceof PendingBuffer ? a.settled : a))) as Promise<GpuTexture>;
+    } else {
+      call = Promise.all(args.map((a) => (a instanceof PendingBuffer ? a.buffer : a))).then((values) => kernel(...values) as Promise<GpuTexture>);
+    }
+    for (const input of pending) input.readBy(call);
+    return new PendingBuffer(call, n);
   }
 
   /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */
@@ -136,18 +211,24 @@ export class GpuContext {
 /** The element count of a kernel argument ('s' for a scalar). */
 function sizeOf(arg: unknown): string {
   if (typeof arg === 'number') return 's';
-  return String(arg instanceof Float32Array ? arg.length : (arg as { output: number[] }).output[0]);
+  if (arg instanceof Float32Array || arg instanceof PendingBuffer) return String(arg.length);
+  return String((arg as { output: number[] }).output[0]);
 }
 
 /** Reads a device array back as a Float32Array of its n elements. */
 export async function download(array: DeviceArray): Promise<Float32Array> {
-  return array instanceof Float32Array ? array : await array.toArray();
+  if (array instanceof Float32Array) return array;
+  if (array instanceof PendingBuffer) return await (await array.buffer).toArray();
+  return await array.toArray();
 }
 
+/** Reads a device array back at once; `op` names the public call in the error of async-only modes. */
 export function downloadSync(array: DeviceArray, op: string): Float32Array {
+  const asyncOnly = `${op}: GPU tensors in webgpu mode can only be read asynchronously; use \`await t.data()\``;
   if (array instanceof Float32Array) return array;
+  if (array instanceof PendingBuffer) throw new Error(asyncOnly);
   const values = array.toArray();
-  if (values instanceof Promise) throw new Error(`${op}: this gpu.js mode only reads asynchronously; use await t.data()`);
+  if (values instanceof Promise) throw new Error(asyncOnly);
   return values;
 }
 
@@ -156,6 +237,11 @@ export function release(array: DeviceArray): void {
   const entry = producers.get(array);
   if (entry === undefined) return;
   producers.delete(array);
+  if (array instanceof PendingBuffer) {
+    // the kernel stays in the cache (live) until its queued calls were submitted
+    array.free(() => entry.live--);
+    return;
+  }
   entry.live--;
   if (!(array instanceof Float32Array)) array.delete();
 }

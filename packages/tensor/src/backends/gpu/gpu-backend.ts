@@ -4,7 +4,8 @@
 // the output storage's contents, so consecutive ops chain texture to texture with no
 // read-back. Reads are explicit: `await t.data()`; readSync (t.dataSync(), t.to('cpu'))
 // also works in the GL modes, where it blocks until the GPU has finished (a pipeline
-// stall, as WebGL's readPixels always is).
+// stall, as WebGL's readPixels always is), and throws in webgpu mode, whose reads are
+// asynchronous only (WebGPU maps buffers with mapAsync).
 
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../dtype.js';
@@ -49,10 +50,10 @@ export class GpuBackend implements Backend {
     return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], true));
   }
 
-  readSync(x: Tensor): TypedArray {
+  readSync(x: Tensor, op: string): TypedArray {
     const { array, temporary } = this.rowMajor(x);
     try {
-      return toTyped(downloadSync(array, 'dataSync'), x.dtype, array);
+      return toTyped(downloadSync(array, op), x.dtype, array);
     } finally {
       if (temporary) release(array);
     }

@@ -2,8 +2,9 @@
 //   gather:     out[..., j, ...] = x[..., index[..., j, ...], ...]
 //   scatterAdd: out[..., i, ...] = old[..., i, ...] + sum_{j : index[..., j, ...] = i} src[..., j, ...]
 // A kernel cannot throw, so indices are not bounds-checked on the device: gather returns
-// NaN for an index outside [-size, size), and scatterAdd ignores such entries (negative
-// indices count from the end, as on the CPU). scatterAdd inverts the scatter into a gather:
+// NaN for an index outside [-size, size) (a runtime 0 / 0, since WGSL rejects the constant
+// one), and scatterAdd ignores such entries (negative indices count from the end, as on
+// the CPU). scatterAdd inverts the scatter into a gather:
 // each output element scans its column of `index`, since fragments cannot add into
 // another fragment's output.
 
@@ -23,7 +24,7 @@ export function gatherSource(x: View, dim: number, index: View): string {
     `const k = ${wrap(`a1[${address(index, c)}]`, size)};`,
     `const v = a0[${address(x, c.map((name, d) => (d === dim ? 'k' : name)))}];`,
   ];
-  return kernelSource(['a0', 'a1'], body, `((k >= 0.0 && k < ${size}.0) ? v : 0.0 / 0.0)`);
+  return kernelSource(['a0', 'a1'], body, `((k >= 0.0 && k < ${size}.0) ? v : (k - k) / (k - k))`);
 }
 
 /** out (out's shape): a0 = old out, a1 = index, a2 = src. */

@@ -49,12 +49,16 @@ export function log1p32(x: number): number {
   return s * x;
 }
 
-/** x^y with C's rules for negative bases and zero, which GLSL's pow leaves undefined. */
+/**
+ * x^y with C's rules for negative bases and zero, which GLSL's and WGSL's pow leave
+ * undefined. Infinity and NaN come from runtime divisions (1 / |x| at x = 0, and
+ * (x - x) / (x - x)): WGSL rejects the constant 1.0 / 0.0 and 0.0 / 0.0.
+ */
 export function pow32(x: number, y: number): number {
   if (y === 0) return 1;
-  if (x === 0) return y > 0 ? 0 : 1 / 0;
+  if (x === 0) return y > 0 ? 0 : 1 / Math.abs(x);
   if (x > 0) return Math.pow(x, y);
-  if (Math.floor(y) !== y) return 0 / 0;
+  if (Math.floor(y) !== y) return (x - x) / (x - x);
   const odd = y - 2 * Math.floor(y / 2);
   const m = Math.pow(-x, y);
   return odd > 0.5 ? -m : m;

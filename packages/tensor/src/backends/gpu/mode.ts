@@ -7,6 +7,10 @@
 // emulation is a fallback that keeps GPU tensors working everywhere; backendInfo()
 // never reports it as a GPU. The choice can be forced with the DINOTS_GPU_MODE
 // environment variable or configureGpu({ mode }) before the first GPU op.
+//
+// WebGPU is probed first but only runs when asked for: its reads are asynchronous only
+// (`await t.data()`; dataSync(), item() and toArray() throw), so picking it by
+// auto-detection would break programs that read synchronously on the other modes.
 
 export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
@@ -30,8 +34,21 @@ export interface GpuBackendInfo {
   probes: readonly ModeProbe[];
   /** Largest texture side in texels (a tensor holds at most maxTextureSize^2 elements); null in cpu mode. */
   maxTextureSize: number | null;
-  /** The GL renderer string (e.g. 'llvmpipe' for Mesa's software rasteriser), when known. */
+  /**
+   * The GL renderer string (e.g. 'llvmpipe' for Mesa's software rasteriser), or in webgpu
+   * mode the adapter's description, once known (after `await gpuReady()`).
+   */
   renderer: string | null;
+  /** webgpu mode: the adapter's GPUAdapterInfo, once the adapter was acquired (`await gpuReady()`); null otherwise. */
+  adapter: WebGpuAdapterInfo | null;
+}
+
+/** What WebGPU says about its adapter (GPUAdapterInfo). */
+export interface WebGpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
 }
 
 /** The subset of gpu.js's GPU class that the backend uses. */
@@ -52,12 +69,17 @@ interface GpuJsModule {
   GPU: (new (settings: object) => GpuJs) & { isHeadlessGLSupported: boolean; isWebGL2Supported: boolean; isWebGLSupported: boolean };
 }
 
-/** Node's require from this module (no static node: import, so that browser bundles load this file). */
-function requireHere(id: string): unknown {
+/** Node's require relative to `from` (no static node: import, so that browser bundles load this file). */
+function nodeRequire(id: string, from: string = import.meta.url): NodeJS.Require {
   const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
   const nodeModule = getBuiltin?.('node:module') as typeof import('node:module') | undefined;
   if (nodeModule === undefined) throw new Error(`gpu: cannot load ${id} here; in a browser, load gpu-browser.js first so that the global GPU exists`);
-  return nodeModule.createRequire(import.meta.url)(id);
+  return nodeModule.createRequire(from);
+}
+
+/** Node's require from this module. */
+function requireHere(id: string): unknown {
+  return nodeRequire(id)(id);
 }
 
 /** gpu.js itself (CommonJS); in a browser the global GPU from gpu-browser.js. */
@@ -69,26 +91,78 @@ export function loadGpuJs(): GpuJsModule {
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
+/** The subset of WebGPU's GPU object (navigator.gpu) that gpu.js uses. */
+interface NavigatorGpu {
+  requestAdapter(options?: object): Promise<WebGpuAdapter | null>;
+}
+
+interface WebGpuAdapter {
+  readonly info: WebGpuAdapterInfo;
+  requestDevice(descriptor?: object): Promise<object>;
+}
+
+/** Dawn's Node binding (the `webgpu` package, a dependency of gpu.js): `create(flags)` makes a navigator.gpu. */
+interface Dawn {
+  create(flags: string[]): NavigatorGpu;
+}
+
+/** Loads the `webgpu` package's Dawn binary, resolved from gpu.js (whose dependency it is). */
+function loadDawn(): Dawn {
+  const id = `webgpu/dist/${process.platform}-${process.arch}.dawn.node`;
+  return nodeRequire(id, nodeRequire(id).resolve('gpu.js'))(id) as Dawn;
+}
+
 /**
- * WebGPU: gpu.js's WebGPU kernels return a Promise from every call, while dinots's ops
- * are synchronous (a kernel's output feeds the next op at once), so this backend cannot
- * drive them yet. The probe still says whether WebGPU would load here (in Node through the
- * `webgpu` package's Dawn binary, which needs GLIBCXX_3.4.32, newer than Debian 12's).
+ * WebGPU is there when navigator.gpu is (a browser), or in Node when the `webgpu`
+ * package's Dawn binary loads: it needs GLIBCXX_3.4.32 and glibc 2.38 (Debian 13,
+ * Ubuntu 24.04), newer than Debian 12's. Whether an adapter exists is only known
+ * asynchronously (see gpuReady()).
  */
 function probeWebGpu(): ModeProbe {
-  const unsupported = 'dinots drives gpu.js synchronously and gpu.js webgpu kernels are async-only (not supported yet)';
   if (!isNode) {
     const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-    return { mode: 'webgpu', available: false, reason: nav?.gpu ? `navigator.gpu exists, but ${unsupported}` : 'navigator.gpu is missing' };
+    return { mode: 'webgpu', available: nav?.gpu !== undefined, reason: nav?.gpu ? '' : 'navigator.gpu is missing' };
   }
   try {
-    requireHere('webgpu');
+    loadDawn();
   } catch (e) {
     const message = (e as Error).message.split('\n')[0];
-    const hint = message.includes('GLIBCXX') ? ' (the Dawn binary needs a newer libstdc++, e.g. Debian 13)' : '';
-    return { mode: 'webgpu', available: false, reason: `the webgpu package does not load: ${message}${hint}` };
+    const hint = /GLIBC/.test(message) ? ' (Dawn needs GLIBCXX_3.4.32 and glibc 2.38, e.g. Debian 13; see scripts/webgpu-runtime.sh)' : '';
+    return { mode: 'webgpu', available: false, reason: `the webgpu package's Dawn binary does not load: ${message}${hint}` };
   }
-  return { mode: 'webgpu', available: false, reason: `the webgpu package loads, but ${unsupported}` };
+  return { mode: 'webgpu', available: true, reason: '' };
+}
+
+/**
+ * Gives gpu.js a navigator.gpu in Node (Dawn's), once. Dawn's device rejects the
+ * function gpu.js assigns to onuncapturederror ("not of the correct interface type"), so
+ * each device gets an own onuncapturederror property that accepts and ignores it: Dawn
+ * prints uncaptured errors itself, and kernel errors reach dinots through gpu.js's promises.
+ */
+export function installNavigatorGpu(): void {
+  const global = globalThis as { navigator?: { gpu?: NavigatorGpu } };
+  if (global.navigator?.gpu !== undefined) return;
+  const dawn = loadDawn().create([]);
+  const gpu: NavigatorGpu = {
+    async requestAdapter(options) {
+      const adapter = await dawn.requestAdapter(options);
+      if (adapter === null) return null;
+      const requestDevice = adapter.requestDevice.bind(adapter);
+      return {
+        info: adapter.info,
+        get limits() {
+          return (adapter as unknown as { limits: object }).limits;
+        },
+        async requestDevice(descriptor) {
+          const device = await requestDevice(descriptor);
+          Object.defineProperty(device, 'onuncapturederror', { set() {}, configurable: true });
+          return device;
+        },
+      } as WebGpuAdapter;
+    },
+  };
+  if (global.navigator === undefined) global.navigator = { gpu };
+  else Object.defineProperty(global.navigator, 'gpu', { value: gpu, configurable: true });
 }
 
 function probeHeadlessGl(GPU: GpuJsModule['GPU']): ModeProbe {
@@ -134,9 +208,9 @@ export function requestedMode(option: GpuMode | 'auto' | undefined): GpuMode | '
   return asked as GpuMode | 'auto';
 }
 
-/** The mode to run: the first available one, or the requested one (an error when it is unavailable). */
+/** The mode to run: the first available synchronous one, or the requested one (an error when it is unavailable). */
 export function chooseMode(requested: GpuMode | 'auto', probes: readonly ModeProbe[]): GpuMode {
-  if (requested === 'auto') return probes.find((p) => p.available)!.mode;
+  if (requested === 'auto') return probes.find((p) => p.available && p.mode !== 'webgpu')!.mode;
   const probe = probes.find((p) => p.mode === requested)!;
   if (!probe.available) throw new Error(`gpu: mode '${requested}' was requested but cannot run here: ${probe.reason}`);
   return requested;

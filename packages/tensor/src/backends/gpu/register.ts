@@ -24,6 +24,15 @@ export function configureGpu(options: GpuOptions): void {
   register(options);
 }
 
+/**
+ * Starts the GPU backend and waits until it can run kernels: in webgpu mode until the
+ * WebGPU adapter and device exist (rejecting with the reason where there is none), after
+ * which backendInfo().adapter describes the adapter. Other modes resolve at once.
+ */
+export function gpuReady(): Promise<GpuBackendInfo> {
+  return (getBackend('gpu') as GpuBackend).context.ready();
+}
+
 /** Which gpu.js mode runs GPU tensors, whether it is a real GPU, and why other modes were skipped. Starts the backend. */
 export function backendInfo(): GpuBackendInfo {
   return (getBackend('gpu') as GpuBackend).info;
