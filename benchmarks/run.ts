@@ -88,3 +88,5 @@ writeFileSync(file, JSON.stringify({
   results,
 }, null, 2) + '\n');
 console.error(`\nwrote ${path.relative(process.cwd(), file)}`);
+// Exit explicitly: in the GPU backend's WebGPU mode, Dawn keeps Node's event loop alive.
+process.exit(0);
