@@ -9,7 +9,7 @@
 // formula (ops/layer-norm.ts keeps that one for double backward and as the reference).
 
 import type { TypedArray } from '../../dtype.js';
-import { rowOffsets } from './rows.js';
+import { type StridedTensor, rowOffsets } from './rows.js';
 
 export interface Vector {
   readonly data: TypedArray;
@@ -31,17 +31,9 @@ export interface LayerNormArgs {
   readonly rstd: TypedArray;
 }
 
-/** A strided [rows, D] matrix: row r, column j at offset + rowOffset(r) + j * colStride. */
-export interface RowMatrix {
-  readonly data: TypedArray;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
-  readonly offset: number;
-}
-
 export interface LayerNormBackwardArgs {
-  readonly g: RowMatrix;
-  readonly x: RowMatrix;
+  readonly g: StridedTensor;
+  readonly x: StridedTensor;
   readonly weight: Vector | null;
   /** The forward pass's statistics, one value per row (contiguous). */
   readonly mean: TypedArray;

@@ -5,6 +5,16 @@
 // offset + sum_{d != dim} index_d * stride_d. Listing those starts once (in row-major
 // order of the other dims) lets each kernel be a simple loop over rows.
 
+import type { TypedArray } from '../../dtype.js';
+
+/** A strided tensor that a row kernel reads or writes row by row along one dim. */
+export interface StridedTensor {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
 export function rowOffsets(shape: readonly number[], strides: readonly number[], offset: number, dim: number): Float64Array {
   const dims = shape.map((_, d) => d).filter((d) => d !== dim);
   const count = dims.reduce((n, d) => n * shape[d], 1);

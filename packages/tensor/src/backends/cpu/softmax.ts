@@ -6,7 +6,7 @@
 //   softmax: dx_i = y_i (g_i - sum_j g_j y_j);   log_softmax: dx_i = g_i - exp(y_i) sum_j g_j.
 
 import type { TypedArray } from '../../dtype.js';
-import { rowOffsets } from './rows.js';
+import { type StridedTensor, rowOffsets } from './rows.js';
 
 export interface SoftmaxArgs {
   readonly x: TypedArray;
@@ -53,14 +53,6 @@ export function softmaxRows(args: SoftmaxArgs, begin: number, end: number): void
       for (let j = 0; j < n; j++) out[ob + j * os] *= inv;
     }
   }
-}
-
-/** A strided tensor, read or written row by row along the softmax dim. */
-export interface StridedTensor {
-  readonly data: TypedArray;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
-  readonly offset: number;
 }
 
 export interface SoftmaxBackwardArgs {
