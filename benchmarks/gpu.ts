@@ -26,10 +26,10 @@ export interface GpuStatus {
 }
 
 /** Starts the GPU backend and says which gpu.js mode runs it and why the others do not. */
-export function gpuStatus(): GpuStatus {
+export async function gpuStatus(): Promise<GpuStatus> {
   let info: GpuBackendInfo;
   try {
-    info = T.backendInfo();
+    info = await T.gpuReady(); // in webgpu mode, once the adapter (and so its description) is known
   } catch (e) {
     return { live: false, info: null, line: `GPU cases skipped: the GPU backend did not start (${(e as Error).message})` };
   }

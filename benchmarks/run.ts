@@ -43,7 +43,7 @@ let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...d
   .filter((c) => only.test(`${c.family} ${c.name}`))
   .map((c) => (skip === null ? c : { ...c, implementations: c.implementations.filter((impl, i) => i === 0 || !skip.test(impl.name)) }));
 // The GPU backend starts (and opens a GL context) only when a GPU case is selected.
-const gpu = cases.some((c) => c.family === 'GPU') ? gpuStatus() : null;
+const gpu = cases.some((c) => c.family === 'GPU') ? await gpuStatus() : null;
 if (gpu !== null) console.error(gpu.line);
 if (gpu?.live === false) cases = cases.filter((c) => c.family !== 'GPU');
 
