@@ -3,7 +3,7 @@
 // read every mode has (webgpu mode has no synchronous read).
 
 import { expect } from 'chai';
-import { type Device, Generator, type Tensor, cat, randn, stack, tensor, zeros } from '../../src/index.js';
+import { type Device, Generator, type Tensor, cat, layerNorm, memory, noGrad, ones, randn, scope, stack, tensor, zeros } from '../../src/index.js';
 
 /** How a test input is laid out in memory: the values are the same, the strides are not. */
 export type Layout = 'contiguous' | 'transposed' | 'strided' | 'offset';
@@ -66,4 +66,46 @@ export async function expectClose(got: Tensor, reference: Tensor, tol: Tolerance
 /** How many fast-check runs a property gets on this device (GPU kernels compile per shape). */
 export function runs(device: Device): number {
   return device === 'cpu' ? 40 : 12;
+}
+
+/**
+ * GPU storages allocated and not explicitly freed: unlike memory().storages it does not move
+ * when the garbage collector frees tensors that earlier tests forgot.
+ */
+export function heldStorages(): number {
+  const m = memory();
+  return m.allocated - m.disposed;
+}
+
+/**
+ * Twelve SGD steps of a small LayerNorm-GELU MLP on the GPU, each inside a scope that keeps
+ * only the loss; `read` reads the loss (synchronously or not). Returns the losses and
+ * heldStorages() after each step, for tests that memory stays flat while the loss falls.
+ */
+export async function gpuTrainingLoop(read: (loss: Tensor) => number | Promise<number>): Promise<{ losses: number[]; counts: number[] }> {
+  const g = new Generator(0);
+  const w1 = randn([8, 16], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
+  const w2 = randn([16, 4], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
+  const gamma = ones([16], { device: 'gpu' }).requiresGrad_();
+  const params = [w1, w2, gamma];
+  const x = randn([6, 8], { generator: g }).to('gpu');
+  const labels = tensor([0, 1, 2, 3, 0, 1], { dtype: 'int32' }).to('gpu');
+  const losses: number[] = [];
+  const counts: number[] = [];
+  for (let step = 0; step < 12; step++) {
+    const loss = scope(() => {
+      const h = layerNorm(x.matmul(w1), [16], gamma, null).gelu();
+      const nll = h.matmul(w2).logSoftmax(-1).gather(1, labels.unsqueeze(1)).mean().neg();
+      nll.backward();
+      noGrad(() => {
+        for (const p of params) p.sub_(p.grad!.mul(0.5));
+      });
+      for (const p of params) p.grad = null;
+      return nll;
+    });
+    losses.push(await read(loss));
+    loss.dispose();
+    counts.push(heldStorages());
+  }
+  return { losses, counts };
 }

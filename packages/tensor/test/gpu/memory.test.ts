@@ -5,15 +5,7 @@ import { expect } from 'chai';
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { useBestGpu } from './targets.js';
-
-/**
- * Storages allocated and not explicitly freed: unlike memory().storages it does not move
- * when the garbage collector frees tensors that earlier tests forgot.
- */
-function held(): number {
-  const m = T.memory();
-  return m.allocated - m.disposed;
-}
+import { gpuTrainingLoop, heldStorages as held } from './helpers.js';
 
 describe('gpu memory', () => {
   before(async () => {
@@ -93,32 +85,8 @@ describe('gpu memory', () => {
     kept!.dispose();
   });
 
-  it('a training step in a loop does not grow memory()', () => {
-    const g = new T.Generator(0);
-    const w1 = T.randn([8, 16], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
-    const w2 = T.randn([16, 4], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
-    const gamma = T.ones([16], { device: 'gpu' }).requiresGrad_();
-    const params = [w1, w2, gamma];
-    const x = T.randn([6, 8], { generator: g }).to('gpu');
-    const labels = T.tensor([0, 1, 2, 3, 0, 1], { dtype: 'int32' }).to('gpu');
-    const losses: number[] = [];
-    const counts: number[] = [];
-    for (let step = 0; step < 12; step++) {
-      const loss = T.scope(() => {
-        const h = T.layerNorm(x.matmul(w1), [16], gamma, null).gelu();
-        const logp = h.matmul(w2).logSoftmax(-1);
-        const nll = logp.gather(1, labels.unsqueeze(1)).mean().neg();
-        nll.backward();
-        T.noGrad(() => {
-          for (const p of params) p.sub_(p.grad!.mul(0.5));
-        });
-        for (const p of params) p.grad = null;
-        return nll;
-      });
-      losses.push(loss.item());
-      loss.dispose();
-      counts.push(held());
-    }
+  it('a training step in a loop does not grow memory()', async () => {
+    const { losses, counts } = await gpuTrainingLoop((loss) => loss.item());
     expect(losses[11]).to.be.lessThan(losses[0]);
     expect(new Set(counts.slice(2)).size, `live storages per step: ${counts.join(', ')}`).to.equal(1);
   });

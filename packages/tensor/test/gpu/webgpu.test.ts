@@ -9,6 +9,7 @@ import type { Tensor } from '../../src/index.js';
 import { PendingBuffer } from '../../src/backends/gpu/context.js';
 import { GpuStorage } from '../../src/backends/gpu/gpu-storage.js';
 import { useGpuMode } from './targets.js';
+import { gpuTrainingLoop, heldStorages as held } from './helpers.js';
 import type { GpuBackend } from '../../src/index.js';
 
 /** The gpu.js buffer handle behind t's storage, once its kernel was submitted. */
@@ -20,11 +21,6 @@ async function handleOf(t: Tensor): Promise<{ _deleted: boolean }> {
 
 /** Lets queued frees (which wait for promises) run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-function held(): number {
-  const m = T.memory();
-  return m.allocated - m.disposed;
-}
 
 describe('gpu webgpu mode', () => {
   let backend: GpuBackend;
@@ -96,30 +92,7 @@ describe('gpu webgpu mode', () => {
   });
 
   it('a training step in a loop does not grow memory() (reading the loss with await)', async () => {
-    const g = new T.Generator(0);
-    const w1 = T.randn([8, 16], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
-    const w2 = T.randn([16, 4], { generator: g }).mul(0.3).to('gpu').requiresGrad_();
-    const gamma = T.ones([16], { device: 'gpu' }).requiresGrad_();
-    const params = [w1, w2, gamma];
-    const x = T.randn([6, 8], { generator: g }).to('gpu');
-    const labels = T.tensor([0, 1, 2, 3, 0, 1], { dtype: 'int32' }).to('gpu');
-    const losses: number[] = [];
-    const counts: number[] = [];
-    for (let step = 0; step < 12; step++) {
-      const loss = T.scope(() => {
-        const h = T.layerNorm(x.matmul(w1), [16], gamma, null).gelu();
-        const nll = h.matmul(w2).logSoftmax(-1).gather(1, labels.unsqueeze(1)).mean().neg();
-        nll.backward();
-        T.noGrad(() => {
-          for (const p of params) p.sub_(p.grad!.mul(0.5));
-        });
-        for (const p of params) p.grad = null;
-        return nll;
-      });
-      losses.push((await loss.data())[0]);
-      loss.dispose();
-      counts.push(held());
-    }
+    const { losses, counts } = await gpuTrainingLoop(async (loss) => (await loss.data())[0]);
     expect(losses[11]).to.be.lessThan(losses[0]);
     expect(new Set(counts.slice(2)).size, `live storages per step: ${counts.join(', ')}`).to.equal(1);
   });
