@@ -21,7 +21,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Device, Generator, type GeneratorState, type Tensor, cat, noGrad, randperm, scope } from '@dinots/tensor';
+import { type Device, Generator, type GeneratorState, type Tensor, backendInfo, cat, noGrad, randperm, scope } from '@dinots/tensor';
 import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
@@ -110,6 +110,9 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   } = config;
   const dtype = model.dtype ?? 'float32';
   if (device === 'gpu' && dtype !== 'float32') throw new Error(`trainDino: the GPU holds float32 only, but model.dtype is ${dtype}`);
+  if (device === 'gpu' && backendInfo().mode === 'webgpu') {
+    throw new Error("trainDino: it reads the loss back synchronously every iteration, which the GPU backend's webgpu mode cannot do (reads are `await t.data()` only); run it in a GL mode: DINOTS_GPU_MODE=headlessgl, or configureGpu({ mode: 'headlessgl' }) before the first GPU op");
+  }
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`trainDino: batchSize must be a positive integer, got ${batchSize}`);
   const itersPerEpoch = Math.floor(dataset.length / batchSize); // drop_last
   if (itersPerEpoch < 1) throw new Error(`trainDino: the dataset has ${dataset.length} images, fewer than one batch of ${batchSize}`);

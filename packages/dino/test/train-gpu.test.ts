@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GpuBackend, GpuContext, memory, registerBackend } from '@dinots/tensor';
+import { type Backend, GpuBackend, GpuContext, getBackend, memory, registerBackend } from '@dinots/tensor';
 import { MNIST, MNIST_MEAN, MNIST_STD, Subset, type TrainDinoConfig, type TrainDinoResult, loadCheckpointNetworks, trainDino } from '../src/index.js';
 
 const mnist = new MNIST();
@@ -101,6 +101,19 @@ describe('trainDino on the GPU backend (headlessgl)', function () {
       expect(resumed.history[0].loss).to.be.closeTo(cpu.history[2].loss, 1e-3 * Math.abs(cpu.history[2].loss));
     } finally {
       rmSync(cpuDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('trainDino on the GPU backend in webgpu mode', () => {
+  it('is refused up front with the reason and the way out (webgpu reads back asynchronously only)', () => {
+    const saved = getBackend('gpu');
+    // a backend that reports webgpu mode: the check must come before any GPU work
+    registerBackend('gpu', () => ({ info: { mode: 'webgpu' } }) as unknown as Backend);
+    try {
+      expect(() => trainDino(config({ device: 'gpu' }))).to.throw(/trainDino: .*webgpu mode.*DINOTS_GPU_MODE=headlessgl/);
+    } finally {
+      registerBackend('gpu', () => saved);
     }
   });
 });

@@ -75,8 +75,8 @@ export async function useGpuMode(context: Mocha.Context, mode: GpuMode): Promise
 }
 
 /**
- * The best synchronous GPU backend available here (auto-detection order, webgpu left
- * out as auto-detection does), made the 'gpu' device's.
+ * The best GPU backend with synchronous reads available here (auto-detection order
+ * without webgpu, whose reads are asynchronous only), made the 'gpu' device's.
  */
 export async function useBestGpu(): Promise<GpuBackend> {
   for (const mode of GPU_MODES.filter((m) => m !== 'webgpu')) {

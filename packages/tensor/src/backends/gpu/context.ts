@@ -224,7 +224,8 @@ export async function download(array: DeviceArray): Promise<Float32Array> {
 
 /** Reads a device array back at once; `op` names the public call in the error of async-only modes. */
 export function downloadSync(array: DeviceArray, op: string): Float32Array {
-  const asyncOnly = `${op}: GPU tensors in webgpu mode can only be read asynchronously; use \`await t.data()\``;
+  const asyncOnly = `${op}: GPU tensors in webgpu mode can only be read asynchronously; use \`await t.data()\`, ` +
+    `or run the GPU backend in a mode with synchronous reads (DINOTS_GPU_MODE=headlessgl, or configureGpu({ mode: 'headlessgl' }) in Node; 'webgl2' in a browser)`;
   if (array instanceof Float32Array) return array;
   if (array instanceof PendingBuffer) throw new Error(asyncOnly);
   const values = array.toArray();

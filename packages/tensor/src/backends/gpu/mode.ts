@@ -8,9 +8,12 @@
 // never reports it as a GPU. The choice can be forced with the DINOTS_GPU_MODE
 // environment variable or configureGpu({ mode }) before the first GPU op.
 //
-// WebGPU is probed first but only runs when asked for: its reads are asynchronous only
-// (`await t.data()`; dataSync(), item() and toArray() throw), so picking it by
-// auto-detection would break programs that read synchronously on the other modes.
+// WebGPU comes first, as in tfjs: where it runs, reads are asynchronous only (`await
+// t.data()`; dataSync(), item() and toArray() throw, naming the call), so a program that
+// reads synchronously forces a GL mode (DINOTS_GPU_MODE=headlessgl). Whether WebGPU has an
+// adapter is only known asynchronously: `await gpuReady()` before the first GPU op (like
+// tf.ready()) asks for one and falls through to the next mode when there is none; a
+// backend started by a GPU op without it goes by whether WebGPU loads at all.
 
 export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
@@ -187,10 +190,30 @@ function probeBrowserGl(mode: 'webgl2' | 'webgl', GPU: GpuJsModule['GPU']): Mode
   return { mode, available: ok, reason: ok ? '' : `this browser has no ${mode} context` };
 }
 
+/** Why WebGPU cannot run although it loads (no adapter), once gpuReady() found out; null until then. */
+let webGpuAdapterMissing: string | null = null;
+
+/**
+ * Asks WebGPU for an adapter (installing Dawn's navigator.gpu in Node) and records why
+ * there is none, so that auto-detection skips webgpu. Resolves once known; never rejects.
+ */
+export async function probeWebGpuAdapter(): Promise<void> {
+  if (!probeWebGpu().available) return;
+  try {
+    if (isNode) installNavigatorGpu();
+    const gpu = (globalThis as { navigator?: { gpu?: NavigatorGpu } }).navigator?.gpu;
+    const adapter = await gpu?.requestAdapter();
+    if (adapter == null) webGpuAdapterMissing = 'WebGPU loads but has no adapter (no GPU, or no Vulkan/Metal/D3D12 driver for it)';
+  } catch (e) {
+    webGpuAdapterMissing = `WebGPU loads but requesting an adapter failed: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
 /** Probes every mode (cpu always works) in auto-detection order. */
 export function probeModes(GPU: GpuJsModule['GPU']): ModeProbe[] {
+  const webGpu = probeWebGpu();
   return [
-    probeWebGpu(),
+    webGpu.available && webGpuAdapterMissing !== null ? { mode: 'webgpu', available: false, reason: webGpuAdapterMissing } : webGpu,
     probeHeadlessGl(GPU),
     probeBrowserGl('webgl2', GPU),
     probeBrowserGl('webgl', GPU),
@@ -208,9 +231,9 @@ export function requestedMode(option: GpuMode | 'auto' | undefined): GpuMode | '
   return asked as GpuMode | 'auto';
 }
 
-/** The mode to run: the first available synchronous one, or the requested one (an error when it is unavailable). */
+/** The mode to run: the first available one in probe order, or the requested one (an error when it is unavailable). */
 export function chooseMode(requested: GpuMode | 'auto', probes: readonly ModeProbe[]): GpuMode {
-  if (requested === 'auto') return probes.find((p) => p.available && p.mode !== 'webgpu')!.mode;
+  if (requested === 'auto') return probes.find((p) => p.available)!.mode;
   const probe = probes.find((p) => p.mode === requested)!;
   if (!probe.available) throw new Error(`gpu: mode '${requested}' was requested but cannot run here: ${probe.reason}`);
   return requested;

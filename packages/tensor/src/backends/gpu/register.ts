@@ -3,11 +3,14 @@
 import { getBackend, registerBackend } from '../backend.js';
 import { GpuContext, type GpuOptions } from './context.js';
 import { GpuBackend } from './gpu-backend.js';
-import type { GpuBackendInfo } from './mode.js';
+import { type GpuBackendInfo, probeWebGpuAdapter, requestedMode } from './mode.js';
 
 let started: GpuBackend | null = null;
+/** The options the backend will start with. */
+let pending: GpuOptions = {};
 
 function register(options: GpuOptions): void {
+  pending = options;
   registerBackend('gpu', () => (started = new GpuBackend(new GpuContext(options))));
 }
 
@@ -25,11 +28,15 @@ export function configureGpu(options: GpuOptions): void {
 }
 
 /**
- * Starts the GPU backend and waits until it can run kernels: in webgpu mode until the
- * WebGPU adapter and device exist (rejecting with the reason where there is none), after
- * which backendInfo().adapter describes the adapter. Other modes resolve at once.
+ * Starts the GPU backend and waits until it can run kernels (like tf.ready()). Called
+ * before the first GPU op with the mode left to auto-detection, it first asks WebGPU for
+ * an adapter, so that webgpu is chosen only where one exists and the next mode otherwise.
+ * In webgpu mode it resolves once the adapter and device exist (rejecting with the reason
+ * where there is none), after which backendInfo().adapter describes the adapter. Other
+ * modes resolve at once.
  */
-export function gpuReady(): Promise<GpuBackendInfo> {
+export async function gpuReady(): Promise<GpuBackendInfo> {
+  if (started === null && requestedMode(pending.mode) === 'auto') await probeWebGpuAdapter();
   return (getBackend('gpu') as GpuBackend).context.ready();
 }
 
