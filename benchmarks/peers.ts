@@ -7,7 +7,7 @@ import path from 'node:path';
 // The umbrella package: tfjs-core with every gradient registered, and the CPU backend.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { CpuBackend, type Tensor, cpuMemoryStats, registerBackend, setNumThreads } from '@dinots/tensor';
+import { CpuBackend, type Tensor, cpuMemoryStats, registerBackend, scope, setNumThreads } from '@dinots/tensor';
 import type { Implementation, Runner } from './harness.js';
 
 export { tf };
@@ -39,7 +39,8 @@ export type StepResult = Tensor | Float32Array | Promise<Tensor | Float32Array>;
 
 /**
  * dinots with the given threads and kernels. `build` creates the inputs and returns the
- * step; the step's return value (from the first call) is the result to check.
+ * step; the step's return value (from the first call) is the result to check. Each step
+ * runs in a scope(), which frees everything but its result when it ends.
  */
 export function ours(options: OursOptions, build: () => () => StepResult): Implementation {
   return {
@@ -54,7 +55,8 @@ export function ours(options: OursOptions, build: () => () => StepResult): Imple
           const keep = (r: Tensor | Float32Array) => {
             result ??= r instanceof Float32Array ? r : (r.dataSync() as Float32Array);
           };
-          const r = step();
+          // in a scope, as tfjs' steps run in tf.tidy: the step's memory goes back to the pool at its end
+          const r = scope(step);
           return r instanceof Promise ? r.then(keep) : keep(r);
         },
         get result() {

@@ -3,9 +3,12 @@
 // GPU textures are not garbage collected: a GPU tensor frees its texture when it is
 // disposed (t.dispose(), or `using t = ...`), when a scope it was created in ends, or,
 // as a safety net, some time after the garbage collector has dropped it. CPU tensors are
-// ordinary garbage-collected memory, for which dispose() does nothing.
+// ordinary garbage-collected memory, but dispose() and scopes free them too: their
+// buffers go back to the CPU buffer pool at once, so a loop that runs each step in a
+// scope reuses its memory without waiting for the garbage collector (fresh memory costs
+// page faults). A disposed tensor, on either device, throws when it is used.
 //
-// scope(fn) disposes every device storage allocated while fn runs, except those behind
+// scope(fn) disposes every storage allocated while fn runs, except those behind
 // the tensors fn returns (or passes to keep()). Unlike tfjs's tidy, fn may be async: in
 // Node the scope follows fn's own async context (AsyncLocalStorage), so awaiting inside
 // it, or running two scopes concurrently, attributes each allocation to the right scope.
@@ -63,6 +66,11 @@ export function trackAllocation(storage: Storage): void {
   counts.storages++;
   counts.elements += storage.length;
   counts.allocated++;
+  tracker.current()?.storages.add(storage);
+}
+
+/** Called by a CPU storage when it is created: adds it to the open scope (CPU memory is not counted in memory()). */
+export function trackScoped(storage: Storage): void {
   tracker.current()?.storages.add(storage);
 }
 

@@ -6,6 +6,8 @@
 // to use a saved value that was overwritten since (as PyTorch's version counter).
 
 import { type DType, type TypedArray, typedArrayFor, dtypeOfArray } from './dtype.js';
+import { releasePooled } from './backends/cpu/buffer-pool.js';
+import { trackScoped } from './memory.js';
 
 export type Device = 'cpu' | 'gpu';
 
@@ -19,14 +21,42 @@ export abstract class Storage {
     this.version++;
   }
 
-  /** Frees device memory (GPU storages); a no-op for garbage-collected CPU memory. */
-  dispose(): void {}
+  /** Frees the storage's memory now; the storage must not be used afterwards. */
+  abstract dispose(): void;
 }
 
-/** CPU storage: a typed array in host memory (a SharedArrayBuffer when worker threads may read it). */
+/**
+ * CPU storage: a typed array in host memory (a SharedArrayBuffer when worker threads may
+ * read it). Garbage collected like any JavaScript object; dispose(), or the end of the
+ * scope() that created it, frees it at once: a `pooled` array (one the CPU backend took
+ * from its buffer pool) goes straight back there for the next op, and every later access
+ * to the storage throws instead of reading memory that another tensor now owns.
+ */
 export class CpuStorage extends Storage {
-  constructor(readonly data: TypedArray) {
+  private array: TypedArray | null;
+
+  constructor(data: TypedArray, private readonly pooled = false) {
     super('cpu', dtypeOfArray(data), data.length);
+    this.array = data;
+    trackScoped(this);
+  }
+
+  /** The elements; throws once the storage was disposed. */
+  get data(): TypedArray {
+    if (this.array === null) {
+      throw new Error(`a CPU tensor was used after it was disposed (dispose(), or the end of the scope() that created it): its storage of ${this.length} ${this.dtype} elements is freed; keep() it or return it from the scope`);
+    }
+    return this.array;
+  }
+
+  get isDisposed(): boolean {
+    return this.array === null;
+  }
+
+  override dispose(): void {
+    if (this.array === null) return;
+    if (this.pooled) releasePooled(this.array);
+    this.array = null;
   }
 
   /** A zero-filled storage; large ones live in shared memory so that a worker pool can use them. */

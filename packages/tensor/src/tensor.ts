@@ -161,8 +161,9 @@ export class Tensor {
   }
 
   /**
-   * Frees the device memory behind this tensor, which every view of the same storage
-   * shares (as tfjs's dispose): a GPU tensor must not be used afterwards. A no-op on the CPU.
+   * Frees the memory behind this tensor, which every view of the same storage shares (as
+   * tfjs's dispose): on the GPU its texture, on the CPU its buffer, which goes back to the
+   * buffer pool for the next op. Neither it nor any view may be used afterwards (they throw).
    */
   dispose(): void {
     this.storage.dispose();

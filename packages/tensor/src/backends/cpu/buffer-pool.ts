@@ -15,6 +15,11 @@
 // views and kept `storage.data` references stay valid. A reused buffer is zero-filled unless
 // the caller says that it overwrites every element.
 //
+// Explicit release: dispose() and the end of a scope() hand a storage's buffer back at once
+// (releasePooled), so a training loop that runs each step in a scope recycles its memory
+// without waiting for the garbage collector or the event loop. The storage then refuses
+// every later access (storage.ts), so no live view can see the buffer's next contents.
+//
 // Bound: the registry holds each buffer strongly until its callback has run, and callbacks
 // only run between event-loop tasks. A long synchronous loop (a training loop that never
 // awaits) would therefore keep every buffer it ever allocated. So at most
@@ -42,12 +47,7 @@ const keyOf = (bytes: number, shared: boolean) => `${shared ? 'shared' : 'plain'
 
 const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
   unreclaimedBytes -= buffer.byteLength;
-  if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
-  const key = keyOf(buffer.byteLength, buffer instanceof SharedArrayBuffer);
-  let list = free.get(key);
-  if (list === undefined) free.set(key, (list = []));
-  list.push(buffer);
-  pooledBytes += buffer.byteLength;
+  pool(buffer);
 });
 
 /**
@@ -69,10 +69,31 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean, ze
     if (zeroed) data.fill(0);
   }
   if (unreclaimedBytes + bytes <= MAX_UNRECLAIMED_BYTES) {
-    registry.register(data, data.buffer);
+    registry.register(data, data.buffer, data);
     unreclaimedBytes += bytes;
   }
   return data;
+}
+
+/** Puts a buffer into the free lists (unless the pool is full). */
+function pool(buffer: ArrayBufferLike): void {
+  if (pooledBytes + buffer.byteLength > MAX_POOLED_BYTES) return;
+  const key = keyOf(buffer.byteLength, buffer instanceof SharedArrayBuffer);
+  let list = free.get(key);
+  if (list === undefined) free.set(key, (list = []));
+  list.push(buffer);
+  pooledBytes += buffer.byteLength;
+}
+
+/**
+ * Returns an array that allocatePooled handed out to the pool now, instead of when the
+ * garbage collector finds it unreachable. The caller guarantees that nothing reads or
+ * writes `data` afterwards (a disposed storage refuses access).
+ */
+export function releasePooled(data: TypedArray): void {
+  if (data.byteLength < MIN_POOLED_BYTES) return;
+  if (registry.unregister(data)) unreclaimedBytes -= data.byteLength;
+  pool(data.buffer);
 }
 
 function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {

@@ -78,7 +78,7 @@ export class CpuBackend implements Backend {
   }
 
   allocate(dtype: DType, length: number, zeroed = true): CpuStorage {
-    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements, zeroed));
+    return new CpuStorage(allocatePooled(dtype, length, length >= sharedMemoryThreshold.elements, zeroed), true);
   }
 
   fromArray(data: TypedArray): CpuStorage {
