@@ -103,7 +103,8 @@ export function memory(): MemoryInfo {
 
 /** The storages of every tensor in `value` (a tensor, or arrays and objects holding tensors). */
 function collect(value: unknown, into: Set<Storage>, seen = new Set<unknown>()): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  // typed arrays hold numbers only: walking their elements would cost O(length)
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || seen.has(value)) return;
   seen.add(value);
   if (value instanceof Tensor) {
     into.add(value.storage);
