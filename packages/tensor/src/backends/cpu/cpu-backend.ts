@@ -10,7 +10,7 @@ import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
-import { simdBinaryAvailable, simdPlan } from './elementwise-simd.js';
+import { simdAvailable, simdPlan } from './elementwise-simd.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormParamGrads } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
@@ -96,20 +96,22 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
-    elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
+    if (!this.simdElementwise(op, UNARY_EXPRESSIONS[op], out, [x])) elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
   }
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
-    if (this.simd && [a, b, out].every((t) => t.dtype === 'float32') && simdBinaryAvailable(op)) {
-      const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
-      const args = simplifyStrided(2, BINARY_EXPRESSIONS[op], out.shape, operand(out), [a, b].map(split ? sharedOperand : operand));
-      const plan = simdPlan(args);
-      if (plan !== null) {
-        parallelFor('simdBinarySlab', { ...args, op, plan }, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
-        return;
-      }
-    }
-    elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
+    if (!this.simdElementwise(op, BINARY_EXPRESSIONS[op], out, [a, b])) elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
+  }
+
+  /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see simdPlan); false otherwise. */
+  private simdElementwise(op: UnaryOp | BinaryOp, expr: string, out: Tensor, inputs: readonly Tensor[]): boolean {
+    if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !simdAvailable(op)) return false;
+    const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
+    const args = simplifyStrided(inputs.length as 1 | 2, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand));
+    const plan = simdPlan(args);
+    if (plan === null) return false;
+    parallelFor('simdSlab', { ...args, op, plan }, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
+    return true;
   }
 
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void {

@@ -4,7 +4,7 @@
 // cross threads unchanged (numbers, strings, arrays on shared memory).
 
 import { stridedSlab } from '../elementwise.js';
-import { simdBinarySlab } from '../elementwise-simd.js';
+import { simdSlab } from '../elementwise-simd.js';
 import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
 import { gemmPart } from '../matmul-part.js';
 import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
@@ -12,7 +12,7 @@ import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
 export const TASKS = {
   gemmPart,
   stridedSlab,
-  simdBinarySlab,
+  simdSlab,
   softmaxRows,
   softmaxBackwardRows,
   layerNormRows,
