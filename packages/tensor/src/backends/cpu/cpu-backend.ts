@@ -1,5 +1,6 @@
 // The CPU backend: TypeScript kernels over typed arrays, matrix products and float32
-// add/sub/mul/div on WebAssembly SIMD kernels (matmul-wasm.ts, elementwise-simd.ts),
+// add/sub/mul/div, GELU, softmax and LayerNorm on WebAssembly SIMD kernels (matmul-wasm.ts,
+// elementwise-simd.ts, rows-simd.ts),
 // large kernels split over a worker-thread pool (threads/pool.ts), and outputs on memory
 // recycled from dead tensors (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
@@ -14,6 +15,7 @@ import { simdAvailable, simdPlan } from './elementwise-simd.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { layerNormParamGrads } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
+import { simdRowsAvailable } from './rows-simd.js';
 import type { Operand } from './strided-loop.js';
 import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
 
@@ -178,7 +180,13 @@ export class CpuBackend implements Backend {
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
-    parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
+    const simd = this.simdRows([x, out]) && dim === x.ndim - 1;
+    parallelFor(simd ? 'simdSoftmaxRows' : 'softmaxRows', args, ...rowsAndGrain(x.shape, dim));
+  }
+
+  /** Whether the float32 SIMD row kernels (rows-simd.ts) can run on these tensors: all contiguous. */
+  private simdRows(tensors: readonly (Tensor | null)[]): boolean {
+    return this.simd && tensors.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous())) && simdRowsAvailable();
   }
 
   softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, out: Tensor): void {
@@ -194,7 +202,7 @@ export class CpuBackend implements Backend {
     // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
     const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
     const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
-    parallelFor('layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
+    parallelFor(this.simdRows([x, weight, bias, out]) ? 'simdLayerNormRows' : 'layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
     if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);
     if (rstdData !== cpuData(rstd)) cpuData(rstd).set(rstdData);
   }

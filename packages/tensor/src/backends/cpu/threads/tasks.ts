@@ -7,6 +7,7 @@ import { stridedSlab } from '../elementwise.js';
 import { simdSlab } from '../elementwise-simd.js';
 import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
 import { gemmPart } from '../matmul-part.js';
+import { simdLayerNormRows, simdSoftmaxRows } from '../rows-simd.js';
 import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
 
 export const TASKS = {
@@ -14,8 +15,10 @@ export const TASKS = {
   stridedSlab,
   simdSlab,
   softmaxRows,
+  simdSoftmaxRows,
   softmaxBackwardRows,
   layerNormRows,
+  simdLayerNormRows,
   layerNormBackwardRows,
 } as const;
 

@@ -46,6 +46,13 @@ export class Constants {
     return new Uint8Array(Int32Array.from(this.words).buffer);
   }
 
+  /** Appends `words` (int32 bit patterns, a multiple of 4) to the table as they are; returns their byte address. */
+  block(words: readonly number[]): number {
+    const at = this.byteLength;
+    this.words.push(...words.map((w) => w | 0));
+    return at;
+  }
+
   /** Code that pushes four copies of float32 `value`. */
   f32(value: number): Code {
     return this.vector(new Int32Array(Float32Array.of(value).buffer)[0]);
@@ -130,10 +137,13 @@ export function erfF32x4(k: Constants, x: number, scratch: readonly number[]): C
     op.if,
     // 1.25 <= |x|
     ...fconst(1), op.localGet(z), op.f32x4Div, op.localSet(s),
-    ...horner(k, RA, s), ...horner(k, SA, s), op.f32x4Div,
-    ...horner(k, RB, s), ...horner(k, SB, s), op.f32x4Div,
-    op.localGet(ax), ...fconst(1 / 0.35), op.f32x4Lt, op.v128Bitselect,
-    ...fconst(-0.5625), op.f32x4Add, op.localGet(z), op.f32x4Sub, op.localSet(arg),
+    ...horner(k, RA, s), ...horner(k, SA, s), op.f32x4Div, op.localSet(arg),
+    op.localGet(ax), ...fconst(1 / 0.35), op.f32x4Ge, op.v128AnyTrue,
+    op.if,
+    ...horner(k, RB, s), ...horner(k, SB, s), op.f32x4Div, op.localGet(arg),
+    op.localGet(ax), ...fconst(1 / 0.35), op.f32x4Ge, op.v128Bitselect, op.localSet(arg),
+    op.end,
+    op.localGet(arg), ...fconst(-0.5625), op.f32x4Add, op.localGet(z), op.f32x4Sub, op.localSet(arg),
     ...fconst(1), ...expF32x4(k, arg, expScratch as [number, number, number]), op.localGet(ax), op.f32x4Div, op.f32x4Sub,
     op.localGet(b), op.localGet(ax), ...fconst(1.25), op.f32x4Ge, op.v128Bitselect, op.localSet(b),
     ...fconst(1), op.localGet(b), op.localGet(ax), ...fconst(4), op.f32x4Ge, op.v128Bitselect, op.localSet(b),
