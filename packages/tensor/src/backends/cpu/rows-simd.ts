@@ -6,7 +6,8 @@
 // one): it copies each block in with a typed-array `set` (a native memcpy), runs the
 // kernel on it, and copies the result out, while the block is still in the cache.
 // Each thread of the pool has its own instance and memory. Log-softmax takes the log of
-// each row's sum here (WebAssembly has no log instruction): one Math.log per row.
+// each row's sum here (WebAssembly has no log instruction): one Math.log per row, between
+// a kernel that sums and one that subtracts.
 // The TypeScript kernels (softmax.ts, layer-norm.ts) are the reference and the fallback.
 
 import type { TypedArray } from '../../dtype.js';
@@ -78,8 +79,7 @@ export function simdSoftmaxRows(args: SoftmaxArgs, begin: number, end: number): 
     view.set(x.subarray(xOffset + r * n, xOffset + (r + rows) * n), at.x);
     if (log) {
       k.logSoftmaxStats(at.x * 4, n, rows, at.s * 4);
-      // shift = max + log(sum), written over the stats in order (entry i reads entries 2i and 2i + 1)
-      for (let i = 0; i < rows; i++) view[at.s + i] = view[at.s + 2 * i] + Math.log(view[at.s + 2 * i + 1]);
+      for (let i = at.s + 1; i < at.s + 2 * rows; i += 2) view[i] = Math.log(view[i]);
       k.subtractRows(at.x * 4, at.out * 4, n, rows, at.s * 4);
     } else {
       k.softmax(at.x * 4, at.out * 4, n, rows);

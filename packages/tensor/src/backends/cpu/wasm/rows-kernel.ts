@@ -6,7 +6,9 @@
 //                                      stored in out, then out_j = e_j / sum_j e_j
 //   logSoftmaxStats(x, n, rows, stats): stats[2r] = m, stats[2r + 1] = sum_j exp(x_j - m)
 //                                      (the driver takes the log: there is no log instruction)
-//   subtractRows(x, out, n, rows, shift): out_j = x_j - shift[r]
+//   subtractRows(x, out, n, rows, shifts): out_j = (x_j - shifts[2r]) - shifts[2r + 1]
+//                                      (log-softmax as (x - m) - log(sum): x - m is exact near
+//                                      the max, where x - (m + log(sum)) would cancel)
 //   layerNorm(x, out, n, rows, w, b, mean, rstd, eps):
 //                                      mean = sum_j x_j / n, var = sum_j (x_j - mean)^2 / n,
 //                                      rstd = 1 / sqrt(var + eps), out_j = (x_j - mean) rstd w_j + b_j
@@ -154,14 +156,15 @@ function logSoftmaxStatsFunction(): FunctionDef {
 }
 
 function subtractRowsFunction(): FunctionDef {
-  const [x, out, n, rows, shift] = [0, 1, 2, 3, 4];
+  const [x, out, n, rows, shifts] = [0, 1, 2, 3, 4];
   const R = rowLocals(5);
   const { L } = R;
-  const [p, q, sv] = [L.add('i32'), L.add('i32'), L.add('v128')];
-  const value = [op.localGet(p), op.v128Load(0), op.localGet(sv), op.f32x4Sub];
+  const [p, q, mv, lv] = [L.add('i32'), L.add('i32'), L.add('v128'), L.add('v128')];
+  const value = [op.localGet(p), op.v128Load(0), op.localGet(mv), op.f32x4Sub, op.localGet(lv), op.f32x4Sub];
   const row = [
-    op.localGet(shift), op.f32Load(0), op.f32x4Splat, op.localSet(sv),
-    op.localGet(shift), op.i32Const(4), op.i32Add, op.localSet(shift),
+    op.localGet(shifts), op.f32Load(0), op.f32x4Splat, op.localSet(mv),
+    op.localGet(shifts), op.f32Load(4), op.f32x4Splat, op.localSet(lv),
+    op.localGet(shifts), op.i32Const(8), op.i32Add, op.localSet(shifts),
     ...overRow(R, [p, q], [x, out], [op.localGet(q), ...value, op.v128Store(0)], storeMasked(R, q, value)),
   ];
   return { name: 'subtractRows', params: ['i32', 'i32', 'i32', 'i32', 'i32'], locals: L.types, body: eachRow(R, n, rows, [x, out], row) };
