@@ -47,12 +47,13 @@ interface RowLocals {
   readonly end: number;
   readonly mask: number;
   readonly acc: number;
+  readonly acc2: number;
   readonly v: number;
 }
 
 function rowLocals(params: number): RowLocals {
   const L = new Locals(params);
-  return { L, full: L.add('i32'), partial: L.add('i32'), end: L.add('i32'), mask: L.add('v128'), acc: L.add('v128'), v: L.add('v128') };
+  return { L, full: L.add('i32'), partial: L.add('i32'), end: L.add('i32'), mask: L.add('v128'), acc: L.add('v128'), acc2: L.add('v128'), v: L.add('v128') };
 }
 
 /**
@@ -70,6 +71,33 @@ function overRow(R: RowLocals, ptrs: readonly number[], starts: readonly number[
     op.br(0),
     op.end, op.end,
     op.localGet(R.partial), op.if, ...tail, op.end,
+  ];
+}
+
+/**
+ * Reduces the row at local `start` into local R.acc with two accumulators, so that the
+ * adds (or maxes) of consecutive vectors form two dependency chains that overlap:
+ * `step(acc, offset)` folds the vector at p + offset into local acc, `tail` folds the
+ * partial vector (at p) into R.acc. Both start as `init`, and `join` combines them.
+ */
+function reduceRow(R: RowLocals, p: number, start: number, init: Code, step: (acc: number, offset: number) => Code, tail: Code, join: readonly number[]): Code {
+  const { acc, acc2, end, full } = R;
+  return [
+    op.localGet(start), op.localSet(p),
+    ...init, op.localSet(acc), ...init, op.localSet(acc2),
+    op.localGet(start), op.localGet(full), op.i32Const(-32), op.i32And, op.i32Add, op.localSet(end),
+    op.block, op.loop,
+    op.localGet(p), op.localGet(end), op.i32GeU, op.brIf(1),
+    ...step(acc, 0), ...step(acc2, 16),
+    op.localGet(p), op.i32Const(32), op.i32Add, op.localSet(p),
+    op.br(0),
+    op.end, op.end,
+    // an odd number of full vectors leaves one
+    op.localGet(full), op.i32Const(16), op.i32And, op.if,
+    ...step(acc, 0), op.localGet(p), op.i32Const(16), op.i32Add, op.localSet(p),
+    op.end,
+    op.localGet(R.partial), op.if, ...tail, op.end,
+    op.localGet(acc), op.localGet(acc2), join, op.localSet(acc),
   ];
 }
 
@@ -109,10 +137,10 @@ function maxAndSumExp(R: RowLocals, xr: number, or: number | null, m: number, s:
     op.localGet(acc), op.localGet(e), op.f32x4Add, op.localSet(acc),
   ];
   return [
-    ...K.f32(-Infinity), op.localSet(acc),
-    ...overRow(R, [p], [xr],
-      [op.localGet(acc), op.localGet(p), op.v128Load(0), op.f32x4Pmax, op.localSet(acc)],
-      [op.localGet(acc), op.localGet(p), op.v128Load(0), ...K.f32(-Infinity), op.localGet(mask), op.v128Bitselect, op.f32x4Pmax, op.localSet(acc)]),
+    ...reduceRow(R, p, xr, K.f32(-Infinity),
+      (a, offset) => [op.localGet(a), op.localGet(p), op.v128Load(offset), op.f32x4Pmax, op.localSet(a)],
+      [op.localGet(acc), op.localGet(p), op.v128Load(0), ...K.f32(-Infinity), op.localGet(mask), op.v128Bitselect, op.f32x4Pmax, op.localSet(acc)],
+      op.f32x4Pmax),
     ...across(acc, op.f32Max), op.localSet(m),
     // a row of -inf (or of NaN) subtracts 0: exp(-inf) = 0 then gives 0/0 = NaN, as the TypeScript kernel does
     op.f32Const(0), op.localGet(m), op.localGet(m), op.f32Const(-Infinity), op.f32Eq, op.select, op.localTee(m),
@@ -175,17 +203,16 @@ function layerNormFunction(): FunctionDef {
   const R = rowLocals(9);
   const { L, acc, v, mask } = R;
   const [p, q, wp, bp, mu, rs, count, mv, rv] = [L.add('i32'), L.add('i32'), L.add('i32'), L.add('i32'), L.add('f32'), L.add('f32'), L.add('f32'), L.add('v128'), L.add('v128')];
-  const centered = [op.localGet(p), op.v128Load(0), op.localGet(mv), op.f32x4Sub];
-  const squareInto = [op.localTee(v), op.localGet(v), op.f32x4Mul, op.localGet(acc), op.f32x4Add, op.localSet(acc)];
-  const normalized = [...centered, op.localGet(rv), op.f32x4Mul, op.localGet(wp), op.v128Load(0), op.f32x4Mul, op.localGet(bp), op.v128Load(0), op.f32x4Add];
+  const centered = (offset: number) => [op.localGet(p), op.v128Load(offset), op.localGet(mv), op.f32x4Sub];
+  const squareInto = (a: number) => [op.localTee(v), op.localGet(v), op.f32x4Mul, op.localGet(a), op.f32x4Add, op.localSet(a)];
+  const normalized = [...centered(0), op.localGet(rv), op.f32x4Mul, op.localGet(wp), op.v128Load(0), op.f32x4Mul, op.localGet(bp), op.v128Load(0), op.f32x4Add];
   const row = [
-    op.v128Zero, op.localSet(acc),
-    ...overRow(R, [p], [x],
-      [op.localGet(acc), op.localGet(p), op.v128Load(0), op.f32x4Add, op.localSet(acc)],
-      [op.localGet(acc), op.localGet(p), op.v128Load(0), op.localGet(mask), op.v128And, op.f32x4Add, op.localSet(acc)]),
+    ...reduceRow(R, p, x, [op.v128Zero],
+      (a, offset) => [op.localGet(a), op.localGet(p), op.v128Load(offset), op.f32x4Add, op.localSet(a)],
+      [op.localGet(acc), op.localGet(p), op.v128Load(0), op.localGet(mask), op.v128And, op.f32x4Add, op.localSet(acc)],
+      op.f32x4Add),
     ...across(acc, op.f32Add), op.localGet(count), op.f32Div, op.localTee(mu), op.f32x4Splat, op.localSet(mv),
-    op.v128Zero, op.localSet(acc),
-    ...overRow(R, [p], [x], [...centered, ...squareInto], [...centered, op.localGet(mask), op.v128And, ...squareInto]),
+    ...reduceRow(R, p, x, [op.v128Zero], (a, offset) => [...centered(offset), ...squareInto(a)], [...centered(0), op.localGet(mask), op.v128And, ...squareInto(acc)], op.f32x4Add),
     op.f32Const(1), ...across(acc, op.f32Add), op.localGet(count), op.f32Div, op.localGet(eps), op.f32Add, op.f32Sqrt, op.f32Div,
     op.localTee(rs), op.f32x4Splat, op.localSet(rv),
     op.localGet(mean), op.localGet(mu), op.f32Store(0), op.localGet(mean), op.i32Const(4), op.i32Add, op.localSet(mean),
