@@ -36,6 +36,8 @@ function operand(t: Tensor): Operand {
 export const MATMUL_GRAIN = 1 << 22;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
 export const ELEMENTWISE_GRAIN = 1 << 17;
+/** The same for the SIMD softmax and LayerNorm (rows-simd.ts), several times faster per element. */
+export const SIMD_ROWS_GRAIN = 1 << 19;
 
 /** Whether a kernel over `total` indices with `grain` per thread will be split over threads. */
 function willSplit(total: number, grain: number): boolean {
@@ -60,10 +62,10 @@ function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: re
   parallelFor('stridedSlab', args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
 }
 
-/** Rows along `dim` of a tensor of `shape`, and the rows per thread that make a worthwhile share. */
-function rowsAndGrain(shape: readonly number[], dim: number): [number, number] {
+/** Rows along `dim` of a tensor of `shape`, and the rows per thread that make a worthwhile share of `grain` elements. */
+function rowsAndGrain(shape: readonly number[], dim: number, grain = ELEMENTWISE_GRAIN): [number, number] {
   const rows = shape.reduce((n, d, i) => (i === dim ? n : n * d), 1);
-  return [rows, Math.ceil(ELEMENTWISE_GRAIN / Math.max(shape[dim], 1))];
+  return [rows, Math.ceil(grain / Math.max(shape[dim], 1))];
 }
 
 export interface CpuBackendOptions {
@@ -181,7 +183,8 @@ export class CpuBackend implements Backend {
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
     const simd = this.simdRows([x, out]) && dim === x.ndim - 1;
-    parallelFor(simd ? 'simdSoftmaxRows' : 'softmaxRows', args, ...rowsAndGrain(x.shape, dim));
+    if (simd) parallelFor('simdSoftmaxRows', args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
+    else parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
   /** Whether the float32 SIMD row kernels (rows-simd.ts) can run on these tensors: all contiguous. */
@@ -197,12 +200,14 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
-    const split = willSplit(x.numel, ELEMENTWISE_GRAIN);
+    const simd = this.simdRows([x, weight, bias, out]);
+    const grain = simd ? SIMD_ROWS_GRAIN : ELEMENTWISE_GRAIN;
+    const split = willSplit(x.numel, grain);
     const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });
     // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
     const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
     const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
-    parallelFor(this.simdRows([x, weight, bias, out]) ? 'simdLayerNormRows' : 'layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
+    parallelFor(simd ? 'simdLayerNormRows' : 'layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1, grain));
     if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);
     if (rstdData !== cpuData(rstd)) cpuData(rstd).set(rstdData);
   }
