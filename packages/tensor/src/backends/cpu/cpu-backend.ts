@@ -182,14 +182,18 @@ export class CpuBackend implements Backend {
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
-    const simd = this.simdRows([x, out]) && dim === x.ndim - 1;
-    if (simd) parallelFor('simdSoftmaxRows', args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
-    else parallelFor('softmaxRows', args, ...rowsAndGrain(x.shape, dim));
+    const rows = dim === x.ndim - 1 && this.float32Rows([x, out]);
+    if (rows === 'simd') parallelFor('simdSoftmaxRows', args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
+    else parallelFor(rows === 'contiguous' ? 'softmaxRowsContiguous' : 'softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
-  /** Whether the float32 SIMD row kernels (rows-simd.ts) can run on these tensors: all contiguous. */
-  private simdRows(tensors: readonly (Tensor | null)[]): boolean {
-    return this.simd && tensors.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous())) && simdRowsAvailable();
+  /**
+   * Which kernel can run a float32 row op on these tensors when all are contiguous: the SIMD
+   * one (rows-simd.ts) where available, else the contiguous TypeScript one; false otherwise.
+   */
+  private float32Rows(tensors: readonly (Tensor | null)[]): 'simd' | 'contiguous' | false {
+    if (!tensors.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous()))) return false;
+    return this.simd && simdRowsAvailable() ? 'simd' : 'contiguous';
   }
 
   softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, out: Tensor): void {
@@ -200,14 +204,15 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
-    const simd = this.simdRows([x, weight, bias, out]);
-    const grain = simd ? SIMD_ROWS_GRAIN : ELEMENTWISE_GRAIN;
+    const rows = this.float32Rows([x, weight, bias, out]);
+    const grain = rows === 'simd' ? SIMD_ROWS_GRAIN : ELEMENTWISE_GRAIN;
     const split = willSplit(x.numel, grain);
     const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });
     // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
     const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
     const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
-    parallelFor(simd ? 'simdLayerNormRows' : 'layerNormRows', args, ...rowsAndGrain(x.shape, x.ndim - 1, grain));
+    const kernel = rows === 'simd' ? 'simdLayerNormRows' : rows === 'contiguous' ? 'layerNormRowsContiguous' : 'layerNormRows';
+    parallelFor(kernel, args, ...rowsAndGrain(x.shape, x.ndim - 1, grain));
     if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);
     if (rstdData !== cpuData(rstd)) cpuData(rstd).set(rstdData);
   }

@@ -131,14 +131,18 @@ describe('float32 SIMD softmax, LayerNorm and GELU', () => {
     );
   });
 
-  it('LayerNorm through the op (kernel dispatch) matches float64', () => {
+  it('LayerNorm and softmax through the ops (SIMD and contiguous TypeScript kernels) match float64', () => {
     for (const [rows, n] of [[3, 1], [5, 7], [33, 192], [2, 9000]]) {
       const x = float32Values(rows * n, rows + n, 3, false);
       const w = float32Values(n, 7, 1, false);
       const b = float32Values(n, 8, 1, false);
-      const y = T.layerNorm(asFloat32(x, [rows, n]), [n], asFloat32(w, [n]), asFloat32(b, [n])).dataSync();
       const ref = T.layerNorm(asFloat64(x, [rows, n]), [n], asFloat64(w, [n]), asFloat64(b, [n])).dataSync();
-      expectFloat32Close(y, ref, `layerNorm [${rows}, ${n}]`);
+      const refSoftmax = T.softmax(asFloat64(x, [rows, n]), -1).dataSync();
+      for (const simd of [true, false]) {
+        const y = withSimd(simd, () => T.layerNorm(asFloat32(x, [rows, n]), [n], asFloat32(w, [n]), asFloat32(b, [n])).dataSync());
+        expectFloat32Close(y, ref, `layerNorm [${rows}, ${n}], simd: ${simd}`);
+        expectFloat32Close(withSimd(simd, () => T.softmax(asFloat32(x, [rows, n]), -1).dataSync()), refSoftmax, `softmax [${rows}, ${n}], simd: ${simd}`);
+      }
     }
   });
 

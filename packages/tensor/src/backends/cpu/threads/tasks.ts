@@ -5,19 +5,21 @@
 
 import { stridedSlab } from '../elementwise.js';
 import { simdSlab } from '../elementwise-simd.js';
-import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
+import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../layer-norm.js';
 import { gemmPart } from '../matmul-part.js';
 import { simdLayerNormRows, simdSoftmaxRows } from '../rows-simd.js';
-import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
+import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax.js';
 
 export const TASKS = {
   gemmPart,
   stridedSlab,
   simdSlab,
   softmaxRows,
+  softmaxRowsContiguous,
   simdSoftmaxRows,
   softmaxBackwardRows,
   layerNormRows,
+  layerNormRowsContiguous,
   simdLayerNormRows,
   layerNormBackwardRows,
 } as const;
