@@ -3,10 +3,11 @@
 // its argument from a v128 local, uses the scratch locals it is given, and leaves the
 // result on the stack.
 //
-// exp(x), for x <= 88 (softmax and the Gaussian only need x <= 0), after Cephes' expf:
+// exp(x), for x <= 88 (softmax and the Gaussian only need x <= 0), as XNNPACK's "rr2-p5":
 //   n = round(x log2 e),  r = x - n ln 2  (ln 2 in two parts, C1 + C2, so that n C1 is exact),
-//   exp(r) = 1 + r + r^2 P(r)  on |r| <= ln2 / 2  (P of degree 5, error below 1 float32 ulp),
-//   exp(x) = 2^n exp(r), with 2^n built from its bits: (n + 127) << 23.
+//   exp(r) = 1 + r P(r)  on |r| <= ln2 / 2  (P a degree-4 minimax polynomial),
+//   exp(x) = 2^n + (2^n r) P(r), with 2^n built from its bits: (n + 127) << 23.
+// Its error is below 1.9e-7 relative (2 float32 ulps; measured on 2 10^6 points of [-86, 0]).
 // n is rounded by adding 1.5 * 2^23 (the float32 whose ulp is 1): the low bits of the sum are
 // then n itself, so shifting the sum's bits left by 23 leaves n << 23, and no float-to-int
 // conversion is needed. Below x = -87.5 (where 2^n would leave the normal range) the result
@@ -85,8 +86,8 @@ const EXP_MIN = -87.5;
 const ROUNDER = 1.5 * 2 ** 23;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
-/** exp(r) = 1 + r + r^2 (EXP_P[0] + r EXP_P[1] + ...) */
-const EXP_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
+/** exp(r) = 1 + r (EXP_P[0] + r EXP_P[1] + ...): XNNPACK's coefficients, 0x1.FFFFF6p-1 ... 0x1.0F9F9Cp-7 */
+const EXP_P = [0x1fffff6 * 2 ** -25, 0x1fffdc6 * 2 ** -26, 0x1555a80 * 2 ** -27, 0x1573a1a * 2 ** -29, 0x10f9f9c * 2 ** -31];
 
 /** exp of local `x` (unchanged); `scratch`: three v128 locals. */
 export function expF32x4(k: Constants, x: number, scratch: readonly [number, number, number]): Code {
@@ -98,11 +99,9 @@ export function expF32x4(k: Constants, x: number, scratch: readonly [number, num
     op.localGet(t), ...fconst(ROUNDER), op.f32x4Sub, op.localSet(n),
     op.localGet(r), op.localGet(n), ...fconst(LN2_HI), op.f32x4Mul, op.f32x4Sub,
     op.localGet(n), ...fconst(LN2_LO), op.f32x4Mul, op.f32x4Sub, op.localSet(r),
-    // 1 + r + r^2 P(r)
-    ...horner(k, EXP_P, r), op.localGet(r), op.localGet(r), op.f32x4Mul, op.f32x4Mul,
-    op.localGet(r), op.f32x4Add, ...fconst(1), op.f32x4Add,
-    // times 2^n
-    op.localGet(t), op.i32Const(23), op.i32x4Shl, ...k.i32(127 << 23), op.i32x4Add, op.f32x4Mul,
+    // t = 2^n, then 2^n + (2^n r) P(r)
+    op.localGet(t), op.i32Const(23), op.i32x4Shl, ...k.i32(127 << 23), op.i32x4Add, op.localTee(t),
+    op.localGet(r), op.f32x4Mul, ...horner(k, EXP_P, r), op.f32x4Mul, op.localGet(t), op.f32x4Add,
     op.localGet(x), ...fconst(EXP_MIN), op.f32x4Lt, op.v128AndNot,
   ];
 }
