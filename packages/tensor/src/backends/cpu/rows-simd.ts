@@ -16,8 +16,8 @@ import type { SoftmaxArgs } from './softmax.js';
 import { type WasmMemory, instantiate } from './wasm/instantiate.js';
 import { CONSTANT_BYTES, rowsKernelModule } from './wasm/rows-kernel.js';
 
-/** Elements per block (the block in, the block out: 64 KiB, in L2). */
-const BLOCK = 8192;
+/** Elements per block (the block in and the block out, 128 KiB, stay in L2; 4096 measured 50% slower on softmax, 32768 no faster). */
+const BLOCK = 16384;
 const PAGE = 65536;
 /** Where the blocks start, in elements: after the kernels' constants. */
 const BASE = Math.ceil(CONSTANT_BYTES / 64) * 16;
