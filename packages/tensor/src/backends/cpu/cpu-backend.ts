@@ -182,18 +182,22 @@ export class CpuBackend implements Backend {
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
-    const rows = dim === x.ndim - 1 && this.float32Rows([x, out]);
+    const rows = dim === x.ndim - 1 && this.float32Rows(x, [out]);
     if (rows === 'simd') parallelFor('simdSoftmaxRows', args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
     else parallelFor(rows === 'contiguous' ? 'softmaxRowsContiguous' : 'softmaxRows', args, ...rowsAndGrain(x.shape, dim));
   }
 
   /**
-   * Which kernel can run a float32 row op on these tensors when all are contiguous: the SIMD
-   * one (rows-simd.ts) where available, else the contiguous TypeScript one; false otherwise.
+   * Which kernel can run a float32 op along the last dim of x, when x has stride 1 along it
+   * and `others` are contiguous: the SIMD one (rows-simd.ts) where available, else the
+   * contiguous TypeScript one if x is contiguous too; false (the general kernel) otherwise.
    */
-  private float32Rows(tensors: readonly (Tensor | null)[]): 'simd' | 'contiguous' | false {
-    if (!tensors.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous()))) return false;
-    return this.simd && simdRowsAvailable() ? 'simd' : 'contiguous';
+  private float32Rows(x: Tensor, others: readonly (Tensor | null)[]): 'simd' | 'contiguous' | false {
+    const last = x.ndim - 1;
+    if (x.dtype !== 'float32' || (x.shape[last] !== 1 && x.strides[last] !== 1)) return false;
+    if (!others.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous()))) return false;
+    if (this.simd && simdRowsAvailable()) return 'simd';
+    return x.isContiguous() ? 'contiguous' : false;
   }
 
   softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, out: Tensor): void {
@@ -204,7 +208,7 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
-    const rows = this.float32Rows([x, weight, bias, out]);
+    const rows = this.float32Rows(x, [weight, bias, out]);
     const grain = rows === 'simd' ? SIMD_ROWS_GRAIN : ELEMENTWISE_GRAIN;
     const split = willSplit(x.numel, grain);
     const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });

@@ -171,6 +171,19 @@ describe('float32 SIMD softmax, LayerNorm and GELU', () => {
     );
   });
 
+  it('gives a view of some rows (x[:, 0], stride 1 along the last dim) the bits of the whole tensor', () => {
+    const x = T.randn([3, 17, 33]);
+    const w = T.randn([33]);
+    const ops: [string, (t: T.Tensor) => T.Tensor][] = [
+      ['softmax', (t) => T.softmax(t, -1)],
+      ['logSoftmax', (t) => T.logSoftmax(t, -1)],
+      ['layerNorm', (t) => T.layerNorm(t, [33], w, w)],
+    ];
+    for (const [name, f] of ops) {
+      expect(Array.from(f(x.select(1, 0)).dataSync()), name).to.deep.equal(Array.from(f(x).select(1, 0).dataSync()));
+    }
+  });
+
   it('gives the same bits on 1, 2 and 3 threads', () => {
     // large enough for the softmax and LayerNorm kernels to split (SIMD_ROWS_GRAIN)
     const x = T.randn([1400, 769]);

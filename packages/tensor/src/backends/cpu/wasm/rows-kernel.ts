@@ -19,8 +19,9 @@
 // first t lanes are set, keeps its lanes in the row: replaced by -inf in a max, by 0 in a
 // sum, and by the old contents of out when stored. NaN propagates through every pass: the
 // max skips it (pmax keeps its first operand), but exp(NaN - m) then makes the sum NaN.
-// Sums run in float32, lane by lane, then across the lanes in a fixed order, so a row's
-// result does not depend on which block or thread computes it.
+// Sums run in float32 on two accumulators of four lanes (the softmax's exp sum on one),
+// then across the lanes in a fixed order, so a row's result does not depend on which block
+// or thread computes it.
 
 import { type FunctionDef, type ValueType, assembleModule, op } from './assembler.js';
 import { type Code, Constants, expF32x4 } from './f32x4-math.js';
