@@ -1,4 +1,5 @@
-// Float32 add, sub, mul and div on the WebAssembly SIMD kernels (wasm/elementwise-kernel.ts).
+// Float32 add, sub, mul, div, gelu and its gradient on the WebAssembly SIMD kernels
+// (wasm/elementwise-kernel.ts).
 //
 // The kernels read only their own memory, so the driver walks the output in blocks of
 // BLOCK elements: it copies each input's block in with a typed-array `set` (a native
@@ -14,7 +15,7 @@
 
 import type { TypedArray } from '../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
-import { SIMD_BINARY_OPS, type SimdBinaryOp, elementwiseKernelModule } from './wasm/elementwise-kernel.js';
+import { CONSTANT_BYTES, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './wasm/elementwise-kernel.js';
 import { type WasmMemory, instantiate } from './wasm/instantiate.js';
 
 export type SimdInput = 'contiguous' | 'row' | 'scalar';
@@ -23,25 +24,27 @@ export type SimdInput = 'contiguous' | 'row' | 'scalar';
 const BLOCK = 4096;
 /** Each operand's region: a block, plus room for a 'row' input's phase. */
 const REGION = 2 * BLOCK;
+/** Where the regions start, in elements: after the kernels' constants. */
+const BASE = Math.ceil(CONSTANT_BYTES / 64) * 16;
 
 type Kernel = (a: number, b: number, out: number, bytes: number) => void;
 
-let module: { kernels: Record<SimdBinaryOp, Kernel>; mem: Float32Array } | null | undefined;
+let module: { kernels: Record<SimdOp, Kernel>; mem: Float32Array } | null | undefined;
 
 function kernels(): typeof module {
   if (module === undefined) {
-    const exports = instantiate(elementwiseKernelModule(Math.ceil((3 * REGION * 4) / 65536)));
-    module = exports === null ? null : { kernels: exports as unknown as Record<SimdBinaryOp, Kernel>, mem: new Float32Array((exports.memory as WasmMemory).buffer) };
+    const exports = instantiate(elementwiseKernelModule(Math.ceil(((BASE + 3 * REGION) * 4) / 65536)));
+    module = exports === null ? null : { kernels: exports as unknown as Record<SimdOp, Kernel>, mem: new Float32Array((exports.memory as WasmMemory).buffer) };
   }
   return module;
 }
 
 /** Whether `op` on float32 has a SIMD kernel here. */
-export function simdBinaryAvailable(op: string): op is SimdBinaryOp {
-  return op in SIMD_BINARY_OPS && kernels() !== null;
+export function simdAvailable(op: string): op is SimdOp {
+  return op in SIMD_OPS && kernels() !== null;
 }
 
-/** How each input of a simplified binary loop is read, when the SIMD kernels can run it; else null. */
+/** How each input of a simplified unary or binary loop is read, when the SIMD kernels can run it; else null. */
 export function simdPlan({ shape, operands }: StridedArgs): SimdInput[] | null {
   if (shape.length === 0 || shape.length > 2) return null;
   const n = shape[shape.length - 1];
@@ -59,20 +62,20 @@ export function simdPlan({ shape, operands }: StridedArgs): SimdInput[] | null {
   return plan.every((p) => p !== null) ? (plan as SimdInput[]) : null;
 }
 
-export interface SimdBinaryArgs extends StridedArgs {
-  readonly op: SimdBinaryOp;
+export interface SimdArgs extends StridedArgs {
+  readonly op: SimdOp;
   readonly plan: readonly SimdInput[];
 }
 
 /** Runs the loop on indices [begin, end) of its outermost dim (rows, or elements of a 1-d loop). */
-export function simdBinarySlab(args: SimdBinaryArgs, begin: number, end: number): void {
+export function simdSlab(args: SimdArgs, begin: number, end: number): void {
   const { kernels: k, mem } = kernels()!;
   const { shape, operands, plan } = args;
   const n = shape.length === 2 ? shape[1] : 1;
   const first = begin * n;
   const last = Math.min(end, shape[0]) * n;
   const [out, a, b] = operands;
-  const regions = [0, REGION, 2 * REGION];
+  const regions = [BASE, BASE + REGION, BASE + 2 * REGION];
   const inputs = [a, b];
   // 'row' and 'scalar' inputs are laid out once per call
   plan.forEach((kind, i) => {
@@ -83,7 +86,7 @@ export function simdBinarySlab(args: SimdBinaryArgs, begin: number, end: number)
   const run = k[args.op];
   for (let e = first; e < last; e += BLOCK) {
     const len = Math.min(BLOCK, last - e);
-    const at = [regions[0], regions[1]];
+    const at = [regions[0], regions[plan.length - 1]]; // a unary kernel ignores its second input
     plan.forEach((kind, i) => {
       const { data, offset } = inputs[i];
       if (kind === 'contiguous') mem.set(data.subarray(offset + e, offset + e + len), regions[i]);

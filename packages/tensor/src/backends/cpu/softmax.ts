@@ -55,6 +55,45 @@ export function softmaxRows(args: SoftmaxArgs, begin: number, end: number): void
   }
 }
 
+/**
+ * softmaxRows for float32 along the last dim, x and out laid out contiguously from their
+ * offsets: the same arithmetic (so the same bits), without strides and on one array type.
+ * softmaxRows serves float32 and float64 alike, and V8 compiles that loop for both; this
+ * copy sees Float32Array only (6.8 -> 5.9 ms on [6240, 65]: Math.exp takes most of the
+ * rest). It is the fallback where the SIMD kernels (rows-simd.ts) are unavailable.
+ */
+export function softmaxRowsContiguous(args: SoftmaxArgs, begin: number, end: number): void {
+  const x = args.x as Float32Array;
+  const out = args.out as Float32Array;
+  const { xShape, xOffset, outOffset, dim, log } = args;
+  const n = xShape[dim];
+  const total = xShape.reduce((p, d) => p * d, 1) / n;
+  for (let r = begin; r < Math.min(end, total); r++) {
+    const xb = xOffset + r * n;
+    const ob = outOffset + r * n;
+    let max = -Infinity;
+    for (let j = xb; j < xb + n; j++) {
+      const v = x[j];
+      if (v > max || v !== v) max = v;
+    }
+    if (max === -Infinity) max = 0;
+    let sum = 0;
+    if (log) {
+      for (let j = xb; j < xb + n; j++) sum += Math.exp(x[j] - max);
+      const shift = max + Math.log(sum);
+      for (let j = 0; j < n; j++) out[ob + j] = x[xb + j] - shift;
+    } else {
+      for (let j = 0; j < n; j++) {
+        const e = Math.exp(x[xb + j] - max);
+        out[ob + j] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let j = ob; j < ob + n; j++) out[j] *= inv;
+    }
+  }
+}
+
 export interface SoftmaxBackwardArgs {
   readonly g: StridedTensor;
   readonly y: StridedTensor;

@@ -4,18 +4,23 @@
 // cross threads unchanged (numbers, strings, arrays on shared memory).
 
 import { stridedSlab } from '../elementwise.js';
-import { simdBinarySlab } from '../elementwise-simd.js';
-import { layerNormBackwardRows, layerNormRows } from '../layer-norm.js';
+import { simdSlab } from '../elementwise-simd.js';
+import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../layer-norm.js';
 import { gemmPart } from '../matmul-part.js';
-import { softmaxBackwardRows, softmaxRows } from '../softmax.js';
+import { simdLayerNormRows, simdSoftmaxRows } from '../rows-simd.js';
+import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax.js';
 
 export const TASKS = {
   gemmPart,
   stridedSlab,
-  simdBinarySlab,
+  simdSlab,
   softmaxRows,
+  softmaxRowsContiguous,
+  simdSoftmaxRows,
   softmaxBackwardRows,
   layerNormRows,
+  layerNormRowsContiguous,
+  simdLayerNormRows,
   layerNormBackwardRows,
 } as const;
 

@@ -4,7 +4,8 @@
 // A module is a magic number and version, then sections, each `id, byte length, body`:
 //   1 type (function signatures), 3 function (signature index of each body),
 //   5 memory (one memory, min/max in 64 KiB pages), 7 export (name -> function/memory),
-//   10 code (per body: locals as run-length `count, type`, then instructions, `end`).
+//   10 code (per body: locals as run-length `count, type`, then instructions, `end`),
+//   11 data (bytes copied into memory at instantiation).
 // Integers are LEB128: 7 bits per byte, low bits first, high bit set on all bytes but
 // the last (signed LEB128 for i32.const immediates, unsigned everywhere else).
 // SIMD instructions are the prefix 0xfd followed by their opcode as unsigned LEB128.
@@ -55,9 +56,25 @@ export const op = {
   i32Const: (n: number) => [0x41, ...sleb(n)],
   i32Eqz: [0x45],
   i32LtU: [0x49],
+  i32GeU: [0x4f],
   i32Add: [0x6a],
   i32Sub: [0x6b],
   i32Mul: [0x6c],
+  i32And: [0x71],
+  i32Shl: [0x74],
+  f32Load: (offset: number) => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset: number) => [0x38, 2, ...uleb(offset)],
+  f32Const: (value: number) => [0x43, ...new Uint8Array(Float32Array.of(value).buffer)],
+  f32Eq: [0x5b],
+  f32Sqrt: [0x91],
+  f32Add: [0x92],
+  f32Sub: [0x93],
+  f32Mul: [0x94],
+  f32Div: [0x95],
+  f32Max: [0x97],
+  f32ConvertI32U: [0xb3],
+  /** select(a, b, condition) = condition ? a : b */
+  select: [0x1b],
   /** v128.load with `offset` bytes added to the address on the stack (alignment hint 16). */
   v128Load: (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Store: (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
@@ -65,10 +82,31 @@ export const op = {
   v128Load32Splat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
   v128Load64Splat: (offset: number) => [0xfd, ...uleb(0x0a), 3, ...uleb(offset)],
   v128Zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
+  /** A constant vector: four float32 (or int32) copies of `value`. */
+  f32x4Const: (value: number) => [0xfd, ...uleb(0x0c), ...new Uint8Array(Float32Array.of(value, value, value, value).buffer)],
+  i32x4Const: (value: number) => [0xfd, ...uleb(0x0c), ...new Uint8Array(Int32Array.of(value, value, value, value).buffer)],
+  f32x4Splat: [0xfd, ...uleb(0x13)],
+  f32x4ExtractLane: (lane: number) => [0xfd, ...uleb(0x1f), lane],
+  f32x4Lt: [0xfd, ...uleb(0x43)],
+  f32x4Ge: [0xfd, ...uleb(0x46)],
+  v128And: [0xfd, ...uleb(0x4e)],
+  /** a & ~b */
+  v128AndNot: [0xfd, ...uleb(0x4f)],
+  v128Or: [0xfd, ...uleb(0x50)],
+  /** bitselect(a, b, mask) = (a & mask) | (b & ~mask) */
+  v128Bitselect: [0xfd, ...uleb(0x52)],
+  /** 1 if any bit of the vector is set */
+  v128AnyTrue: [0xfd, ...uleb(0x53)],
+  i32x4Shl: [0xfd, ...uleb(0xab)],
+  i32x4Add: [0xfd, ...uleb(0xae)],
+  f32x4Abs: [0xfd, ...uleb(0xe0)],
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
   f32x4Div: [0xfd, ...uleb(0xe7)],
+  /** pmin(a, b) = b < a ? b : a, and pmax(a, b) = a < b ? b : a: one instruction each on x86 (a NaN in a is kept, one in b is not) */
+  f32x4Pmin: [0xfd, ...uleb(0xea)],
+  f32x4Pmax: [0xfd, ...uleb(0xeb)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
 } as const;
@@ -82,8 +120,8 @@ export interface FunctionDef {
   readonly body: readonly (readonly number[])[];
 }
 
-/** A module of `functions` (no results) and one memory exported as `memory`. */
-export function assembleModule(functions: readonly FunctionDef[], memoryPages: number): Uint8Array<ArrayBuffer> {
+/** A module of `functions` (no results) and one memory exported as `memory`, starting with the bytes `data`. */
+export function assembleModule(functions: readonly FunctionDef[], memoryPages: number, data: Uint8Array = new Uint8Array(0)): Uint8Array<ArrayBuffer> {
   const vec = (items: readonly (readonly number[])[]) => [...uleb(items.length), ...items.flat()];
   const name = (s: string) => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
   const section = (id: number, body: readonly number[]) => [id, ...uleb(body.length), ...body];
@@ -106,6 +144,8 @@ export function assembleModule(functions: readonly FunctionDef[], memoryPages: n
     ...section(5, vec([[0x00, ...uleb(memoryPages)]])), // limits: min only, growable
     ...section(7, vec(exports)),
     ...section(10, vec(code)),
+    // 11 data: one active segment for memory 0 at offset (i32.const 0)
+    ...(data.length === 0 ? [] : section(11, vec([[0x00, ...op.i32Const(0), ...op.end, ...uleb(data.length), ...data]]))),
   ];
   return new Uint8Array(bytes);
 }
