@@ -48,7 +48,7 @@ describe('gpu webgpu mode', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const input = backend.context.run('function (a0) { return a0[this.thread.x]; }', 4, [new Float32Array(4)], true);
+      const input = backend.context.run('function (a0) { return a0[this.thread.x]; }', 4, [new Float32Array(4)], { resizable: true });
       // a kernel that reads a pending input is called later, so its translation error rejects instead of throwing
       const bad = backend.context.run('function (a0) { return notAFunction(a0[this.thread.x]); }', 4, [input]);
       const after = backend.context.run('function (a0) { return a0[this.thread.x] + 1.0; }', 4, [bad]);

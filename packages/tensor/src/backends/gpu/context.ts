@@ -68,6 +68,13 @@ export interface GpuOptions {
   kernelCacheSize?: number;
 }
 
+export interface RunOptions {
+  /** One kernel for every output size (only for kernels that read no texture: see the top). */
+  resizable?: boolean;
+  /** Four floats per output texel instead of one. */
+  vec4?: boolean;
+}
+
 const GL_RENDERER = 0x1f01;
 
 interface CachedKernel {
@@ -98,7 +105,7 @@ export class GpuContext {
     this.gpu = new GPU({ mode });
     for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE]) this.gpu.addFunction(source);
     this.cacheSize = options.kernelCacheSize ?? 512;
-    const gl = mode !== 'cpu' && mode !== 'webgpu';
+    const gl = mode !== 'cpu' && mode !== 'webgpu'; // this.isGl, before info exists
     const maxTextureSize = gl ? (this.gpu.Kernel.features?.maxTextureSize ?? null) : null;
     this.info = { mode, isGpu: mode !== 'cpu', requested, probes, maxTextureSize, renderer: gl ? this.renderer() : null, adapter: null };
     this.started = mode === 'webgpu' ? this.acquireWebGpu() : Promise.resolve(this.info);
@@ -135,14 +142,23 @@ export class GpuContext {
     return String(gl.getParameter(debug?.UNMASKED_RENDERER_WEBGL ?? GL_RENDERER));
   }
 
+  /** Whether kernels are GL fragment shaders (headlessgl, webgl, webgl2). */
+  get isGl(): boolean {
+    return this.info.mode !== 'cpu' && this.info.mode !== 'webgpu';
+  }
+
   /** The largest number of elements one storage can hold (a maxTextureSize^2 texture). */
   get maxElements(): number {
     const side = this.info.maxTextureSize;
     return side === null ? Number.MAX_SAFE_INTEGER : side * side;
   }
 
-  /** Runs the kernel with this source (compiling it on first use) over `n` output elements. */
-  run(source: string, n: number, args: readonly unknown[], resizable = false): DeviceArray {
+  /**
+   * Runs the kernel with this source (compiling it on first use) over `n` outputs: floats,
+   * or with `vec4` texels of four floats each (a kernel returning `[a, b, c, d]`, which
+   * only kernels that know the layout read, see matmul.ts).
+   */
+  run(source: string, n: number, args: readonly unknown[], { resizable = false, vec4 = false }: RunOptions = {}): DeviceArray {
     // Input sizes are part of a fixed kernel's key: gpu.js then bakes the texture sizes into
     // the shader as constants, which makes indexing about 3x faster than size uniforms.
     const key = resizable ? source : `${n}|${args.map(sizeOf).join(',')}|${source}`;
@@ -154,6 +170,7 @@ export class GpuContext {
         immutable: true,
         precision: 'single',
         tactic: 'precision',
+        ...(vec4 && { returnType: 'Array(4)' }),
         dynamicArguments: resizable,
         dynamicOutput: resizable,
       });

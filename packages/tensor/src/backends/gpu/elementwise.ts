@@ -5,7 +5,7 @@
 
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import type { DType } from '../../dtype.js';
-import { type View, address, castTo, coordNames, kernelSource, splitIndex } from './codegen.js';
+import { type View, address, castTo, coalesce, coordNames, kernelSource, splitIndex } from './codegen.js';
 
 const SQRT1_2 = '0.7071067811865476';
 const SQRT_2_OVER_PI = '0.7978845608028654';
@@ -58,12 +58,18 @@ export const BINARY_EXPRESSIONS: Record<BinaryOp, string> = {
 
 export const WHERE_EXPRESSION = '(x !== 0.0 ? y : z)';
 
+/** The names `expr` gives mapSource's inputs, in order. */
+const INPUT_NAMES = ['x', 'y', 'z', 'u', 'v'];
+
 /**
- * out[i] = expr over inputs read through their views (named x, y, z in `expr`), with
- * scalar parameters p0, p1 passed as kernel arguments. Inputs are device arrays a0, a1, a2.
+ * out[i] = expr over inputs read through their views (named x, y, z, u, v in `expr`), with
+ * scalar parameters p0, p1 passed as kernel arguments. Inputs are device arrays a0, a1, ...
+ * Dims are coalesced first (codegen.ts), so contiguous inputs cost no index arithmetic.
  */
-export function mapSource(expr: string, shape: readonly number[], inputs: readonly View[], paramCount: number, dtype: DType): string {
-  const names = ['x', 'y', 'z'];
+export function mapSource(expr: string, outShape: readonly number[], views: readonly View[], paramCount: number, dtype: DType): string {
+  if (views.length > INPUT_NAMES.length) throw new Error(`gpu mapSource: at most ${INPUT_NAMES.length} inputs, got ${views.length}`);
+  const { shape, views: inputs } = coalesce(outShape, views);
+  const names = INPUT_NAMES;
   const c = coordNames(shape.length, 'c');
   const body = [...splitIndex(shape, 'this.thread.x', 'c')];
   inputs.forEach((view, k) => body.push(`const ${names[k]} = a${k}[${address(view, c)}];`));

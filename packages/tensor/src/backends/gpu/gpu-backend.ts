@@ -17,9 +17,9 @@ import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, 
 import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
-import { matmulSource } from './matmul.js';
+import { blockCount, blockedMatmulSource, matmulSource, unblockSource } from './matmul.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
-import { rowExpSumSource, softmaxSource } from './softmax.js';
+import { logSumExpSource, normalizeExpression, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
 
 const UPLOAD_SOURCE = kernelSource(['a0'], [], 'a0[this.thread.x]');
@@ -47,7 +47,7 @@ export class GpuBackend implements Backend {
     this.checkStorage('fromArray', dtype, data.length);
     if (data.length === 0) return new GpuStorage(dtype, 0);
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
-    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], true));
+    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], { resizable: true }));
   }
 
   readSync(x: Tensor, op: string): TypedArray {
@@ -112,18 +112,25 @@ export class GpuBackend implements Backend {
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
-    this.write(out, matmulSource(a, b), [this.input(a, 'matmul'), this.input(b, 'matmul')]);
+    const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
+    if (!this.context.isGl || out.numel === 0 || a.shape[2] === 0) {
+      this.write(out, matmulSource(a, b), inputs);
+      return;
+    }
+    const [B, M] = a.shape;
+    const N = b.shape[2];
+    const blocks = this.context.run(blockedMatmulSource(a, b), blockCount(B, M, N), inputs, { vec4: true });
+    this.write(out, unblockSource(B, M, N), [blocks]);
+    release(blocks);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const op = log ? 'logSoftmax' : 'softmax';
     const xa = this.input(x, op);
-    const rows = x.numel / x.shape[dim];
-    const max = this.context.run(reduceSource('max', x, [dim], 'float32'), rows, [xa]);
-    const sum = this.context.run(rowExpSumSource(x, dim), rows, [xa, max]);
-    this.write(out, softmaxSource(x, dim, log), [xa, max, sum]);
-    release(max);
-    release(sum);
+    if (out.numel === 0) return;
+    const lse = this.context.run(logSumExpSource(x, dim), x.numel / x.shape[dim], [xa]);
+    this.write(out, mapSource(normalizeExpression(log), x.shape, [x, rowStatView(x.shape, dim)], 0, 'float32'), [xa, lse]);
+    release(lse);
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
@@ -169,7 +176,7 @@ export class GpuBackend implements Backend {
     const storage = gpuStorage(x, op);
     const array = storage.array(op);
     if (array !== null || storage.length === 0) return array!;
-    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], true);
+    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], { resizable: true });
     storage.replace(zeros);
     return zeros;
   }
