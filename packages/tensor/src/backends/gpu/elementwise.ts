@@ -80,11 +80,13 @@ export function mapSource(expr: string, outShape: readonly number[], views: read
 /**
  * The write of `values` (row-major, one per element of the view) into a storage through a
  * strided view: element s of the new storage is the view's value where s lies in the
- * view, else the old value. Finds the view coordinates of s by dividing by the strides in
- * decreasing order, which is exact for views whose strides nest (each stride exceeds the
- * span of the smaller ones), as every slice/transpose/select of a storage does.
+ * view, else the old value (or 0, without `keepsOld`: a storage never written holds
+ * zeros). Finds the view coordinates of s by dividing by the strides in decreasing order,
+ * which is exact for views whose strides nest (each stride exceeds the span of the
+ * smaller ones), as every slice/transpose/select of a storage does.
  */
-export function mergeSource(view: View): string {
+export function mergeSource(written: View, keepsOld: boolean): string {
+  const view = coalesce(written.shape, [written]).views[0];
   const dims = view.shape.map((size, d) => ({ size, stride: view.strides[d], rowStride: 0 })).map((e, d, all) => {
     e.rowStride = all.slice(d + 1).reduce((p, f) => p * f.size, 1);
     return e;
@@ -98,7 +100,8 @@ export function mergeSource(view: View): string {
     body.push(`flat = flat + q${e.stride} * ${e.rowStride}.0;`);
   }
   body.push('if (r > 0.5) { inside = 0.0; }');
-  return kernelSource(['old', 'values'], body, `(inside > 0.5 ? values[flat] : old[this.thread.x])`);
+  if (!keepsOld) return kernelSource(['values'], body, '(inside > 0.5 ? values[flat] : 0.0)');
+  return kernelSource(['old', 'values'], body, '(inside > 0.5 ? values[flat] : old[this.thread.x])');
 }
 
 /** Whether mergeSource can address this view: positive strides that nest without overlap. */

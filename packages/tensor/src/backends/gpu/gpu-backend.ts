@@ -12,14 +12,14 @@ import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../
 import { formatShape, isContiguousLayout } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { MAX_EXACT_INDEX, contiguousView, kernelSource } from './codegen.js';
-import { type DeviceArray, GpuContext, download, downloadSync, release } from './context.js';
+import { type DeviceArray, GpuContext, type GpuTexture, download, downloadSync, release } from './context.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, mapSource, mergeSource } from './elementwise.js';
 import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
 import { blockCount, blockedMatmulSource, matmulSource, unblockSource } from './matmul.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
-import { logSumExpSource, normalizeExpression, rowStatView } from './softmax.js';
+import { normalizeExpression, rowExpSumSource, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
 
 const UPLOAD_SOURCE = kernelSource(['a0'], [], 'a0[this.thread.x]');
@@ -53,7 +53,7 @@ export class GpuBackend implements Backend {
   readSync(x: Tensor, op: string): TypedArray {
     const { array, temporary } = this.rowMajor(x);
     try {
-      return toTyped(downloadSync(array, op), x.dtype, array);
+      return toTyped(this.glRead(array, x.numel) ?? downloadSync(array, op), x.dtype, array);
     } finally {
       if (temporary) release(array);
     }
@@ -62,7 +62,7 @@ export class GpuBackend implements Backend {
   async read(x: Tensor): Promise<TypedArray> {
     const { array, temporary } = this.rowMajor(x);
     try {
-      return toTyped(await download(array), x.dtype, array);
+      return toTyped(this.glRead(array, x.numel) ?? (await download(array)), x.dtype, array);
     } finally {
       if (temporary) release(array);
     }
@@ -128,9 +128,13 @@ export class GpuBackend implements Backend {
     const op = log ? 'logSoftmax' : 'softmax';
     const xa = this.input(x, op);
     if (out.numel === 0) return;
-    const lse = this.context.run(logSumExpSource(x, dim), x.numel / x.shape[dim], [xa]);
-    this.write(out, mapSource(normalizeExpression(log), x.shape, [x, rowStatView(x.shape, dim)], 0, 'float32'), [xa, lse]);
-    release(lse);
+    const rows = x.numel / x.shape[dim];
+    const max = this.context.run(reduceSource('max', x, [dim], 'float32'), rows, [xa]);
+    const sum = this.context.run(rowExpSumSource(x, dim), rows, [xa, max]);
+    const stat = rowStatView(x.shape, dim);
+    this.write(out, mapSource(normalizeExpression(log), x.shape, [x, stat, stat], 0, 'float32'), [xa, max, sum]);
+    release(max);
+    release(sum);
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
@@ -200,9 +204,16 @@ export class GpuBackend implements Backend {
       release(result);
       throw new Error(`gpu: cannot write through a view with shape ${formatShape(out.shape)} and strides ${formatShape(out.strides)} (its elements overlap or interleave); write into a contiguous tensor`);
     }
-    const merged = this.context.run(mergeSource(out), storage.length, [this.input(out, 'write'), result]);
+    // a storage never written holds zeros: the merge writes them instead of reading a zeros texture
+    const keepsOld = storage.array('write') !== null;
+    const merged = this.context.run(mergeSource(out, keepsOld), storage.length, keepsOld ? [this.input(out, 'write'), result] : [result]);
     release(result);
     storage.replace(merged);
+  }
+
+  /** GL modes: a texture's n values, packed before the read (context.readTexture); null in the other modes. */
+  private glRead(array: DeviceArray, n: number): Float32Array | null {
+    return this.context.isGl && !(array instanceof Float32Array) ? this.context.readTexture(array as GpuTexture, n) : null;
   }
 
   /** A device array holding x's elements in row-major order: its storage's, or a temporary copy. */
