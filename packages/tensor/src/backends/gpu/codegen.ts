@@ -44,15 +44,18 @@ export function splitIndex(shape: readonly number[], index: string, name: string
   return lines;
 }
 
-/** offset + sum_d coord_d * stride_d, with `coords[d]` the source of coordinate d (null: 0). */
+/**
+ * offset + sum_d coord_d * stride_d, with `coords[d]` the source of coordinate d (null: 0).
+ * The float literals stay even where they are 0 or 1 (the shader compiler folds them):
+ * gpu.js types an expression by its left operand, and one that starts with an integer
+ * literal coordinate (matmul's unrolled k) would reach the texture read untyped.
+ */
 export function address(view: View, coords: readonly (string | null)[]): string {
-  const terms: string[] = [];
+  const terms = [lit(view.offset)];
   view.shape.forEach((size, d) => {
     const c = coords[d];
-    const stride = view.strides[d];
-    if (size > 1 && stride !== 0 && c !== null) terms.push(stride === 1 ? c : `${c} * ${lit(stride)}`);
+    if (size > 1 && view.strides[d] !== 0 && c !== null) terms.push(`${c} * ${lit(view.strides[d])}`);
   });
-  if (view.offset !== 0 || terms.length === 0) terms.unshift(lit(view.offset));
   return terms.join(' + ');
 }
 

@@ -1,7 +1,8 @@
 // The one gpu.js instance behind the GPU backend, and its compiled-kernel cache.
 //
-// Every kernel renders a flat float32 output of n elements (gpu.js `output: [n]`,
-// which it lays out as a near-square texture) with `pipeline: true`, so its result stays
+// Every kernel renders a flat float32 output of n elements (gpu.js `output: [n]`, which
+// it lays out as a near-square texture of one float per RGBA texel; only the blocked
+// matmul's intermediate fills all four channels) with `pipeline: true`, so its result stays
 // on the device as a texture that the next kernel reads directly, and `immutable: true`,
 // so each call returns a texture of its own rather than overwriting the previous result.
 // Kernel sources are generated per op, shape and strides (the index arithmetic is baked

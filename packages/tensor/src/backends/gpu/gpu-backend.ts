@@ -113,12 +113,13 @@ export class GpuBackend implements Backend {
 
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
-    if (!this.context.isGl || out.numel === 0 || a.shape[2] === 0) {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    // 2x2 blocks in GL modes (see matmul.ts); a matrix-vector product would waste half of each
+    if (!this.context.isGl || M < 2 || N < 2 || K === 0 || out.numel === 0) {
       this.write(out, matmulSource(a, b), inputs);
       return;
     }
-    const [B, M] = a.shape;
-    const N = b.shape[2];
     const blocks = this.context.run(blockedMatmulSource(a, b), blockCount(B, M, N), inputs, { vec4: true });
     this.write(out, unblockSource(B, M, N), [blocks]);
     release(blocks);
