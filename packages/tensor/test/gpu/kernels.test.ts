@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as T from '../../src/index.js';
 import { coalesce, contiguousView } from '../../src/backends/gpu/codegen.js';
 import { mapSource } from '../../src/backends/gpu/elementwise.js';
-import { blockCount, blockedMatmulSource, unblockSource } from '../../src/backends/gpu/matmul.js';
+import { blockCount, blockedMatmulSource, packAlongKSource, packedLength, unblockSource } from '../../src/backends/gpu/matmul.js';
 import { normalizeExpression, rowStatView } from '../../src/backends/gpu/softmax.js';
 import { describeTargets } from './targets.js';
 import { FLOAT32, expectClose, place, sample } from './helpers.js';
@@ -50,10 +50,20 @@ describe('gpu codegen: coalescing dims', () => {
 
   it('the blocked matmul covers odd sizes with one texel per 2x2 block', () => {
     expect(blockCount(2, 5, 3)).to.equal(2 * 3 * 2);
-    const source = blockedMatmulSource(contiguousView([1, 5, 4]), contiguousView([1, 4, 3]));
+    const source = blockedMatmulSource(1, 5, 4, 3);
     expect(source).to.include('Math.min(i0 + 1.0, 4.0)');
     expect(source).to.include('Math.min(j0 + 1.0, 2.0)');
     expect(unblockSource(1, 5, 3)).to.include('v[3]');
+  });
+
+  it('packs the blocked matmul\'s operands four k to a texel, zeros past K', () => {
+    expect(packedLength(6)).to.equal(2);
+    const a = packAlongKSource(contiguousView([1, 5, 6]), 2);
+    expect(a).to.include('(k0 + 3.0) < 6.0 ?');
+    expect(a).to.include('(k0 + 1.0) * 1.0');
+    const b = packAlongKSource(contiguousView([1, 8, 3]), 1);
+    expect(b).to.include('(k0 + 2.0) * 3.0');
+    expect(packAlongKSource(contiguousView([1, 8, 4]), 1)).to.not.include('?');
   });
 });
 

@@ -17,7 +17,7 @@ import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, 
 import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
-import { blockCount, blockedMatmulSource, matmulSource, unblockSource } from './matmul.js';
+import { blockCount, blockedMatmulSource, matmulSource, packAlongKSource, packedLength, unblockSource } from './matmul.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
 import { normalizeExpression, rowExpSumSource, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
@@ -120,7 +120,12 @@ export class GpuBackend implements Backend {
       this.write(out, matmulSource(a, b), inputs);
       return;
     }
-    const blocks = this.context.run(blockedMatmulSource(a, b), blockCount(B, M, N), inputs, { vec4: true });
+    const K4 = packedLength(K);
+    const rows = this.context.run(packAlongKSource(a, 2), B * M * K4, [inputs[0]], { vec4: true });
+    const columns = this.context.run(packAlongKSource(b, 1), B * N * K4, [inputs[1]], { vec4: true });
+    const blocks = this.context.run(blockedMatmulSource(B, M, K, N), blockCount(B, M, N), [rows, columns], { vec4: true });
+    release(rows);
+    release(columns);
     this.write(out, unblockSource(B, M, N), [blocks]);
     release(blocks);
   }
