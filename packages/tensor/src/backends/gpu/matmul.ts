@@ -11,11 +11,11 @@
 // to an RGBA texel, (2) each fragment computes a 2x2 block of out, and per four k fetches
 // two texels of a and two of b for sixteen products (matmulSource: eight fetches for four
 // products), writing the block as one RGBA texel, (3) a last pass unpacks the texels into
-// the row-major float texture every other kernel reads. 256^3 runs about 5x faster than
-// with matmulSource on llvmpipe (packing and unpacking included). Odd M or N: the last
-// block repeats row M-1 (column N-1), and the unpacking never reads the copy; K not a
-// multiple of 4: the packing pads with zeros. The sums run over k in order, as in
-// matmulSource.
+// the row-major float texture every other kernel reads. On llvmpipe, packing and
+// unpacking included, 256^3 runs in 5 ms instead of matmulSource's 20, 512^3 in 29
+// instead of 157. Odd M or N: the last block repeats row M-1 (column N-1), and the
+// unpacking never reads the copy; K not a multiple of 4: the packing pads with zeros. The
+// sums run over k in order, as in matmulSource.
 //
 // All read a and b through their strides, so transposed operands (the backward pass's
 // a^T g and g b^T) need no copy first.
