@@ -69,10 +69,9 @@ const INPUT_NAMES = ['x', 'y', 'z', 'u', 'v'];
 export function mapSource(expr: string, outShape: readonly number[], views: readonly View[], paramCount: number, dtype: DType): string {
   if (views.length > INPUT_NAMES.length) throw new Error(`gpu mapSource: at most ${INPUT_NAMES.length} inputs, got ${views.length}`);
   const { shape, views: inputs } = coalesce(outShape, views);
-  const names = INPUT_NAMES;
   const c = coordNames(shape.length, 'c');
   const body = [...splitIndex(shape, 'this.thread.x', 'c')];
-  inputs.forEach((view, k) => body.push(`const ${names[k]} = a${k}[${address(view, c)}];`));
+  inputs.forEach((view, k) => body.push(`const ${INPUT_NAMES[k]} = a${k}[${address(view, c)}];`));
   const params = [...inputs.map((_, k) => `a${k}`), ...Array.from({ length: paramCount }, (_, k) => `p${k}`)];
   return kernelSource(params, body, castTo(dtype, expr));
 }

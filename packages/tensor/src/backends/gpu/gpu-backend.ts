@@ -131,9 +131,9 @@ export class GpuBackend implements Backend {
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
+    if (out.numel === 0) return;
     const op = log ? 'logSoftmax' : 'softmax';
     const xa = this.input(x, op);
-    if (out.numel === 0) return;
     const rows = x.numel / x.shape[dim];
     const max = this.context.run(reduceSource('max', x, [dim], 'float32'), rows, [xa]);
     const sum = this.context.run(rowExpSumSource(x, dim), rows, [xa, max]);
