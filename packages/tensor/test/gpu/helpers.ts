@@ -48,7 +48,7 @@ export async function toCpu(t: Tensor): Promise<Tensor> {
   return tensor(await t.data(), { shape: t.shape });
 }
 
-/** got (any device, any dtype) equals the float64 reference elementwise within tol (NaN matches NaN). */
+/** got (any device, any dtype) equals the float64 reference elementwise within tol (NaN matches NaN, an infinity itself). */
 export async function expectClose(got: Tensor, reference: Tensor, tol: Tolerance, label: string): Promise<void> {
   expect(got.shape, `${label}: shape`).to.deep.equal(reference.shape);
   const g = await got.data();
@@ -56,7 +56,7 @@ export async function expectClose(got: Tensor, reference: Tensor, tol: Tolerance
   for (let i = 0; i < r.length; i++) {
     const a = Number(g[i]);
     const b = Number(r[i]);
-    if (Number.isNaN(b) && Number.isNaN(a)) continue;
+    if (a === b || (Number.isNaN(b) && Number.isNaN(a))) continue; // equal infinities too
     if (!(Math.abs(a - b) <= tol.atol + tol.rtol * Math.abs(b))) {
       expect.fail(`${label}: element ${i} of shape [${got.shape.join(', ')}] is ${a}, expected ${b} (atol ${tol.atol}, rtol ${tol.rtol})`);
     }

@@ -1,12 +1,13 @@
 // What is particular to webgpu mode: reads are asynchronous only, kernel errors surface at
-// the next await (never as unhandled rejections), and freeing a tensor frees its WebGPU
+// the next await (never as unhandled rejections), calls queued behind a kernel's
+// compilation keep their own output sizes, and freeing a tensor frees its WebGPU
 // buffer once the kernels that read it were submitted, so a training loop stays flat.
 // Skipped with the reason where WebGPU cannot run (required in CI under the runtime).
 
 import { expect } from 'chai';
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import { PendingBuffer } from '../../src/backends/gpu/context.js';
+import { PendingBuffer, download, release } from '../../src/backends/gpu/context.js';
 import { GpuStorage } from '../../src/backends/gpu/gpu-storage.js';
 import { useGpuMode } from './targets.js';
 import { gpuTrainingLoop, heldStorages as held } from './helpers.js';
@@ -48,7 +49,7 @@ describe('gpu webgpu mode', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const input = backend.context.run('function (a0) { return a0[this.thread.x]; }', 4, [new Float32Array(4)], true);
+      const input = backend.context.run('function (a0) { return a0[this.thread.x]; }', 4, [new Float32Array(4)], { resizable: true });
       // a kernel that reads a pending input is called later, so its translation error rejects instead of throwing
       const bad = backend.context.run('function (a0) { return notAFunction(a0[this.thread.x]); }', 4, [input]);
       const after = backend.context.run('function (a0) { return a0[this.thread.x] + 1.0; }', 4, [bad]);
@@ -65,6 +66,17 @@ describe('gpu webgpu mode', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('a resizable kernel called at two sizes while its WGSL compiles renders each call at its own size', async () => {
+    // a source no other test compiles, so that both calls are made before the first one built it
+    const source = 'function (a0) { return a0[this.thread.x] * 1.0; }';
+    const long = backend.context.run(source, 6, [Float32Array.of(1, 2, 3, 4, 5, 6)], { resizable: true });
+    const short = backend.context.run(source, 3, [Float32Array.of(7, 8, 9)], { resizable: true });
+    expect(Array.from(await download(long))).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(await download(short))).to.deep.equal([7, 8, 9]);
+    release(long);
+    release(short);
   });
 
   it('dispose() and scope() free the WebGPU buffers', async () => {

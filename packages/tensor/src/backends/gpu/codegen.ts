@@ -34,7 +34,7 @@ export function splitIndex(shape: readonly number[], index: string, name: string
   const rowStrides = contiguousStrides(shape);
   const lines = [`let ${name}r = ${index};`];
   shape.forEach((size, d) => {
-    if (size === 1) lines.push(`const ${name}${d} = 0;`);
+    if (size === 1) lines.push(`const ${name}${d} = 0.0;`);
     else if (d === shape.length - 1) lines.push(`const ${name}${d} = ${name}r;`);
     else {
       lines.push(`const ${name}${d} = Math.floor((${name}r + 0.5) / ${lit(rowStrides[d])});`);
@@ -44,7 +44,12 @@ export function splitIndex(shape: readonly number[], index: string, name: string
   return lines;
 }
 
-/** offset + sum_d coord_d * stride_d, with `coords[d]` the source of coordinate d (null: 0). */
+/**
+ * offset + sum_d coord_d * stride_d, with `coords[d]` the source of coordinate d (null: 0).
+ * The float literals stay even where they are 0 or 1 (the shader compiler folds them):
+ * gpu.js types an expression by its left operand, and one that starts with an integer
+ * literal coordinate (matmul's unrolled k) would reach the texture read untyped.
+ */
 export function address(view: View, coords: readonly (string | null)[]): string {
   const terms = [lit(view.offset)];
   view.shape.forEach((size, d) => {
@@ -52,6 +57,32 @@ export function address(view: View, coords: readonly (string | null)[]): string 
     if (size > 1 && view.strides[d] !== 0 && c !== null) terms.push(`${c} * ${lit(view.strides[d])}`);
   });
   return terms.join(' + ');
+}
+
+/**
+ * The same elementwise walk over fewer dims: size-1 dims dropped, and each dim merged into
+ * the next one wherever every view steps through the pair as through one dim (stride_d =
+ * stride_{d+1} * size_{d+1}; broadcast stride-0 pairs too). The row-major output always
+ * does. A contiguous input of a same-shaped output becomes one dim read at the flat index
+ * itself, so its kernel splits no index: each division a fragment saves is a float
+ * division, a floor and a multiply-subtract.
+ */
+export function coalesce(shape: readonly number[], views: readonly View[]): { shape: number[]; views: View[] } {
+  const dims = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
+  const merged: { size: number; strides: number[] }[] = [];
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i];
+    const inner = merged[0];
+    if (inner !== undefined && views.every((v, k) => v.strides[d] === inner.strides[k] * inner.size)) {
+      inner.size *= shape[d];
+    } else {
+      merged.unshift({ size: shape[d], strides: views.map((v) => v.strides[d]) });
+    }
+  }
+  return {
+    shape: merged.map((m) => m.size),
+    views: views.map((v, k) => ({ shape: merged.map((m) => m.size), strides: merged.map((m) => m.strides[k]), offset: v.offset })),
+  };
 }
 
 /** The coordinate names `${name}0 .. ${name}{n-1}`. */

@@ -5,7 +5,7 @@
 
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import type { DType } from '../../dtype.js';
-import { type View, address, castTo, coordNames, kernelSource, splitIndex } from './codegen.js';
+import { type View, address, castTo, coalesce, coordNames, kernelSource, splitIndex } from './codegen.js';
 
 const SQRT1_2 = '0.7071067811865476';
 const SQRT_2_OVER_PI = '0.7978845608028654';
@@ -58,15 +58,20 @@ export const BINARY_EXPRESSIONS: Record<BinaryOp, string> = {
 
 export const WHERE_EXPRESSION = '(x !== 0.0 ? y : z)';
 
+/** The names `expr` gives mapSource's inputs, in order. */
+const INPUT_NAMES = ['x', 'y', 'z', 'u', 'v'];
+
 /**
- * out[i] = expr over inputs read through their views (named x, y, z in `expr`), with
- * scalar parameters p0, p1 passed as kernel arguments. Inputs are device arrays a0, a1, a2.
+ * out[i] = expr over inputs read through their views (named x, y, z, u, v in `expr`), with
+ * scalar parameters p0, p1 passed as kernel arguments. Inputs are device arrays a0, a1, ...
+ * Dims are coalesced first (codegen.ts), so contiguous inputs cost no index arithmetic.
  */
-export function mapSource(expr: string, shape: readonly number[], inputs: readonly View[], paramCount: number, dtype: DType): string {
-  const names = ['x', 'y', 'z'];
+export function mapSource(expr: string, outShape: readonly number[], views: readonly View[], paramCount: number, dtype: DType): string {
+  if (views.length > INPUT_NAMES.length) throw new Error(`gpu mapSource: at most ${INPUT_NAMES.length} inputs, got ${views.length}`);
+  const { shape, views: inputs } = coalesce(outShape, views);
   const c = coordNames(shape.length, 'c');
   const body = [...splitIndex(shape, 'this.thread.x', 'c')];
-  inputs.forEach((view, k) => body.push(`const ${names[k]} = a${k}[${address(view, c)}];`));
+  inputs.forEach((view, k) => body.push(`const ${INPUT_NAMES[k]} = a${k}[${address(view, c)}];`));
   const params = [...inputs.map((_, k) => `a${k}`), ...Array.from({ length: paramCount }, (_, k) => `p${k}`)];
   return kernelSource(params, body, castTo(dtype, expr));
 }
@@ -74,11 +79,13 @@ export function mapSource(expr: string, shape: readonly number[], inputs: readon
 /**
  * The write of `values` (row-major, one per element of the view) into a storage through a
  * strided view: element s of the new storage is the view's value where s lies in the
- * view, else the old value. Finds the view coordinates of s by dividing by the strides in
- * decreasing order, which is exact for views whose strides nest (each stride exceeds the
- * span of the smaller ones), as every slice/transpose/select of a storage does.
+ * view, else the old value (or 0, without `keepsOld`: a storage never written holds
+ * zeros). Finds the view coordinates of s by dividing by the strides in decreasing order,
+ * which is exact for views whose strides nest (each stride exceeds the span of the
+ * smaller ones), as every slice/transpose/select of a storage does.
  */
-export function mergeSource(view: View): string {
+export function mergeSource(written: View, keepsOld: boolean): string {
+  const view = coalesce(written.shape, [written]).views[0];
   const dims = view.shape.map((size, d) => ({ size, stride: view.strides[d], rowStride: 0 })).map((e, d, all) => {
     e.rowStride = all.slice(d + 1).reduce((p, f) => p * f.size, 1);
     return e;
@@ -92,7 +99,8 @@ export function mergeSource(view: View): string {
     body.push(`flat = flat + q${e.stride} * ${e.rowStride}.0;`);
   }
   body.push('if (r > 0.5) { inside = 0.0; }');
-  return kernelSource(['old', 'values'], body, `(inside > 0.5 ? values[flat] : old[this.thread.x])`);
+  if (!keepsOld) return kernelSource(['values'], body, '(inside > 0.5 ? values[flat] : 0.0)');
+  return kernelSource(['old', 'values'], body, '(inside > 0.5 ? values[flat] : old[this.thread.x])');
 }
 
 /** Whether mergeSource can address this view: positive strides that nest without overlap. */

@@ -12,14 +12,14 @@ import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../
 import { formatShape, isContiguousLayout } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { MAX_EXACT_INDEX, contiguousView, kernelSource } from './codegen.js';
-import { type DeviceArray, GpuContext, download, downloadSync, release } from './context.js';
+import { type DeviceArray, GpuContext, type GpuTexture, download, downloadSync, release } from './context.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, WHERE_EXPRESSION, isNestedView, mapSource, mergeSource } from './elementwise.js';
 import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
-import { matmulSource } from './matmul.js';
+import { blockCount, blockedMatmulSource, matmulSource, packAlongKSource, packedLength, unblockSource } from './matmul.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
-import { rowExpSumSource, softmaxSource } from './softmax.js';
+import { normalizeExpression, rowExpSumSource, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
 
 const UPLOAD_SOURCE = kernelSource(['a0'], [], 'a0[this.thread.x]');
@@ -47,13 +47,13 @@ export class GpuBackend implements Backend {
     this.checkStorage('fromArray', dtype, data.length);
     if (data.length === 0) return new GpuStorage(dtype, 0);
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
-    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], true));
+    return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], { resizable: true }));
   }
 
   readSync(x: Tensor, op: string): TypedArray {
     const { array, temporary } = this.rowMajor(x);
     try {
-      return toTyped(downloadSync(array, op), x.dtype, array);
+      return toTyped(this.glRead(array, x.numel) ?? downloadSync(array, op), x.dtype, array);
     } finally {
       if (temporary) release(array);
     }
@@ -62,7 +62,7 @@ export class GpuBackend implements Backend {
   async read(x: Tensor): Promise<TypedArray> {
     const { array, temporary } = this.rowMajor(x);
     try {
-      return toTyped(await download(array), x.dtype, array);
+      return toTyped(this.glRead(array, x.numel) ?? (await download(array)), x.dtype, array);
     } finally {
       if (temporary) release(array);
     }
@@ -112,16 +112,33 @@ export class GpuBackend implements Backend {
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
-    this.write(out, matmulSource(a, b), [this.input(a, 'matmul'), this.input(b, 'matmul')]);
+    const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    // 2x2 blocks in GL modes (see matmul.ts); a matrix-vector product would waste half of each
+    if (!this.context.isGl || M < 2 || N < 2 || K === 0 || out.numel === 0) {
+      this.write(out, matmulSource(a, b), inputs);
+      return;
+    }
+    const K4 = packedLength(K);
+    const rows = this.context.run(packAlongKSource(a, 2), B * M * K4, [inputs[0]], { vec4: true });
+    const columns = this.context.run(packAlongKSource(b, 1), B * N * K4, [inputs[1]], { vec4: true });
+    const blocks = this.context.run(blockedMatmulSource(B, M, K, N), blockCount(B, M, N), [rows, columns], { vec4: true });
+    release(rows);
+    release(columns);
+    this.write(out, unblockSource(B, M, N), [blocks]);
+    release(blocks);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
+    if (out.numel === 0) return;
     const op = log ? 'logSoftmax' : 'softmax';
     const xa = this.input(x, op);
     const rows = x.numel / x.shape[dim];
     const max = this.context.run(reduceSource('max', x, [dim], 'float32'), rows, [xa]);
     const sum = this.context.run(rowExpSumSource(x, dim), rows, [xa, max]);
-    this.write(out, softmaxSource(x, dim, log), [xa, max, sum]);
+    const stat = rowStatView(x.shape, dim);
+    this.write(out, mapSource(normalizeExpression(log), x.shape, [x, stat, stat], 0, 'float32'), [xa, max, sum]);
     release(max);
     release(sum);
   }
@@ -169,7 +186,7 @@ export class GpuBackend implements Backend {
     const storage = gpuStorage(x, op);
     const array = storage.array(op);
     if (array !== null || storage.length === 0) return array!;
-    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], true);
+    const zeros = this.context.run(ZEROS_SOURCE, storage.length, [], { resizable: true });
     storage.replace(zeros);
     return zeros;
   }
@@ -193,9 +210,16 @@ export class GpuBackend implements Backend {
       release(result);
       throw new Error(`gpu: cannot write through a view with shape ${formatShape(out.shape)} and strides ${formatShape(out.strides)} (its elements overlap or interleave); write into a contiguous tensor`);
     }
-    const merged = this.context.run(mergeSource(out), storage.length, [this.input(out, 'write'), result]);
+    // a storage never written holds zeros: the merge writes them instead of reading a zeros texture
+    const keepsOld = storage.array('write') !== null;
+    const merged = this.context.run(mergeSource(out, keepsOld), storage.length, keepsOld ? [this.input(out, 'write'), result] : [result]);
     release(result);
     storage.replace(merged);
+  }
+
+  /** GL modes: a texture's n values, packed before the read (context.readTexture); null in the other modes. */
+  private glRead(array: DeviceArray, n: number): Float32Array | null {
+    return this.context.isGl && !(array instanceof Float32Array) ? this.context.readTexture(array as GpuTexture, n) : null;
   }
 
   /** A device array holding x's elements in row-major order: its storage's, or a temporary copy. */

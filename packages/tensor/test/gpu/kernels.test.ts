@@ -1,0 +1,118 @@
+// The GPU kernels' fast paths: dim coalescing in the generated index arithmetic (map
+// kernels, softmax's normalisation), the 2x2-blocked matmul of the GL modes, and the merge
+// of a view into a storage never written. The sources are checked as text where the point is
+// which path a kernel takes, and every path runs on each target against the CPU backend.
+
+import { expect } from 'chai';
+import * as T from '../../src/index.js';
+import { coalesce, contiguousView } from '../../src/backends/gpu/codegen.js';
+import { mapSource } from '../../src/backends/gpu/elementwise.js';
+import { blockCount, blockedMatmulSource, packAlongKSource, packedLength, unblockSource } from '../../src/backends/gpu/matmul.js';
+import { normalizeExpression, rowStatView } from '../../src/backends/gpu/softmax.js';
+import { describeTargets } from './targets.js';
+import { FLOAT32, expectClose, place, sample } from './helpers.js';
+
+describe('gpu codegen: coalescing dims', () => {
+  it('reads a contiguous tensor as one dim at the flat index', () => {
+    const { shape, views } = coalesce([2, 3, 4], [contiguousView([2, 3, 4])]);
+    expect(shape).to.deep.equal([24]);
+    expect(views[0].strides).to.deep.equal([1]);
+    const source = mapSource('Math.exp(x)', [2, 3, 4], [contiguousView([2, 3, 4])], 0, 'float32');
+    expect(source).to.not.include('Math.floor');
+    expect(source).to.include('a0[0.0 + c0 * 1.0]');
+  });
+
+  it('keeps dims that a view does not step through as one', () => {
+    const transposed = { shape: [3, 2], strides: [1, 3], offset: 0 };
+    expect(coalesce([3, 2], [transposed]).shape).to.deep.equal([3, 2]);
+    expect(mapSource('x', [3, 2], [transposed], 0, 'float32')).to.include('Math.floor');
+  });
+
+  it('merges broadcast (stride 0) pairs, drops size-1 dims and keeps offsets and steps', () => {
+    const x = contiguousView([2, 3, 4]);
+    const y = { shape: [2, 3, 4], strides: [0, 0, 1], offset: 0 };
+    const merged = coalesce([2, 3, 4], [x, y]);
+    expect(merged.shape).to.deep.equal([6, 4]);
+    expect(merged.views.map((v) => v.strides)).to.deep.equal([[4, 1], [0, 1]]);
+    expect(coalesce([1, 5, 1], [{ shape: [1, 5, 1], strides: [5, 1, 1], offset: 0 }]).shape).to.deep.equal([5]);
+    const everyOther = coalesce([3, 4], [{ shape: [3, 4], strides: [8, 2], offset: 7 }]);
+    expect(everyOther.shape).to.deep.equal([12]);
+    expect(everyOther.views[0]).to.deep.include({ strides: [2], offset: 7 });
+  });
+
+  it('softmax normalises rows with one division per element, its statistics read with stride 0 along the dim', () => {
+    expect(rowStatView([2, 3, 4], 1).strides).to.deep.equal([4, 0, 1]);
+    const shape = [4, 3, 5];
+    const stat = rowStatView(shape, 2);
+    const source = mapSource(normalizeExpression(false), shape, [contiguousView(shape), stat, stat], 0, 'float32');
+    expect(source.match(/Math\.floor/g)).to.have.length(1);
+  });
+
+  it('the blocked matmul covers odd sizes with one texel per 2x2 block', () => {
+    expect(blockCount(2, 5, 3)).to.equal(2 * 3 * 2);
+    const source = blockedMatmulSource(1, 5, 4, 3);
+    expect(source).to.include('Math.min(i0 + 1.0, 4.0)');
+    expect(source).to.include('Math.min(j0 + 1.0, 2.0)');
+    expect(unblockSource(1, 5, 3)).to.include('v[3]');
+  });
+
+  it('packs the blocked matmul\'s operands four k to a texel, zeros past K', () => {
+    expect(packedLength(6)).to.equal(2);
+    const a = packAlongKSource(contiguousView([1, 5, 6]), 2);
+    expect(a).to.include('(k0 + 3.0) < 6.0 ?');
+    expect(a).to.include('(k0 + 1.0) * 1.0');
+    const b = packAlongKSource(contiguousView([1, 8, 3]), 1);
+    expect(b).to.include('(k0 + 2.0) * 3.0');
+    expect(packAlongKSource(contiguousView([1, 8, 4]), 1)).to.not.include('?');
+  });
+});
+
+describeTargets('gpu kernel paths against the CPU backend', (device) => {
+  it('map kernels over contiguous, broadcast and strided inputs', async () => {
+    const x = sample([3, 4, 5], 1);
+    const y = sample([4, 1], 2);
+    for (const layout of ['contiguous', 'transposed', 'strided', 'offset'] as const) {
+      const got = place(x, device, layout).mul(y.to(device)).add(1);
+      await expectClose(got, x.double().mul(y.double()).add(1), FLOAT32, `map (${layout})`);
+    }
+  });
+
+  it('matmul of odd sizes, long k, broadcast batches and transposed operands', async () => {
+    // blocked in GL modes: the first three (odd M and N, a broadcast batch); plain: M or N of 1
+    const cases: [number[], number[]][] = [[[17, 33], [33, 19]], [[2, 5, 6], [6, 4]], [[3, 2, 1], [3, 1, 7]], [[3, 1, 64], [64, 7]], [[2, 9, 5], [1, 5, 1]], [[1, 1], [1, 6]]];
+    for (const [sa, sb] of cases) {
+      const a = sample(sa, sa.length);
+      const b = sample(sb, 7);
+      for (const [la, lb] of [['contiguous', 'contiguous'], ['transposed', 'strided'], ['offset', 'transposed']] as const) {
+        await expectClose(place(a, device, la).matmul(place(b, device, lb)), a.double().matmul(b.double()), { atol: 1e-5, rtol: 1e-4 }, `matmul [${sa}] x [${sb}] (${la}, ${lb})`);
+      }
+    }
+  });
+
+  it('softmax over masked (-Infinity) entries, fully masked rows and large logits', async () => {
+    const values = Float32Array.from(sample([4, 6], 3).mul(3).dataSync());
+    for (const i of [0, 1, 3, 8, 14]) values[i] = -Infinity; // row 0 starts masked, rows 1 and 2 have one masked entry
+    for (let j = 0; j < 6; j++) values[18 + j] = -Infinity; // row 3 fully masked: NaN, as on the CPU
+    const x = T.tensor(values, { shape: [4, 6] });
+    const big = sample([3, 8], 4).mul(40).add(500);
+    for (const dim of [1, 0]) {
+      for (const log of [false, true]) {
+        const f = (t: T.Tensor) => (log ? t.logSoftmax(dim) : t.softmax(dim));
+        await expectClose(f(x.to(device)), f(x.double()), FLOAT32, `${log ? 'logSoftmax' : 'softmax'} masked, dim ${dim}`);
+        await expectClose(f(place(big, device, 'transposed')), f(big.double()), FLOAT32, `${log ? 'logSoftmax' : 'softmax'} large, dim ${dim}`);
+      }
+    }
+  });
+
+  it('writes through a view into a storage never written (zeros) and into one written', async () => {
+    const y = sample([4, 3], 5);
+    const run = (dev: T.Device, dtype: 'float32' | 'float64') => {
+      const fresh = T.zeros([4, 6], { device: dev, dtype });
+      fresh.narrow(1, 2, 3).copy_(y.to(dtype).to(dev));
+      const written = T.ones([4, 6], { device: dev, dtype });
+      written.slice(1, 0, null, 2).copy_(y.to(dtype).to(dev));
+      return T.cat([fresh, written], 0);
+    };
+    await expectClose(run(device, 'float32'), run('cpu', 'float64'), FLOAT32, 'view writes');
+  });
+});
