@@ -9,6 +9,14 @@ import { type OursOptions, type StepResult, naive, ours, tf, tfjs } from './peer
 import { type PyTorchInfo, pytorch } from './pytorch.js';
 import { randomArray } from './random.js';
 
+/**
+ * The input as a dinots tensor of its own, copied once outside the timed steps, as
+ * tf.tensor() copies its input into the backend's memory: dinots allocates it on shared
+ * memory, where worker threads read it in place. (`tensor(array)` would wrap the caller's
+ * plain array, which a threaded kernel copies to shared memory on every call.)
+ */
+export const shared = (data: Float32Array, shape: number[]): Tensor => tensor(data, { shape }).clone();
+
 export const VIT = { batch: 32, tokens: 65, dim: 192, heads: 3, mlp: 768, depth: 6 } as const;
 
 export interface Variants {
@@ -34,7 +42,7 @@ function sgemm(M: number, K: number, N: number, v: Variants, name: string): Case
     tolerance: 1e-4,
     implementations: [
       ...oursVariants(v, () => {
-        const [ta, tb] = [tensor(a, { shape: [M, K] }), tensor(b, { shape: [K, N] })];
+        const [ta, tb] = [shared(a, [M, K]), shared(b, [K, N])];
         return () => matmul(ta, tb);
       }, [{ threads: v.threads[0], simd: false }]),
       ...(['wasm', 'cpu'] as const).map((be) => tfjs(be, () => {
@@ -56,7 +64,7 @@ function rowKernel(name: string, shape: number[], v: Variants, tolerance: number
     tolerance,
     implementations: [
       ...oursVariants(v, () => {
-        const t = tensor(x, { shape });
+        const t = shared(x, shape);
         return () => oursStep(t);
       }),
       ...(['wasm', 'cpu'] as const).map((be) => tfjs(be, () => {
@@ -82,7 +90,7 @@ function attention(v: Variants): Case {
     tolerance: 1e-4,
     implementations: [
       ...oursVariants(v, () => {
-        const [tq, tk, tv] = [q, k, val].map((a) => tensor(a, { shape }));
+        const [tq, tk, tv] = [q, k, val].map((a) => shared(a, shape));
         return () => matmul(softmax(mul(matmul(tq, transpose(tk, -1, -2)), scale), -1), tv);
       }),
       ...(['wasm', 'cpu'] as const).map((be) => tfjs(be, () => {

@@ -8,7 +8,7 @@
 
 import { type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftmax, matmul, mean, mul, noGrad, permute, reshape, select, softmax, tensor, transpose } from '@dinots/tensor';
 import type { Case } from './harness.js';
-import { VIT, type Variants } from './kernels.js';
+import { VIT, type Variants, shared } from './kernels.js';
 import { ours, tf, tfjs } from './peers.js';
 import { pytorch } from './pytorch.js';
 import { randomArray } from './random.js';
@@ -126,8 +126,8 @@ export function vitCases(v: Variants): Case[] {
   const names = [...data.weights.keys()];
   const checkedGrad = 'block0.qkv.w';
   const oursModel = (train: boolean) => () => {
-    const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, tensor(d.slice(), { shape, requiresGrad: train })]));
-    const images = tensor(data.images, { shape: [VIT.batch, PATCHES, PATCH_DIM] });
+    const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, shared(d, shape).requiresGrad_(train)]));
+    const images = shared(data.images, [VIT.batch, PATCHES, PATCH_DIM]);
     const labels = tensor(data.labels, { shape: [VIT.batch, 1] });
     const params = names.map((n) => w.get(n)!);
     if (!train) return () => noGrad(() => oursForward(w, images));
