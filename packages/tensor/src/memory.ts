@@ -9,7 +9,8 @@
 // page faults). A disposed tensor, on either device, throws when it is used.
 //
 // scope(fn) disposes every storage allocated while fn runs, except those behind
-// the tensors fn returns (or passes to keep()). Unlike tfjs's tidy, fn may be async: in
+// the tensors fn returns (which move to the enclosing scope) or passes to keep() (which no
+// scope frees). Unlike tfjs's tidy, fn may be async: in
 // Node the scope follows fn's own async context (AsyncLocalStorage), so awaiting inside
 // it, or running two scopes concurrently, attributes each allocation to the right scope.
 // Browsers lack AsyncLocalStorage: there a scope is the innermost one still open, which
@@ -150,14 +151,17 @@ export function scope<T>(fn: () => T): T {
   return finish(s, result);
 }
 
-/** Moves these tensors' storages out of the current scope, so that it does not dispose them. */
+/**
+ * Keeps these tensors' storages from being freed by any scope (tfjs's keep): they leave the
+ * scope they were allocated or returned into, and no enclosing scope takes them over, so
+ * they live until dispose() or the garbage collector. Nested scopes (a training step in a
+ * scope inside a caller's scope) therefore cannot free state such as optimizer moments.
+ */
 export function keep<T>(value: T): T {
   const current = tracker.current();
   if (current === null) return value;
   const kept = new Set<Storage>();
   collect(value, kept);
-  for (const storage of kept) {
-    if (current.storages.delete(storage)) current.parent?.storages.add(storage);
-  }
+  for (const storage of kept) current.storages.delete(storage);
   return value;
 }

@@ -66,6 +66,26 @@ describe('CPU dispose() and scope()', () => {
     expect(after.reusedBytes - before.reusedBytes).to.be.at.least(2 * 4 * 200 * 200);
   });
 
+  it('keep() saves a tensor from every enclosing scope, not only the innermost one (state kept by a step that runs inside a scope)', () => {
+    let state = ones([100, 200]);
+    const step = () =>
+      scope(() => {
+        const next = keep(state.mul(2));
+        state.dispose();
+        state = next;
+      });
+    scope(() => {
+      step();
+      step();
+    });
+    expect(state.sum().item(), 'the kept state outlives both scopes').to.equal(4 * 100 * 200);
+    let returned: ReturnType<typeof ones> | null = null;
+    scope(() => {
+      returned = scope(() => ones([100, 200]).mul(5));
+    });
+    expect(() => returned!.sum(), 'a returned tensor belongs to the enclosing scope, which frees it').to.throw(USED_AFTER_DISPOSE);
+  });
+
   it('results do not change when every step runs in a scope (fast-check)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 1000 }), (m, n, seed) => {
