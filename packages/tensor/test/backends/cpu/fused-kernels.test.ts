@@ -7,28 +7,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as T from '../../../src/index.js';
 import { type Layout, broadcastPairArb, layoutArb, makeTensor, runs, seedArb, shapeArb } from '../../helpers/cases.js';
+import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
-
-function withThreads<R>(n: number, f: () => R): R {
-  const before = T.getNumThreads();
-  T.setNumThreads(n);
-  try {
-    return f();
-  } finally {
-    T.setNumThreads(before);
-  }
-}
-
-/** Runs f on a CPU backend with (true) or without (false) the WebAssembly SIMD kernels. */
-function withSimd<R>(simd: boolean, f: () => R): R {
-  T.registerBackend('cpu', () => new T.CpuBackend({ simd }));
-  try {
-    return f();
-  } finally {
-    T.registerBackend('cpu', () => new T.CpuBackend());
-  }
-}
 
 /** Bitwise equality of two float arrays (any NaN equals any NaN: the SIMD unit may pick another NaN payload). */
 function expectSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {

@@ -13,28 +13,10 @@ import { layerNormRows } from '../../../src/backends/cpu/layer-norm.js';
 import { simdLayerNormRows, simdRowsAvailable } from '../../../src/backends/cpu/rows-simd.js';
 import { simdAvailable } from '../../../src/backends/cpu/elementwise-simd.js';
 import { runs, seedArb } from '../../helpers/cases.js';
+import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
 
 /** A few float32 ulps of 1. */
 const TOL = 2e-6;
-
-function withThreads<R>(n: number, f: () => R): R {
-  const before = T.getNumThreads();
-  T.setNumThreads(n);
-  try {
-    return f();
-  } finally {
-    T.setNumThreads(before);
-  }
-}
-
-function withSimd<R>(simd: boolean, f: () => R): R {
-  T.registerBackend('cpu', () => new T.CpuBackend({ simd }));
-  try {
-    return f();
-  } finally {
-    T.registerBackend('cpu', () => new T.CpuBackend());
-  }
-}
 
 /** Seeded values: scale * uniform(-1, 1), and where `special`, some -inf, +inf and NaN. */
 function float32Values(n: number, seed: number, scale: number, special: boolean): Float32Array {
