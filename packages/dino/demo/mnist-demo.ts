@@ -43,6 +43,13 @@ function chooseDevice(): { device: Device; why: string } {
     return { device: 'cpu', why: `the GPU backend would run in gpu.js's cpu mode (${skipped.join('; ')})` };
   }
   const { mode, renderer } = info;
+  if (mode === 'webgpu') {
+    return {
+      device: 'cpu',
+      why: "the GPU backend chose webgpu, whose reads are asynchronous only, and trainDino reads its loss synchronously every iteration; " +
+        'DINOTS_GPU_MODE=headlessgl DINO_DEMO_DEVICE=gpu trains on the GPU through WebGL',
+    };
+  }
   if (renderer !== null && SOFTWARE_RASTERISER.test(renderer)) {
     return { device: 'cpu', why: `${mode} renders with ${renderer}, a software rasteriser, slower than the CPU backend` };
   }

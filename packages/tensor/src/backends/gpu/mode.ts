@@ -8,12 +8,16 @@
 // never reports it as a GPU. The choice can be forced with the DINOTS_GPU_MODE
 // environment variable or configureGpu({ mode }) before the first GPU op.
 //
-// WebGPU comes first, as in tfjs: where it runs, reads are asynchronous only (`await
+// WebGPU comes first, as in tfjs, in browsers. Its reads are asynchronous only (`await
 // t.data()`; dataSync(), item() and toArray() throw, naming the call), so a program that
-// reads synchronously forces a GL mode (DINOTS_GPU_MODE=headlessgl). Whether WebGPU has an
-// adapter is only known asynchronously: `await gpuReady()` before the first GPU op (like
-// tf.ready()) asks for one and falls through to the next mode when there is none; a
-// backend started by a GPU op without it goes by whether WebGPU loads at all.
+// reads synchronously forces a WebGL mode there. Whether WebGPU has an adapter is only known
+// asynchronously: `await gpuReady()` before the first GPU op (like tf.ready()) asks for one
+// and falls through to the next mode when there is none.
+// In Node, auto-detection leaves webgpu out and it runs only when forced: once Dawn (the
+// `webgpu` package) has created its instance, it keeps Node's event loop alive after the
+// program's last line and polls on a core (measured: 17.5 s of CPU in the 20 s after a
+// script that only called backendInfo(); destroying the device does not end it), so
+// picking it unasked would leave every program that touches the GPU backend hanging.
 
 export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
@@ -198,7 +202,7 @@ let webGpuAdapterMissing: string | null = null;
  * there is none, so that auto-detection skips webgpu. Resolves once known; never rejects.
  */
 export async function probeWebGpuAdapter(): Promise<void> {
-  if (!probeWebGpu().available) return;
+  if (isNode || !probeWebGpu().available) return; // Node never auto-selects webgpu (see the header)
   try {
     if (isNode) installNavigatorGpu();
     const gpu = (globalThis as { navigator?: { gpu?: NavigatorGpu } }).navigator?.gpu;
@@ -231,9 +235,13 @@ export function requestedMode(option: GpuMode | 'auto' | undefined): GpuMode | '
   return asked as GpuMode | 'auto';
 }
 
-/** The mode to run: the first available one in probe order, or the requested one (an error when it is unavailable). */
-export function chooseMode(requested: GpuMode | 'auto', probes: readonly ModeProbe[]): GpuMode {
-  if (requested === 'auto') return probes.find((p) => p.available)!.mode;
+/**
+ * The mode to run: the first available one in probe order (in Node, leaving out webgpu,
+ * which runs there only when forced: see the header), or the requested one (an error when
+ * it is unavailable).
+ */
+export function chooseMode(requested: GpuMode | 'auto', probes: readonly ModeProbe[], node: boolean = isNode): GpuMode {
+  if (requested === 'auto') return probes.find((p) => p.available && !(node && p.mode === 'webgpu'))!.mode;
   const probe = probes.find((p) => p.mode === requested)!;
   if (!probe.available) throw new Error(`gpu: mode '${requested}' was requested but cannot run here: ${probe.reason}`);
   return requested;

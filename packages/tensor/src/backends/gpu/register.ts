@@ -29,8 +29,9 @@ export function configureGpu(options: GpuOptions): void {
 
 /**
  * Starts the GPU backend and waits until it can run kernels (like tf.ready()). Called
- * before the first GPU op with the mode left to auto-detection, it first asks WebGPU for
- * an adapter, so that webgpu is chosen only where one exists and the next mode otherwise.
+ * before the first GPU op with the mode left to auto-detection in a browser, it first asks
+ * WebGPU for an adapter, so that webgpu is chosen only where one exists and the next mode
+ * otherwise (in Node auto-detection never picks webgpu: see mode.ts).
  * In webgpu mode it resolves once the adapter and device exist (rejecting with the reason
  * where there is none), after which backendInfo().adapter describes the adapter. Other
  * modes resolve at once.
