@@ -133,16 +133,25 @@ export function layerNormRowsContiguous(args: LayerNormArgs, begin: number, end:
 const ONES_32 = Float32Array.of(1);
 const ZEROS_32 = Float32Array.of(0);
 
+/** g and x of a backward pass as rows along the last dim: row length, data, element strides and row starts. */
+function backwardRows({ g, x }: LayerNormBackwardArgs) {
+  const last = x.shape.length - 1;
+  return {
+    D: x.shape[last],
+    gd: g.data,
+    xd: x.data,
+    gs: g.strides[last],
+    xs: x.strides[last],
+    gRows: rowOffsets(g.shape, g.strides, g.offset, last),
+    xRows: rowOffsets(x.shape, x.strides, x.offset, last),
+  };
+}
+
 /** dx for rows [begin, end) (see the header). */
 export function layerNormBackwardRows(args: LayerNormBackwardArgs, begin: number, end: number): void {
-  const { g, x, mean, rstd, dx } = args;
+  const { mean, rstd, dx } = args;
   const { data: wd, offset: wo, stride: ws } = args.weight ?? ONE;
-  const last = x.shape.length - 1;
-  const D = x.shape[last];
-  const [gd, xd] = [g.data, x.data];
-  const [gs, xs] = [g.strides[last], x.strides[last]];
-  const gRows = rowOffsets(g.shape, g.strides, g.offset, last);
-  const xRows = rowOffsets(x.shape, x.strides, x.offset, last);
+  const { D, gd, xd, gs, xs, gRows, xRows } = backwardRows(args);
   for (let r = begin; r < Math.min(end, xRows.length); r++) {
     const gb = gRows[r] | 0;
     const xb = xRows[r] | 0;
@@ -167,13 +176,8 @@ export function layerNormBackwardRows(args: LayerNormBackwardArgs, begin: number
 
 /** dweight and dbias (either may be null), summed over all rows in float64, on the calling thread. */
 export function layerNormParamGrads(args: LayerNormBackwardArgs, dweight: TypedArray | null, dbias: TypedArray | null): void {
-  const { g, x, mean, rstd } = args;
-  const last = x.shape.length - 1;
-  const D = x.shape[last];
-  const [gd, xd] = [g.data, x.data];
-  const [gs, xs] = [g.strides[last], x.strides[last]];
-  const gRows = rowOffsets(g.shape, g.strides, g.offset, last);
-  const xRows = rowOffsets(x.shape, x.strides, x.offset, last);
+  const { mean, rstd } = args;
+  const { D, gd, xd, gs, xs, gRows, xRows } = backwardRows(args);
   const dw = new Float64Array(D);
   const db = new Float64Array(D);
   for (let r = 0; r < xRows.length; r++) {
