@@ -20,12 +20,11 @@ import type { TypedArray } from '../../dtype.js';
 import type { MatrixView } from './matmul.js';
 import { packPanels } from './matmul-pack.js';
 import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './wasm/gemm-kernel.js';
-import { type WasmMemory, instantiate } from './wasm/instantiate.js';
+import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js';
 
 const KC = 256;
 const MC = 96; // a multiple of every kernel's MR
 const NC = 512;
-const PAGE = 65536;
 /** Tile rows at least this long are copied out with a typed-array `set` (memcpy); shorter ones by a loop, which costs less than `set`'s fixed overhead. */
 const MEMCPY_ROW = 256;
 
@@ -97,7 +96,7 @@ export function gemmWasm(
   const aStart = nPadded * K;
   const cStart = aStart + blockRows * K;
   const needed = (cStart + blockRows * tileWidth) * bytes;
-  if (kernel.memory.buffer.byteLength < needed) kernel.memory.grow(Math.ceil((needed - kernel.memory.buffer.byteLength) / PAGE));
+  ensureBytes(kernel.memory, needed);
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 

@@ -18,12 +18,11 @@ import { isContiguousLayout } from '../../shape.js';
 import type { LayerNormArgs } from './layer-norm.js';
 import { rowOffsets } from './rows.js';
 import type { SoftmaxArgs } from './softmax.js';
-import { type WasmMemory, instantiate } from './wasm/instantiate.js';
+import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js';
 import { CONSTANT_BYTES, rowsKernelModule } from './wasm/rows-kernel.js';
 
 /** Elements per block (the block in and the block out, 128 KiB, stay in L2; 4096 measured 50% slower on softmax, 32768 no faster). */
 const BLOCK = 16384;
-const PAGE = 65536;
 /** Where the blocks start, in elements: after the kernels' constants. */
 const BASE = Math.ceil(CONSTANT_BYTES / 64) * 16;
 
@@ -60,7 +59,7 @@ function layout(n: number, rows: number, stats: number) {
   const b = w + size(n);
   const end = b + size(n);
   const m = module!;
-  if (m.memory.buffer.byteLength < end * 4) m.memory.grow(Math.ceil((end * 4 - m.memory.buffer.byteLength) / PAGE));
+  ensureBytes(m.memory, end * 4);
   if (m.view.buffer !== m.memory.buffer) m.view = new Float32Array(m.memory.buffer);
   return { x, out, s, w, b, view: m.view };
 }

@@ -21,3 +21,11 @@ export function instantiate(bytes: Uint8Array<ArrayBuffer>): Record<string, unkn
   if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) return null;
   return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
 }
+
+const PAGE = 65536;
+
+/** Grows `memory` (in 64 KiB pages) until it holds at least `bytes`. */
+export function ensureBytes(memory: WasmMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE));
+}
