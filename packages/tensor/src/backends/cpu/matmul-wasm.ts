@@ -4,14 +4,18 @@
 // it, in the layout the kernel expects (matmul-pack.ts), and builds C there tile by tile:
 //   1. all of B (K x N) once, in panels of NR columns, each panel k-major;
 //   2. per MC rows of A: that row block (MC x K), in panels of MR rows, each k-major;
-//   3. per NC columns: the kernel writes A B for the first KC slice of k into an MC x NC
-//      tile and adds each further slice to it (the MR x KC slice of A and the KC x NR
-//      slice of B it streams stay in L1 and L2; the MC x KC block of A in L2), and the
-//      tile is copied out to C: in one copy where the tile is whole rows of C, else row
-//      by row (a typed-array `set` for long rows, a loop for short ones).
-// Packing absorbs the operands' strides
-// and pads the edges with zeros, so transposed and sliced inputs cost little extra and
-// the kernel never sees a partial tile.
+//   3. per NC columns (all of them, up to WHOLE_ROWS): the kernel writes A B for the first
+//      KC slice of k into an MC x NC tile and adds each further slice to it (the MR x KC
+//      slice of A and the KC x NR slice of B it streams stay in L1 and L2; the MC x KC
+//      block of A in L2), and the tile is copied out to C: in one copy where the tile
+//      spans whole rows of C (its padding columns squeezed out first, in the module), else
+//      row by row (a typed-array `set` for long rows, a loop for short ones).
+// Packing runs in the module too (wasm/pack-kernel.ts): an operand is first copied in
+// whole, with one memcpy of the span of memory it covers, then packed there. Only where
+// that span is mostly elements the product does not read (a narrow slice of a wide
+// matrix) does the TypeScript packing (matmul-pack.ts) read the operand where it lies.
+// Packing absorbs the operands' strides and pads the edges with zeros, so transposed and
+// sliced inputs cost little extra and the kernel never sees a partial tile.
 // The accumulation is in the operands' precision (float32 stays float32).
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows; each row's
 // arithmetic does not depend on the split, so neither does the result.
@@ -25,11 +29,20 @@ import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js
 const KC = 256;
 const MC = 96; // a multiple of every kernel's MR
 const NC = 512;
+/** Up to this many columns (padded to NR), one tile spans all of them: B stays in L2 (K <= KC: 192 KiB per 256 columns) and a row-split tile is whole rows of C. */
+const WHOLE_ROWS = 768;
+/** An operand is copied into the module and packed there when the memory it spans holds at most this many times the elements the product reads. */
+const STAGE_SPREAD = 2;
 /** Tile rows at least this long are copied out with a typed-array `set` (memcpy); shorter ones by a loop, which costs less than `set`'s fixed overhead. */
 const MEMCPY_ROW = 256;
 
+type Pack = (src: number, lineStride: number, kStride: number, count: number, K: number, dst: number) => void;
+
 interface Kernel {
   readonly run: (mc: number, nc: number, kc: number, a: number, aPanelStride: number, b: number, bPanelStride: number, c: number, ldc: number, accumulate: number) => void;
+  readonly packA: Pack;
+  readonly packB: Pack;
+  readonly compactRows: (src: number, srcStride: number, dst: number, dstStride: number, rows: number, rowBytes: number) => void;
   readonly memory: WasmMemory;
   readonly mr: number;
   readonly nr: number;
@@ -52,9 +65,9 @@ function kernelFor(dtype: KernelDType): Kernel | null {
 function compile(dtype: KernelDType): Kernel | null {
   const exports = instantiate(gemmKernelModule(dtype, 1));
   if (exports === null) return null;
-  const { gemm, memory } = exports as { gemm: Kernel['run']; memory: WasmMemory };
+  const { gemm, packA, packB, compactRows, memory } = exports as { gemm: Kernel['run']; packA: Pack; packB: Pack; compactRows: Kernel['compactRows']; memory: WasmMemory };
   const { mr, nr } = KERNEL_SHAPE[dtype];
-  return { run: gemm, memory, mr, nr, view: viewOf(dtype, memory) };
+  return { run: gemm, packA, packB, compactRows, memory, mr, nr, view: viewOf(dtype, memory) };
 }
 
 const viewOf = (dtype: KernelDType, memory: WasmMemory) => (dtype === 'float32' ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer));
@@ -65,6 +78,17 @@ export function wasmGemmAvailable(dtype: string): boolean {
 }
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** The stretch of a strided view's data that `lines` lines of K elements cover, lowest element first. */
+function spanOf(offset: number, lineStride: number, kStride: number, lines: number, K: number): { first: number; length: number } {
+  let first = offset;
+  let last = offset;
+  for (const [n, stride] of [[lines, lineStride], [K, kStride]]) {
+    if (stride < 0) first += (n - 1) * stride;
+    else last += (n - 1) * stride;
+  }
+  return { first, length: last + 1 - first };
+}
 
 /** C[rowBegin:rowEnd, :] = A[rowBegin:rowEnd, :K] * B[:K, :N] for float32 or float64 data; C row-major with leading dimension ldc. */
 export function gemmWasm(
@@ -90,21 +114,35 @@ export function gemmWasm(
   const { mr, nr } = kernel;
   const bytes = dtype === 'float32' ? 4 : 8;
   const nPadded = roundUp(N, nr);
-  const tileWidth = Math.min(NC, nPadded);
+  const tileWidth = nPadded <= WHOLE_ROWS ? nPadded : NC;
   const blockRows = Math.min(MC, roundUp(rowEnd - rowBegin, mr));
-  // Memory layout, in elements: packed B, then the packed row block of A, then the C tile.
+  const aFirstRow = a.offset + rowBegin * a.rowStride;
+  const aSpan = spanOf(aFirstRow, a.rowStride, a.colStride, rowEnd - rowBegin, K);
+  const bSpan = spanOf(b.offset, b.colStride, b.rowStride, N, K);
+  const stageA = aSpan.length <= STAGE_SPREAD * (rowEnd - rowBegin) * K;
+  const stageB = bSpan.length <= STAGE_SPREAD * N * K;
+  // Memory layout, in elements: packed B, the packed row block of A, the C tile, then
+  // the staged operand (B until it is packed, then A).
   const aStart = nPadded * K;
   const cStart = aStart + blockRows * K;
-  const needed = (cStart + blockRows * tileWidth) * bytes;
+  const stage = cStart + blockRows * tileWidth;
+  const needed = (stage + Math.max(stageA ? aSpan.length : 0, stageB ? bSpan.length : 0)) * bytes;
   ensureBytes(kernel.memory, needed);
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 
-  packPanels(b.data, b.offset, b.colStride, b.rowStride, N, K, nr, mem, 0);
+  if (stageB) {
+    mem.set(b.data.subarray(bSpan.first, bSpan.first + bSpan.length), stage);
+    kernel.packB((stage + b.offset - bSpan.first) * bytes, b.colStride * bytes, b.rowStride * bytes, N, K, 0);
+  } else {
+    packPanels(b.data, b.offset, b.colStride, b.rowStride, N, K, nr, mem, 0);
+  }
+  if (stageA) mem.set(a.data.subarray(aSpan.first, aSpan.first + aSpan.length), stage);
   for (let ic = rowBegin; ic < rowEnd; ic += MC) {
     const rows = Math.min(MC, rowEnd - ic);
     const rowsPadded = roundUp(rows, mr);
-    packPanels(a.data, a.offset + ic * a.rowStride, a.rowStride, a.colStride, rows, K, mr, mem, aStart);
+    if (stageA) kernel.packA((stage + aFirstRow + (ic - rowBegin) * a.rowStride - aSpan.first) * bytes, a.rowStride * bytes, a.colStride * bytes, rows, K, aStart * bytes);
+    else packPanels(a.data, a.offset + ic * a.rowStride, a.rowStride, a.colStride, rows, K, mr, mem, aStart);
     for (let jc = 0; jc < N; jc += tileWidth) {
       const cols = Math.min(tileWidth, N - jc);
       const colsPadded = roundUp(cols, nr);
@@ -117,8 +155,9 @@ export function gemmWasm(
           pc === 0 ? 0 : 1,
         );
       }
-      if (cols === colsPadded && cols === ldc) {
-        // The tile is whole rows of C, laid out as C is: one copy.
+      if (cols === ldc) {
+        // The tile spans whole rows of C: squeeze out its padding columns, then one copy.
+        if (cols !== colsPadded) kernel.compactRows(cStart * bytes, colsPadded * bytes, cStart * bytes, cols * bytes, rows, cols * bytes);
         c.set(mem.subarray(cStart, cStart + rows * cols), cOffset + ic * ldc);
         continue;
       }

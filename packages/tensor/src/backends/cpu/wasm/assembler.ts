@@ -46,6 +46,9 @@ export const op = {
   block: [0x02, 0x40], // 0x40: the block yields no value
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
+  /** An `if` whose branches each leave one f32 (or f64) on the stack. */
+  ifF32: [0x04, 0x7d],
+  ifF64: [0x04, 0x7c],
   else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
@@ -55,6 +58,7 @@ export const op = {
   localTee: (i: number) => [0x22, ...uleb(i)],
   i32Const: (n: number) => [0x41, ...sleb(n)],
   i32Eqz: [0x45],
+  i32Eq: [0x46],
   i32LtU: [0x49],
   i32GeU: [0x4f],
   i32Add: [0x6a],
@@ -65,6 +69,11 @@ export const op = {
   f32Load: (offset: number) => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset: number) => [0x38, 2, ...uleb(offset)],
   f32Const: (value: number) => [0x43, ...new Uint8Array(Float32Array.of(value).buffer)],
+  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
+  f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
+  f64Const: (value: number) => [0x44, ...new Uint8Array(Float64Array.of(value).buffer)],
+  /** memory.copy(dst, src, bytes) within memory 0, with memmove semantics (bulk memory). */
+  memoryCopy: [0xfc, ...uleb(10), 0, 0],
   f32Eq: [0x5b],
   f32Sqrt: [0x91],
   f32Add: [0x92],

@@ -17,6 +17,7 @@
 // twice, as a plain `acc += a * b` in that precision does.
 
 import { type FunctionDef, assembleModule, op } from './assembler.js';
+import { compactRowsFunction, packFunction } from './pack-kernel.js';
 
 export type KernelDType = 'float32' | 'float64';
 
@@ -37,9 +38,16 @@ export const KERNEL_SHAPE: Record<KernelDType, KernelShape> = {
   float64: { mr: 2, nr: 8 },
 };
 
-/** The module's bytes: one exported function `gemm` and an exported, growable `memory`. */
+/**
+ * The module's bytes: the exported functions `gemm`, `packA` and `packB` (panels of MR
+ * and NR lines, pack-kernel.ts), `compactRows`, and an exported, growable `memory`.
+ */
 export function gemmKernelModule(dtype: KernelDType, initialPages: number): Uint8Array<ArrayBuffer> {
-  return assembleModule([gemmFunction(dtype, KERNEL_SHAPE[dtype])], initialPages);
+  const shape = KERNEL_SHAPE[dtype];
+  return assembleModule(
+    [gemmFunction(dtype, shape), packFunction(dtype, shape.mr, 'packA'), packFunction(dtype, shape.nr, 'packB'), compactRowsFunction()],
+    initialPages,
+  );
 }
 
 function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef {

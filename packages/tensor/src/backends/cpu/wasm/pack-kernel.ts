@@ -1,0 +1,123 @@
+// GEMM packing and tile copy-out inside the WebAssembly module, written out instruction
+// by instruction. The functions live in the GEMM kernel's module (gemm-kernel.ts) so that
+// they work on the same memory; the driver (matmul-wasm.ts) copies an operand into that
+// memory with one memcpy, then packs it here, where no JIT warm-up, deoptimisation or
+// polymorphic typed-array access can slow a plain loop down.
+//
+//   pack<W>(src, lineStride, kStride, count, K, dst):
+//     the matrix is `count` lines (rows of A, columns of B) of length K, line l's k-th
+//     element at src + l lineStride + k kStride (bytes; strides may be 0 or negative);
+//     lines are grouped W at a time into k-major panels written one after another from
+//     dst: dst[(l / W) K W + k W + l % W] = line l, element k, and lines past `count`
+//     are zero (the layout of matmul-pack.ts, which stays the reference and fallback).
+//     A full panel whose W elements per k are adjacent (lineStride = element size: a
+//     row-major B) moves with whole-vector loads and stores; any other full panel moves
+//     W scalars per k from W line pointers; the last, partial panel goes element by
+//     element and writes the zeros.
+//   compactRows(src, srcStride, dst, dstStride, rows, rowBytes):
+//     moves `rows` rows of rowBytes bytes from stride srcStride to stride dstStride
+//     (memmove semantics, so in place from a padded tile to a packed one, dst <= src),
+//     so that a tile whose width is not a multiple of NR leaves in one memcpy.
+
+import { type FunctionDef, op } from './assembler.js';
+import type { KernelDType } from './gemm-kernel.js';
+
+/** pack<width> for `dtype`, exported under `name`. */
+export function packFunction(dtype: KernelDType, width: number, name: string): FunctionDef {
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const load = dtype === 'float32' ? op.f32Load : op.f64Load;
+  const store = dtype === 'float32' ? op.f32Store : op.f64Store;
+  const zero = dtype === 'float32' ? op.f32Const(0) : op.f64Const(0);
+  const ifValue = dtype === 'float32' ? op.ifF32 : op.ifF64;
+  const vectors = (width * bytes) / 16; // whole vectors per k in a contiguous panel
+
+  const [src, lineStride, kStride, count, K, dst] = [0, 1, 2, 3, 4, 5];
+  const [l0, s, d, k, l, lines] = [6, 7, 8, 9, 10, 11];
+  const firstLine = 12; // locals firstLine + i: line i's pointer in a full panel
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const add = (local: number, by: readonly number[]) => [op.localGet(local), by, op.i32Add, op.localSet(local)];
+  const countDown = (local: number) => [op.localGet(local), op.i32Const(1), op.i32Sub, op.localTee(local), op.brIf(0)];
+
+  const contiguousPanel = [
+    op.loop,
+    ...range(vectors).flatMap((v) => [op.localGet(d), op.localGet(s), op.v128Load(16 * v), op.v128Store(16 * v)]),
+    ...add(d, op.i32Const(width * bytes)),
+    ...add(s, op.localGet(kStride)),
+    ...countDown(k),
+    op.end,
+  ];
+  const stridedPanel = [
+    ...range(width).flatMap((i) => [op.localGet(s), op.localGet(lineStride), op.i32Const(i), op.i32Mul, op.i32Add, op.localSet(firstLine + i)]),
+    op.loop,
+    ...range(width).flatMap((i) => [
+      op.localGet(d), op.localGet(firstLine + i), load(0), store(i * bytes),
+      ...add(firstLine + i, op.localGet(kStride)),
+    ]),
+    ...add(d, op.i32Const(width * bytes)),
+    ...countDown(k),
+    op.end,
+  ];
+  const partialPanel = [
+    op.localGet(count), op.localGet(l0), op.i32Sub, op.localSet(lines),
+    op.loop, // over k
+    op.i32Const(0), op.localSet(l),
+    op.loop, // over the panel's W slots
+    op.localGet(d),
+    op.localGet(l), op.localGet(lines), op.i32LtU,
+    ifValue,
+    op.localGet(s), op.localGet(l), op.localGet(lineStride), op.i32Mul, op.i32Add, load(0),
+    op.else,
+    zero,
+    op.end,
+    store(0),
+    ...add(d, op.i32Const(bytes)),
+    ...add(l, op.i32Const(1)),
+    op.localGet(l), op.i32Const(width), op.i32LtU, op.brIf(0),
+    op.end,
+    ...add(s, op.localGet(kStride)),
+    ...countDown(k),
+    op.end,
+  ];
+
+  const body = [
+    op.localGet(dst), op.localSet(d),
+    op.i32Const(0), op.localSet(l0),
+    op.block,
+    op.loop, // over panels
+    op.localGet(l0), op.localGet(count), op.i32GeU, op.brIf(1),
+    // s = src + l0 lineStride: the panel's first line at k = 0
+    op.localGet(src), op.localGet(l0), op.localGet(lineStride), op.i32Mul, op.i32Add, op.localSet(s),
+    op.localGet(K), op.localSet(k),
+    op.localGet(count), op.localGet(l0), op.i32Sub, op.i32Const(width), op.i32GeU,
+    op.if,
+    op.localGet(lineStride), op.i32Const(bytes), op.i32Eq,
+    op.if,
+    ...contiguousPanel,
+    op.else,
+    ...stridedPanel,
+    op.end,
+    op.else,
+    ...partialPanel,
+    op.end,
+    ...add(l0, op.i32Const(width)),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+  return { name, params: new Array(6).fill('i32'), locals: new Array(6 + width).fill('i32'), body };
+}
+
+/** compactRows(src, srcStride, dst, dstStride, rows, rowBytes), see the header. */
+export function compactRowsFunction(): FunctionDef {
+  const [src, srcStride, dst, dstStride, rows, rowBytes] = [0, 1, 2, 3, 4, 5];
+  const add = (local: number, by: number) => [op.localGet(local), op.localGet(by), op.i32Add, op.localSet(local)];
+  const body = [
+    op.loop,
+    op.localGet(dst), op.localGet(src), op.localGet(rowBytes), op.memoryCopy,
+    ...add(src, srcStride),
+    ...add(dst, dstStride),
+    op.localGet(rows), op.i32Const(1), op.i32Sub, op.localTee(rows), op.brIf(0),
+    op.end,
+  ];
+  return { name: 'compactRows', params: new Array(6).fill('i32'), locals: [], body };
+}
