@@ -9,7 +9,15 @@
 // Before every sample, untimed and for every implementation alike, the harness runs a
 // full garbage collection where Node was started with --expose-gc and yields to the
 // event loop: samples then do not pay for garbage the previous ones left, and memory
-// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse.
+// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse. The npm
+// scripts also pass --single-threaded-gc, so that this collection is over when the
+// sample starts: with V8's default concurrent GC its sweeper threads run on into the
+// timed step and, on a 2-core machine, take a core from an implementation that uses both
+// (measured: 2-thread SGEMM samples at 2080x192 @ 192x576 fell at 5.0-5.6 ms with the
+// flag, and at 5.1 or 8.4-10.4 ms without it).
+// Before the samples, each implementation warms up for WARMUP_MS (at least 2 steps; none
+// for one that samples only 3 times): JIT tiers, worker threads and caches settle, as in
+// tinybench's own default warm-up (250 ms, 16 steps), which the long steps cannot afford.
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
@@ -123,6 +131,8 @@ async function settle(): Promise<void> {
 }
 
 const MiB = 2 ** 20;
+/** Warm-up time per implementation (at least 2 steps), before its timed samples. */
+const WARMUP_MS = 300;
 
 /** Resets the kernel's peak-RSS mark to the current RSS (Linux only); false where it cannot. */
 function resetPeakRss(): boolean {
@@ -172,7 +182,7 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   await runner.step(); // the first step: its result is checked, and it warms up the JIT
   const firstMs = performance.now() - first;
   const samples = sampleCount(firstMs, budget);
-  const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: 0, throws: true });
+  const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: WARMUP_MS, throws: true });
   let steps = 0;
   bench.add(impl.name, async () => {
     steps++;
