@@ -9,12 +9,14 @@
 // Before every sample, untimed and for every implementation alike, the harness runs a
 // full garbage collection where Node was started with --expose-gc and yields to the
 // event loop: samples then do not pay for garbage the previous ones left, and memory
-// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse. The npm
-// scripts also pass --single-threaded-gc, so that this collection is over when the
-// sample starts: with V8's default concurrent GC its sweeper threads run on into the
-// timed step and, on a 2-core machine, take a core from an implementation that uses both
-// (measured: 2-thread SGEMM samples at 2080x192 @ 192x576 fell at 5.0-5.6 ms with the
-// flag, and at 5.1 or 8.4-10.4 ms without it).
+// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse. Then it
+// waits until the process is quiet (settle below): V8 sweeps after a full collection on
+// background threads, and on a 2-core machine those sweepers took a core from the next
+// sample of an implementation that uses both (measured: 2-thread SGEMM samples at
+// 2080x192 @ 192x576 at 5.1 ms, or at 8.4-10.4 ms in a third of them). Node runs with
+// V8's default GC otherwise: --single-threaded-gc also cured the 2-thread rows, but it
+// took the concurrent collector's second core from tfjs-backend-cpu too, whose ViT train
+// step then took 71.8 s instead of 44.4 s.
 // Before the samples, each implementation warms up for WARMUP_MS (at least 2 steps; none
 // for one that samples only 3 times): JIT tiers, worker threads and caches settle, as in
 // tinybench's own default warm-up (250 ms, 16 steps), which the long steps cannot afford.
@@ -125,14 +127,32 @@ export function relativeError(actual: Float32Array, reference: Float32Array): nu
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 /** A full collection (where exposed) and one event-loop turn, so that finalizers run. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A full collection (where exposed), one event-loop turn so that finalizers run, then a
+ * wait until the process is quiet: a 2 ms sleep of this thread in which all of the
+ * process' threads together used under 0.2 ms of CPU (at most QUIET_WAIT_MS). The
+ * collection's concurrent sweepers, background compilers and the pool's workers have then
+ * finished, and do not take a core from the step that follows.
+ */
 async function settle(): Promise<void> {
   collectGarbage?.();
   await new Promise((resolve) => setImmediate(resolve));
+  const deadline = performance.now() + QUIET_WAIT_MS;
+  while (performance.now() < deadline) {
+    const before = process.cpuUsage();
+    await sleep(2);
+    const used = process.cpuUsage(before);
+    if (used.user + used.system < 200) return;
+  }
 }
 
 const MiB = 2 ** 20;
 /** Warm-up time per implementation (at least 2 steps), before its timed samples. */
 const WARMUP_MS = 300;
+/** The longest wait for the process to fall quiet before a sample. */
+const QUIET_WAIT_MS = 250;
 
 /** Resets the kernel's peak-RSS mark to the current RSS (Linux only); false where it cannot. */
 function resetPeakRss(): boolean {
