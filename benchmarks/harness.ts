@@ -16,7 +16,12 @@
 // 2080x192 @ 192x576 at 5.1 ms, or at 8.4-10.4 ms in a third of them). Node runs with
 // V8's default GC otherwise: --single-threaded-gc also cured the 2-thread rows, but it
 // took the concurrent collector's second core from tfjs-backend-cpu too, whose ViT train
-// step then took 71.8 s instead of 44.4 s.
+// step then took 71.8 s instead of 44.4 s. The npm scripts do pass --no-memory-reducer:
+// V8's memory reducer starts a collection when the process looks idle, which the waits
+// above make it look, and that collection's concurrent marking then ran in the next
+// timed step (after tfjs-backend-cpu's rows had grown the heap, 2-thread SGEMM 1024^3
+// fell from 82-88 to 58-65 GFLOPS). It only ever runs in idle time, so turning it off
+// takes nothing from a step.
 // Before the samples, each implementation warms up for WARMUP_MS (at least 2 steps; none
 // for one that samples only 3 times): JIT tiers, worker threads and caches settle, as in
 // tinybench's own default warm-up (250 ms, 16 steps), which the long steps cannot afford.
