@@ -29,7 +29,12 @@ import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js
 const KC = 256;
 const MC = 96; // a multiple of every kernel's MR
 const NC = 512;
-/** Up to this many columns (padded to NR), one tile spans all of them: B stays in L2 (K <= KC: 192 KiB per 256 columns) and a row-split tile is whole rows of C. */
+/**
+ * Up to this many columns (padded to NR), one tile spans all of them, so a row-split tile
+ * is whole rows of C and leaves in one copy. At 2080x192 @ 192x576 on one thread that
+ * took the copy-out from 0.74 to 0.21 ms of 10.8 (the KC x 768 slice of B the kernel
+ * streams is then up to 768 KiB in float32, still within a 1 MiB L2).
+ */
 const WHOLE_ROWS = 768;
 /** An operand is copied into the module and packed there when the memory it spans holds at most this many times the elements the product reads. */
 const STAGE_SPREAD = 2;
