@@ -56,12 +56,9 @@ function gpuChained(name: string, build: () => () => StepResult): Implementation
       let result: Float32Array | null = null;
       return {
         async step() {
-          // The values leave the scope through the closure, not as its result: scope() walks
-          // what its callback returns looking for tensors, element by element for a typed array.
-          let r: Float32Array | null = null;
-          await T.scope(async () => {
+          const r = await T.scope(async () => {
             const out = await step();
-            r = out instanceof Float32Array ? out : ((await out.data()) as Float32Array);
+            return out instanceof Float32Array ? out : ((await out.data()) as Float32Array);
           });
           result ??= r;
         },

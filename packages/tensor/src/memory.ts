@@ -67,10 +67,10 @@ export function trackAllocation(storage: Storage): void {
   counts.storages++;
   counts.elements += storage.length;
   counts.allocated++;
-  tracker.current()?.storages.add(storage);
+  trackScoped(storage);
 }
 
-/** Called by a CPU storage when it is created: adds it to the open scope (CPU memory is not counted in memory()). */
+/** Called by a CPU storage when it is created, and by trackAllocation: adds it to the open scope (CPU memory is not counted in memory()). */
 export function trackScoped(storage: Storage): void {
   tracker.current()?.storages.add(storage);
 }

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as T from '../../src/index.js';
 import { GpuContext } from '../../src/backends/gpu/context.js';
 import { chooseMode, requestedMode } from '../../src/backends/gpu/mode.js';
-import { gpuBackendFor, isRequired } from './targets.js';
+import { gpuBackendOrSkip, isRequired } from './targets.js';
 
 describe('gpu mode detection', () => {
   const saved = process.env.DINOTS_GPU_MODE;
@@ -84,22 +84,13 @@ describe('gpu mode detection', () => {
     if (isRequired('webgpu')) expect(auto.probes[0], 'under the WebGPU runtime in CI webgpu is available, just not auto-selected').to.include({ mode: 'webgpu', available: true });
   });
 
-  /** The mode's backend; where it cannot run, a failure when it is required here, else a skip that prints why. */
-  async function requiredOrSkip(context: Mocha.Context, mode: 'headlessgl' | 'webgpu') {
-    const backend = await gpuBackendFor(mode);
-    if (typeof backend !== 'string') return backend;
-    if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required here but cannot run: ${backend}`);
-    console.log(`    [gpu] skipping the ${mode} check: not required outside CI and it cannot run here: ${backend}`);
-    return context.skip();
-  }
-
   it('headlessgl runs where it can, and in CI (CI=true), where a missing WebGL backend is a failure', async function () {
-    const backend = await requiredOrSkip(this, 'headlessgl');
+    const backend = await gpuBackendOrSkip(this, 'headlessgl');
     expect(backend.info.mode).to.equal('headlessgl');
   });
 
   it('webgpu runs where it can, and in CI under the WebGPU runtime (DINOTS_WEBGPU_RUNTIME=1), and reports its adapter', async function () {
-    const backend = await requiredOrSkip(this, 'webgpu');
+    const backend = await gpuBackendOrSkip(this, 'webgpu');
     expect(backend.info.mode).to.equal('webgpu');
     expect(backend.info.adapter).to.not.equal(null);
     expect(backend.info.renderer).to.be.a('string').and.not.equal('');

@@ -59,17 +59,24 @@ export function isRequired(mode: GpuMode): boolean {
 
 const reported = new Set<GpuMode>();
 
+/**
+ * The backend of `mode`; where the mode cannot run here, a failure when it is required
+ * (isRequired), else a skip of the calling test or suite that prints why (once per mode).
+ */
+export async function gpuBackendOrSkip(context: Mocha.Context, mode: GpuMode): Promise<GpuBackend> {
+  const backend = await gpuBackendFor(mode);
+  if (typeof backend !== 'string') return backend;
+  if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required here but cannot run: ${backend}`);
+  if (!reported.has(mode)) {
+    reported.add(mode);
+    console.log(`    [gpu] skipping mode ${mode}: not required here and it cannot run: ${backend}`);
+  }
+  return context.skip();
+}
+
 /** Makes `mode` the backend of device 'gpu', or skips (fails, when required) the calling suite. */
 export async function useGpuMode(context: Mocha.Context, mode: GpuMode): Promise<GpuBackend> {
-  const backend = await gpuBackendFor(mode);
-  if (typeof backend === 'string') {
-    if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required here but cannot run: ${backend}`);
-    if (!reported.has(mode)) {
-      reported.add(mode);
-      console.log(`    [gpu] skipping mode ${mode}: ${backend}`);
-    }
-    context.skip();
-  }
+  const backend = await gpuBackendOrSkip(context, mode);
   registerBackend('gpu', () => backend);
   return backend;
 }

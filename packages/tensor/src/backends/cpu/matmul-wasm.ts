@@ -86,12 +86,10 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
 /** The stretch of a strided view's data that `lines` lines of K elements cover, lowest element first. */
 function spanOf(offset: number, lineStride: number, kStride: number, lines: number, K: number): { first: number; length: number } {
-  let first = offset;
-  let last = offset;
-  for (const [n, stride] of [[lines, lineStride], [K, kStride]]) {
-    if (stride < 0) first += (n - 1) * stride;
-    else last += (n - 1) * stride;
-  }
+  const toLastLine = (lines - 1) * lineStride;
+  const toLastK = (K - 1) * kStride;
+  const first = offset + Math.min(toLastLine, 0) + Math.min(toLastK, 0);
+  const last = offset + Math.max(toLastLine, 0) + Math.max(toLastK, 0);
   return { first, length: last + 1 - first };
 }
 
