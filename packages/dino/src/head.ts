@@ -1,14 +1,16 @@
 // DINOHead (Caron et al. 2021, section 3.1 and appendix; dino-spec section 3): the projection
 // head on top of the backbone's CLS feature.
-//   h = MLP(x)                 nlayers Linear layers with GELU between them (none after the last)
+//   h = MLP(x)                 nlayers Linear layers with GELU between them (none after the last);
+//                              with useBn a BatchNorm1d follows each hidden Linear, before its GELU
 //   z = h / max(||h||_2, 1e-12)  L2-normalised bottleneck
 //   logits = z W^T,   W[k,:] = g[k] v[k,:] / ||v[k,:]||_2   (weight-normalised, no bias)
 // With normLastLayer (the default) g is fixed at 1, so every logit is a cosine in [-1, 1].
 // Parameter names are the official keys: mlp.0.weight ... mlp.4.bias, last_layer.weight_g,
-// last_layer.weight_v (nlayers 1: mlp.weight, mlp.bias).
+// last_layer.weight_v (nlayers 1: mlp.weight, mlp.bias). With useBn the BatchNorm1d layers
+// take their places in the Sequential (mlp.1, mlp.4), so the last Linear is mlp.6.
 
 import { type DType, type Generator, type Tensor, formatShape, ones, zeros } from '@dinots/tensor';
-import { GELU, Linear, Module, Sequential, type TensorModule, init } from '@dinots/nn';
+import { BatchNorm1d, GELU, Linear, Module, Sequential, type TensorModule, init } from '@dinots/nn';
 
 /**
  * A Linear without bias under the old-style weight normalisation (torch.nn.utils.weight_norm,
@@ -55,6 +57,8 @@ export interface DINOHeadOptions {
   inDim: number;
   /** K, the number of outputs (65536 in the paper). */
   outDim: number;
+  /** BatchNorm1d after each hidden Linear (the official use_bn_in_head; default false). */
+  useBn?: boolean;
   /** Freeze g = 1 in the weight-normalised last layer (default true). */
   normLastLayer?: boolean;
   nlayers?: number;
@@ -70,7 +74,7 @@ export class DINOHead extends Module {
 
   constructor(options: DINOHeadOptions) {
     super();
-    const { inDim, outDim, normLastLayer = true, hiddenDim = 2048, bottleneckDim = 256, dtype = 'float32', generator } = options;
+    const { inDim, outDim, useBn = false, normLastLayer = true, hiddenDim = 2048, bottleneckDim = 256, dtype = 'float32', generator } = options;
     const nlayers = Math.max(options.nlayers ?? 3, 1);
     for (const [name, value] of Object.entries({ inDim, outDim, hiddenDim, bottleneckDim, nlayers })) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`DINOHead: ${name} must be a positive integer, got ${value}`);
@@ -80,8 +84,9 @@ export class DINOHead extends Module {
     if (nlayers === 1) {
       mlp = linear(inDim, bottleneckDim);
     } else {
-      const layers: TensorModule[] = [linear(inDim, hiddenDim), new GELU()];
-      for (let i = 0; i < nlayers - 2; i++) layers.push(linear(hiddenDim, hiddenDim), new GELU());
+      const hidden = (i: number): TensorModule[] => [linear(i, hiddenDim), ...(useBn ? [new BatchNorm1d(hiddenDim, { dtype })] : []), new GELU()];
+      const layers: TensorModule[] = hidden(inDim);
+      for (let i = 0; i < nlayers - 2; i++) layers.push(...hidden(hiddenDim));
       layers.push(linear(hiddenDim, bottleneckDim));
       mlp = new Sequential(...layers);
     }

@@ -26,6 +26,8 @@ export interface DinoModelOptions {
   headHiddenDim?: number;
   headBottleneckDim?: number;
   headNlayers?: number;
+  /** BatchNorm1d in the head's MLP (the official --use_bn_in_head; default false). */
+  headUseBn?: boolean;
   normLastLayer?: boolean;
   dtype?: DType;
 }
@@ -54,6 +56,7 @@ function network(o: DinoModelOptions, dropPathRate: number, generator: Generator
     hiddenDim: o.headHiddenDim,
     bottleneckDim: o.headBottleneckDim,
     nlayers: o.headNlayers,
+    useBn: o.headUseBn,
     normLastLayer,
     dtype,
     generator,

@@ -5,6 +5,7 @@ export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictRe
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Conv2d, type Conv2dOptions } from './layers/conv2d.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
+export { BatchNorm1d, type BatchNormOptions } from './layers/batch-norm.js';
 export { GELU } from './layers/gelu.js';
 export { Dropout } from './layers/dropout.js';
 export { DropPath } from './layers/drop-path.js';

@@ -86,6 +86,11 @@ export abstract class Module {
     return b;
   }
 
+  /** This module's own buffer `name`, or null when it was registered as null. */
+  protected optionalBuffer(name: string): Tensor | null {
+    return this.#buffers.get(name)?.tensor ?? null;
+  }
+
   // ------------------------------------------------------------------ traversal
 
   /** Direct children with their names. */
