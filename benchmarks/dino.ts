@@ -1,9 +1,9 @@
-// The DINO training step (Caron et al. 2021, Algorithm 1), composed from @dinots/dino's
-// building blocks exactly as one iteration of trainDino (packages/dino/src/train.ts):
-//   teacher on the 2 global crops (no gradient), student on all 8 crops, DINO loss with the
-//   teacher's centring and sharpening (the center updated inside), the one read-back (loss
-//   and teacher probabilities), backward, per-tensor gradient clipping at 3, AdamW step,
-//   and the EMA of the teacher (m = 0.996), all inside one memory scope().
+// The DINO training step (Caron et al. 2021, Algorithm 1): dinoIteration, the very function
+// each iteration of trainDino runs (packages/dino/src/dino-iteration.ts): teacher on the 2
+// global crops (no gradient), student on all 8 crops, DINO loss with the teacher's centring
+// and sharpening (the center updated inside), the one read-back (loss and teacher
+// probabilities), backward, per-tensor gradient clipping at 3, AdamW step, and the EMA of
+// the teacher (m = 0.996), all inside one memory scope().
 // Only the data pipeline is left out: the crops are fixed random tensors, so the step times
 // the networks and the optimiser, not JPEG decoding or augmentation.
 //
@@ -14,9 +14,9 @@
 // patches + CLS = 65 tokens) and 6 local 16x16 crops (17 tokens, position embedding
 // resampled bicubically). Images per second counts the 8 original images, not the crops.
 
-import { Generator, cat, noGrad, randn, scope } from '@dinots/tensor';
-import { AdamW, clipGradients } from '@dinots/nn';
-import { DINOLoss, buildDinoNetworks, cancelGradientsLastLayer, getParamsGroups, updateTeacher } from '@dinots/dino';
+import { Generator, randn, scope } from '@dinots/tensor';
+import { AdamW } from '@dinots/nn';
+import { DINOLoss, buildDinoNetworks, dinoIteration, getParamsGroups } from '@dinots/dino';
 import type { Case } from './harness.js';
 import type { Variants } from './kernels.js';
 import { ours } from './peers.js';
@@ -52,22 +52,11 @@ function dinoStep(): () => Float32Array {
   const checked = new Map(student.namedParameters()).get('backbone.blocks.0.attn.qkv.weight')!;
   student.train();
   teacher.train();
+  const state = { student, teacher, dinoLoss, optimizer, clipGrad: d.clipGrad, freezeLastLayer: 1 };
   return () => scope(() => {
-    const teacherOut = noGrad(() => teacher.forward(crops.slice(0, 2)));
-    const studentOut = student.forward(crops);
-    const probs = dinoLoss.teacherProbs(teacherOut, epoch);
-    const loss = dinoLoss.forward(studentOut, teacherOut, epoch);
-    const values = cat([loss.detach().reshape([1]), probs.flatten()]).dataSync() as Float32Array;
-    if (!Number.isFinite(values[0])) throw new Error(`DINO step: the loss is ${values[0]}`);
-    optimizer.zeroGrad();
-    loss.backward();
-    clipGradients(student, d.clipGrad);
-    cancelGradientsLastLayer(epoch, student, 1);
-    optimizer.step();
-    optimizer.zeroGrad();
-    updateTeacher(teacher, student, d.momentum);
+    const { loss, teacherProbs } = dinoIteration(state, crops, epoch, d.momentum);
     const weight = checked.flatten().narrow(0, 0, CHECKED).dataSync() as Float32Array;
-    return Float32Array.of(...values.subarray(0, 1 + CHECKED), ...weight);
+    return Float32Array.of(loss, ...teacherProbs.subarray(0, CHECKED), ...weight);
   });
 }
 

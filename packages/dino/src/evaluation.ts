@@ -27,13 +27,13 @@ export function loadImages(dataset: Dataset<LabeledImage>, indices: readonly num
 export function backboneFeatures(backbone: VisionTransformer, images: Tensor, mean: readonly number[], std: readonly number[], chunk = 256): Tensor {
   const wasTraining = backbone.training;
   backbone.eval();
-  const dtype = backbone.clsToken.dtype;
+  const { dtype, device } = backbone.clsToken;
   try {
     return noGrad(() => {
       const out: Tensor[] = [];
       for (let start = 0; start < images.shape[0]; start += chunk) {
         const x = images.narrow(0, start, Math.min(chunk, images.shape[0] - start));
-        const normalised = stack(x.unbind(0).map((img) => normalize(img, mean, std))).to(dtype);
+        const normalised = stack(x.unbind(0).map((img) => normalize(img, mean, std))).to({ device, dtype });
         out.push(backbone.forward(normalised));
       }
       return cat(out, 0);

@@ -12,11 +12,13 @@ export { teacherEntropy, teacherEntropyOfValues, checkCollapse, type TeacherEntr
 export { ProgressBar, formatMetric, formatDuration, type ProgressBarOptions, type ProgressStream } from './progress-bar.js';
 export { JsonlLogger, toJsonLine } from './jsonl-logger.js';
 export { writeFileAtomic } from './atomic-write.js';
+export { mnistRecipe, mnistSplit, type DinoRecipe } from './recipes/mnist.js';
 export { DINOHead, WeightNormLinear, type DINOHeadOptions } from './head.js';
 export { MultiCropWrapper } from './multicrop-wrapper.js';
 export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
 export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
-export { trainDino, extractFeatures, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
+export { dinoIteration, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
+export { trainDino, type KnnEvaluation, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';

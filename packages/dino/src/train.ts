@@ -1,12 +1,11 @@
-// trainDino: the official training loop (main_dino.py train_one_epoch; dino-spec section 1).
+// trainDino: the official training loop (main_dino.py train_one_epoch and train_dino).
 // Per iteration it = epoch * itersPerEpoch + step:
 //   1. lr = lrSchedule[it] on both parameter groups, wd = wdSchedule[it] on group 0 only
-//   2. teacher on the 2 global crops (no gradient), student on all V crops
-//   3. DINO loss (the center is updated inside, after the loss is formed)
-//   4. a non-finite loss stops the run
-//   5. backward, per-tensor gradient clipping, last layer frozen while epoch < freezeLastLayer,
-//      AdamW step
-//   6. EMA of the teacher with m = momentumSchedule[it]
+//   2. dinoIteration (dino-iteration.ts): teacher on the global crops, student on all crops,
+//      the DINO loss, backward, clipping, the frozen last layer, the AdamW step, the EMA
+//      of the teacher with m = momentumSchedule[it]; a non-finite loss stops the run
+//   3. metrics, the log, checkpoints, and every `evaluation.every` iterations a weighted
+//      k-NN of the teacher's and the student's CLS features on held-out images
 // Schedules: lr warm-up from 0 then cosine to minLr (base lr scaled by batchSize/256),
 // weight decay cosine 0.04 -> 0.4, teacher momentum cosine 0.996 -> 1, teacher temperature
 // per epoch. Every random choice comes from three seeded Generators (initialisation and
@@ -15,25 +14,46 @@
 //
 // Devices: the networks, the AdamW moments, the center and the crops live on `device`;
 // augmentation and data stay on the CPU (the collated crops move over each iteration).
-// Each iteration runs in a memory scope() that frees everything it allocated on the device,
-// and reads back once: the loss and the teacher's probabilities, as one tensor. Checkpoints
-// hold CPU copies, so a run can resume on the other device (bit-identical only on the same one).
+// Checkpoints hold CPU copies, so a run can resume on the other device (bit-identical only on the same one).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Device, Generator, type GeneratorState, type Tensor, backendInfo, cat, noGrad, randperm, scope } from '@dinots/tensor';
-import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
+import { type Device, Generator, type GeneratorState, backendInfo, randperm } from '@dinots/tensor';
+import { AdamW, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
 import { type CollapseKind, checkCollapse, teacherEntropyOfValues } from './collapse.js';
 import { collateMultiCrop } from './data/collate.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
 import { MultiCropDataset } from './data/multi-crop-dataset.js';
+import { dinoIteration } from './dino-iteration.js';
+import { type LabeledBatch, backboneFeatures } from './evaluation.js';
 import { JsonlLogger } from './jsonl-logger.js';
+import { knnClassifier } from './knn.js';
 import { DINOLoss } from './loss.js';
 import { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
 import { ProgressBar, type ProgressStream } from './progress-bar.js';
-import { cancelGradientsLastLayer, getParamsGroups, updateTeacher } from './teacher.js';
+import { getParamsGroups } from './teacher.js';
+
+/** Held-out images for a k-NN evaluation during training (eval_knn.py's protocol: weighted k-NN on CLS features). */
+export interface KnnEvaluation {
+  /** The feature bank: images [N, C, H, W] in [0, 1] and their labels. */
+  train: LabeledBatch;
+  test: LabeledBatch;
+  /** Normalisation applied to the images before the backbone. */
+  mean: readonly number[];
+  std: readonly number[];
+  /** Evaluate after every this many iterations (and after the last one). */
+  every: number;
+  k?: number;
+  temperature?: number;
+}
+
+/** Weighted k-NN top-1 (percent) of a backbone's CLS features. */
+function knnTop1(backbone: DinoNetwork['backbone'], e: KnnEvaluation): number {
+  const features = (images: LabeledBatch['images']) => backboneFeatures(backbone, images, e.mean, e.std).to({ device: 'cpu', dtype: 'float64' });
+  return knnClassifier(features(e.train.images), e.train.labels, features(e.test.images), e.test.labels, { k: e.k ?? 20, temperature: e.temperature ?? 0.07 }).top1;
+}
 
 export interface TrainDinoConfig {
   dataset: Dataset<LabeledImage>;
@@ -71,6 +91,8 @@ export interface TrainDinoConfig {
   onIteration?: (metrics: IterationMetrics) => void;
   /** Where the networks train: 'cpu' (default) or 'gpu' (the GPU backend, float32 only). */
   device?: Device;
+  /** A k-NN evaluation on held-out images every few iterations, logged with the metrics. */
+  evaluation?: KnnEvaluation;
 }
 
 export interface IterationMetrics {
@@ -87,6 +109,8 @@ export interface IterationMetrics {
   entropyOfMean: number;
   logK: number;
   collapse: CollapseKind;
+  /** k-NN top-1 (percent) of the teacher's and the student's CLS features, on evaluation iterations. */
+  knn?: { teacher: number; student: number };
 }
 
 export interface TrainDinoResult {
@@ -188,55 +212,33 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
       group.lr = lrSchedule[it];
       if (g === 0) group.weightDecay = wdSchedule[it];
     }
-    // What outlives the scope is updated in place (parameters) or kept (AdamW moments, center).
-    const { lossValue, entropy } = scope(() => {
-      const crops = batch.crops.map((c) => c.to({ device, dtype }));
-      // 2.-3. forward passes and the loss (the probabilities use the center before the update)
-      const teacherOut = noGrad(() => teacher.forward(crops.slice(0, 2)));
-      const studentOut = student.forward(crops);
-      const probs = dinoLoss.teacherProbs(teacherOut, epoch);
-      const loss = dinoLoss.forward(studentOut, teacherOut, epoch);
-      // The iteration's one read-back: the loss and the probabilities, in one tensor.
-      const values = cat([loss.detach().reshape([1]), probs.flatten()]).dataSync();
-      const lossValue = values[0];
-      // 4.
-      if (!Number.isFinite(lossValue)) {
-        throw new Error(`trainDino: the loss is ${lossValue} at iteration ${it} (epoch ${epoch}, step ${step}); stopping training (lower the learning rate or check the data)`);
-      }
-      // 5.
-      optimizer.zeroGrad();
-      loss.backward();
-      if (clipGrad > 0) clipGradients(student, clipGrad);
-      cancelGradientsLastLayer(epoch, student, freezeLastLayer);
-      optimizer.step();
-      optimizer.zeroGrad(); // the gradients are freed with the scope
-      // 6.
-      updateTeacher(teacher, student, momentumSchedule[it]);
-      return { lossValue, entropy: teacherEntropyOfValues(values.subarray(1), probs.shape[0], probs.shape[1]) };
-    });
-
+    const crops = batch.crops.map((c) => c.to({ device, dtype }));
+    let result: ReturnType<typeof dinoIteration>;
+    try {
+      result = dinoIteration({ student, teacher, dinoLoss, optimizer, clipGrad, freezeLastLayer }, crops, epoch, momentumSchedule[it]);
+    } catch (error) {
+      throw new Error(`trainDino: iteration ${it} (epoch ${epoch}, step ${step}): ${(error as Error).message}`);
+    }
+    const { loss: lossValue, teacherProbs, probsShape } = result;
+    const entropy = teacherEntropyOfValues(teacherProbs, probsShape[0], probsShape[1]);
     const collapse = checkCollapse(entropy);
     const metrics: IterationMetrics = {
       iteration: it, epoch, loss: lossValue, lr: lrSchedule[it], weightDecay: wdSchedule[it], momentum: momentumSchedule[it],
       teacherTemp: dinoLoss.teacherTemp(epoch), teacherEntropy: entropy.meanEntropy, entropyOfMean: entropy.entropyOfMean, logK: entropy.maxEntropy,
       collapse: collapse.kind,
     };
+    const evaluation = config.evaluation;
+    if (evaluation !== undefined && ((it + 1) % evaluation.every === 0 || it + 1 === stopAt)) {
+      metrics.knn = { teacher: knnTop1(teacher.backbone, evaluation), student: knnTop1(student.backbone, evaluation) };
+    }
     history.push(metrics);
     logger?.log({ ...metrics, time: new Date().toISOString() });
     config.onIteration?.(metrics);
     iteration++;
     bar?.update(iteration, { loss: lossValue, lr: metrics.lr, wd: metrics.weightDecay, mom: metrics.momentum, H: entropy.meanEntropy });
     if (collapse.kind !== 'none' && (it + 1) % collapseEvery === 0) bar?.log(`warning at iteration ${it}: ${collapse.message}`);
+    if (metrics.knn !== undefined) bar?.log(`iteration ${it + 1}: k-NN top-1 teacher ${metrics.knn.teacher.toFixed(2)} %, student ${metrics.knn.student.toFixed(2)} %`);
     if (iteration % saveEvery === 0 || iteration === stopAt) save(iteration);
   }
   return { student, teacher, dinoLoss, history, iteration, totalIterations, checkpointPath };
-}
-
-/** CLS features of `images` [N, C, H, W] from a backbone, in chunks, without gradient. */
-export function extractFeatures(backbone: { forward(x: Tensor): Tensor }, images: Tensor, chunk = 256): Tensor {
-  return noGrad(() => {
-    const out: Tensor[] = [];
-    for (let start = 0; start < images.shape[0]; start += chunk) out.push(backbone.forward(images.narrow(0, start, Math.min(chunk, images.shape[0] - start))));
-    return cat(out, 0);
-  });
 }

@@ -83,7 +83,7 @@ describe('trainDino', () => {
 
   it('stops with a clear message on a non-finite loss', () => {
     const broken: Dataset<LabeledImage> = { length: 8, get: (i) => ({ image: full([1, 28, 28], i === 3 ? NaN : 0.5), label: 0 }) };
-    expect(() => trainDino(config({ dataset: broken, outputDir: undefined }))).to.throw(/trainDino: the loss is NaN at iteration 0/);
+    expect(() => trainDino(config({ dataset: broken, outputDir: undefined }))).to.throw(/trainDino: iteration 0 \(epoch 0, step 0\): dinoIteration: the loss is NaN/);
   });
 
   it('writes the checkpoint atomically next to its sidecar (no temporary files left)', () => {

@@ -25,12 +25,16 @@ export interface MultiCropOptions {
   globalCropsScale?: readonly [number, number];
   localCropsScale?: readonly [number, number];
   localCropsNumber?: number;
+  /** Probability of a horizontal flip (0.5; digits are better left unflipped). */
+  flipP?: number;
   colorJitter?: ColorJitterOptions;
   /** Probability of applying the color jitter. */
   colorJitterP?: number;
   grayscaleP?: number;
   /** Blur probabilities of global view 1, global view 2 and each local view. */
   blurP?: readonly [number, number, number];
+  /** The blur's sigma range in pixels (DINO's radius_min, radius_max: 0.1, 2). */
+  blurSigma?: readonly [number, number];
   /** Solarization probability of global view 2. */
   solarizeP?: number;
   mean?: readonly number[];
@@ -50,10 +54,12 @@ export class MultiCropAugmentation {
       globalCropsScale = [0.4, 1],
       localCropsScale = [0.05, 0.4],
       localCropsNumber = 8,
+      flipP = 0.5,
       colorJitter = { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 },
       colorJitterP = 0.8,
       grayscaleP = 0.2,
       blurP = [1, 0.1, 0.5],
+      blurSigma = [0.1, 2],
       solarizeP = 0.2,
       mean = IMAGENET_MEAN,
       std = IMAGENET_STD,
@@ -61,17 +67,18 @@ export class MultiCropAugmentation {
     if (!Number.isInteger(localCropsNumber) || localCropsNumber < 0) {
       throw new Error(`MultiCropAugmentation: localCropsNumber must be a non-negative integer, got ${localCropsNumber}`);
     }
-    const flipAndColorJitter = [new RandomHorizontalFlip(0.5), new RandomApply(new ColorJitter(colorJitter), colorJitterP), new RandomGrayscale(grayscaleP)];
+    const flipAndColorJitter = [new RandomHorizontalFlip(flipP), new RandomApply(new ColorJitter(colorJitter), colorJitterP), new RandomGrayscale(grayscaleP)];
     const normalize = new Normalize(mean, std);
-    this.global1 = new Compose([new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[0]), normalize]);
+    const blur = (p: number) => new GaussianBlur(p, blurSigma[0], blurSigma[1]);
+    this.global1 = new Compose([new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }), ...flipAndColorJitter, blur(blurP[0]), normalize]);
     this.global2 = new Compose([
       new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }),
       ...flipAndColorJitter,
-      new GaussianBlur(blurP[1]),
+      blur(blurP[1]),
       new Solarization(solarizeP),
       normalize,
     ]);
-    this.local = new Compose([new RandomResizedCrop(localCropSize, { scale: localCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[2]), normalize]);
+    this.local = new Compose([new RandomResizedCrop(localCropSize, { scale: localCropsScale }), ...flipAndColorJitter, blur(blurP[2]), normalize]);
     this.localCropsNumber = localCropsNumber;
   }
 
