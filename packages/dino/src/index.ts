@@ -20,3 +20,6 @@ export { runParity, parityError, type ParityConfig, type ParitySidecar, type Par
 export { trainDino, extractFeatures, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
+export { jaccard, patchMaskToPixels, bestPatchJaccard, headJaccards, summarizeJaccard, lastClsAttention, attentionJaccard, type AttentionJaccard } from './attention-jaccard.js';
+export { writeAttentionFigure, type FigureModel, type AttentionFigureOptions } from './attention-figure.js';
+export { trainSupervised, buildBackbone, crossEntropy, ViTClassifier, type VitArchitecture, type TrainSupervisedConfig, type TrainSupervisedResult, type SupervisedMetrics } from './supervised.js';

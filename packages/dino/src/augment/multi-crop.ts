@@ -31,6 +31,10 @@ export interface MultiCropOptions {
   grayscaleP?: number;
   /** Blur probabilities of global view 1, global view 2 and each local view. */
   blurP?: readonly [number, number, number];
+  /** The blur's sigma range in pixels (official [0.1, 2], for 224 px crops). */
+  blurSigma?: readonly [number, number];
+  /** Horizontal-flip probability (official 0.5; 0 for images that a flip changes, like digits). */
+  flipP?: number;
   /** Solarization probability of global view 2. */
   solarizeP?: number;
   mean?: readonly number[];
@@ -54,6 +58,8 @@ export class MultiCropAugmentation {
       colorJitterP = 0.8,
       grayscaleP = 0.2,
       blurP = [1, 0.1, 0.5],
+      blurSigma = [0.1, 2],
+      flipP = 0.5,
       solarizeP = 0.2,
       mean = IMAGENET_MEAN,
       std = IMAGENET_STD,
@@ -61,17 +67,17 @@ export class MultiCropAugmentation {
     if (!Number.isInteger(localCropsNumber) || localCropsNumber < 0) {
       throw new Error(`MultiCropAugmentation: localCropsNumber must be a non-negative integer, got ${localCropsNumber}`);
     }
-    const flipAndColorJitter = [new RandomHorizontalFlip(0.5), new RandomApply(new ColorJitter(colorJitter), colorJitterP), new RandomGrayscale(grayscaleP)];
+    const flipAndColorJitter = [new RandomHorizontalFlip(flipP), new RandomApply(new ColorJitter(colorJitter), colorJitterP), new RandomGrayscale(grayscaleP)];
     const normalize = new Normalize(mean, std);
-    this.global1 = new Compose([new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[0]), normalize]);
+    this.global1 = new Compose([new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[0], blurSigma[0], blurSigma[1]), normalize]);
     this.global2 = new Compose([
       new RandomResizedCrop(globalCropSize, { scale: globalCropsScale }),
       ...flipAndColorJitter,
-      new GaussianBlur(blurP[1]),
+      new GaussianBlur(blurP[1], blurSigma[0], blurSigma[1]),
       new Solarization(solarizeP),
       normalize,
     ]);
-    this.local = new Compose([new RandomResizedCrop(localCropSize, { scale: localCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[2]), normalize]);
+    this.local = new Compose([new RandomResizedCrop(localCropSize, { scale: localCropsScale }), ...flipAndColorJitter, new GaussianBlur(blurP[2], blurSigma[0], blurSigma[1]), normalize]);
     this.localCropsNumber = localCropsNumber;
   }
 
