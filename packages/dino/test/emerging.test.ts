@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, tensor } from '@dinots/tensor';
-import { MNIST, Subset, buildDinoNetworks, decodeImage } from '../src/index.js';
+import { type Compose, GaussianBlur, MNIST, MultiCropAugmentation, RandomHorizontalFlip, Subset, buildDinoNetworks, decodeImage } from '../src/index.js';
 import { bestPatchJaccard, headJaccards, jaccard, patchMaskToPixels, summarizeJaccard } from '../src/attention-jaccard.js';
 import { ClutteredDigits } from '../src/data/cluttered-mnist.js';
 import { type EmergingData, evaluateEmerging, loadBackbone, pixelStats, saveBackbone } from '../src/experiments/emerging.js';
@@ -209,5 +209,21 @@ describe('emerging experiment (eval-only path on a tiny model)', () => {
     // 3 rows of 3 x 24 px panels below a header; 2 + 3 x (2 heads + 1 mask) columns.
     expect(figure.shape[1]).to.be.greaterThan(3 * 120);
     expect(figure.shape[2]).to.be.greaterThan(11 * 120);
+  });
+});
+
+describe('MultiCropAugmentation blurSigma and flipP', () => {
+  it('passes the sigma range to every blur and the probability to every flip (defaults: the official 0.1-2 and 0.5)', () => {
+    const parts = (aug: MultiCropAugmentation) => [aug.global1, aug.global2, aug.local].flatMap((t) => (t as Compose).transforms);
+    const custom = parts(new MultiCropAugmentation({ blurSigma: [0.1, 0.5], flipP: 0 }));
+    const blurs = custom.filter((t): t is GaussianBlur => t instanceof GaussianBlur);
+    const flips = custom.filter((t): t is RandomHorizontalFlip => t instanceof RandomHorizontalFlip);
+    expect(blurs).to.have.length(3);
+    expect(flips).to.have.length(3);
+    for (const b of blurs) expect([b.radiusMin, b.radiusMax]).to.deep.equal([0.1, 0.5]);
+    for (const f of flips) expect(f.p).to.equal(0);
+    const official = parts(new MultiCropAugmentation());
+    for (const b of official.filter((t): t is GaussianBlur => t instanceof GaussianBlur)) expect([b.radiusMin, b.radiusMax]).to.deep.equal([0.1, 2]);
+    for (const f of official.filter((t): t is RandomHorizontalFlip => t instanceof RandomHorizontalFlip)) expect(f.p).to.equal(0.5);
   });
 });
