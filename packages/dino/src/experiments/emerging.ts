@@ -6,6 +6,8 @@
 //   node packages/dino/dist/src/experiments/emerging.js                 train both, then evaluate
 //   ... --train dino | --train supervised                               train one (e.g. two processes at once)
 //   ... --resume                                                        continue a DINO run from its last epoch checkpoint
+//   ... --export-dino                                                   save the teacher of the DINO run's last epoch checkpoint
+//                                                                       (a run stopped early) as the DINO checkpoint
 //   ... --eval-only                                                     evaluate the checkpoints only (minutes)
 //
 // Training: DINO (trainDino, BatchNorm head) and a supervised ViT (trainSupervised), same
@@ -22,6 +24,7 @@ import { Generator, setNumThreads, stack } from '@dinots/tensor';
 import { type VisionTransformer, parseSafetensors, saveSafetensors } from '@dinots/nn';
 import { type AttentionJaccard, attentionJaccard, bestPatchJaccard } from '../attention-jaccard.js';
 import { writeAttentionFigure } from '../attention-figure.js';
+import { loadCheckpointNetworks } from '../checkpoint.js';
 import { ClutteredDigits, type ClutteredDigitsOptions } from '../data/cluttered-mnist.js';
 import type { Dataset, LabeledImage } from '../data/dataset.js';
 import { randomSplit } from '../data/dataset.js';
@@ -148,6 +151,15 @@ function trainDinoRun(data: EmergingData, checkpoint: string, runDir: string, re
   log(`DINO done in ${seconds.toFixed(0)} s: ${checkpoint}`);
 }
 
+/** The teacher backbone of the last checkpoint trainDino wrote into runDir (a run stopped before its end). */
+function exportDinoRun(runDir: string, checkpoint: string): void {
+  const { teacher, meta } = loadCheckpointNetworks(join(runDir, 'checkpoint.safetensors'));
+  saveBackbone(checkpoint, teacher.backbone, ARCHITECTURE, {
+    method: 'DINO teacher backbone', iterations: meta.iteration, plannedIterations: ITERATIONS, batchSize: BATCH, stoppedEarly: meta.iteration < ITERATIONS,
+  });
+  log(`DINO: exported the teacher at iteration ${meta.iteration} of ${ITERATIONS} to ${checkpoint}`);
+}
+
 function trainSupervisedRun(data: EmergingData, checkpoint: string): void {
   const started = performance.now();
   log(`supervised: ${ITERATIONS} iterations of ${BATCH}, no augmentation`);
@@ -262,6 +274,10 @@ function main(argv: readonly string[]): void {
   const out = join(root, 'experiments', 'emerging');
   const only = argv.includes('--train') ? argv[argv.indexOf('--train') + 1] : undefined;
   if (only !== undefined && only !== 'dino' && only !== 'supervised') throw new Error(`--train takes dino or supervised, got ${only}`);
+  if (argv.includes('--export-dino')) {
+    exportDinoRun(join(out, 'run-dino'), checkpoints.dino);
+    return;
+  }
   const data = emergingData();
   if (!argv.includes('--eval-only')) {
     if (only !== 'supervised') trainDinoRun(data, checkpoints.dino, join(out, 'run-dino'), argv.includes('--resume'));
