@@ -24,3 +24,6 @@ export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, ty
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
 export { Raster, type Rgb } from './figures/raster.js';
 export { drawChart, writeCharts, niceTicks, PALETTE, type ChartPanel, type Series, type ReferenceLine } from './figures/line-chart.js';
+export { jaccard, patchMaskToPixels, bestPatchJaccard, headJaccards, summarizeJaccard, lastClsAttention, attentionJaccard, type AttentionJaccard } from './attention-jaccard.js';
+export { writeAttentionFigure, type FigureModel, type AttentionFigureOptions } from './attention-figure.js';
+export { trainSupervised, buildBackbone, crossEntropy, ViTClassifier, type VitArchitecture, type TrainSupervisedConfig, type TrainSupervisedResult, type SupervisedMetrics } from './supervised.js';

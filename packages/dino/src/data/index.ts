@@ -7,3 +7,4 @@ export { MNIST, MNIST_SIZE, MNIST_MEAN, MNIST_STD } from './mnist.js';
 export { collateImages, collateMultiCrop, type ImageBatch, type MultiCropBatch, type MultiCropSample } from './collate.js';
 export { MultiCropDataset } from './multi-crop-dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
+export { ClutteredDigits, type ClutteredDigitsOptions, type ClutteredSample } from './cluttered-mnist.js';
