@@ -4,7 +4,8 @@
 // (packages/dino/src/recipes/mnist.ts), logging a weighted k-NN (k 20, T 0.07) of the
 // teacher's and the student's CLS features on the 2,000 held-out digits every --eval-every
 // iterations to <out>/log.jsonl. A run is deterministic for a given thread count: the
-// same command gives the same log, bit for bit. --ship copies the final checkpoint to
+// same command gives the same log, bit for bit. With --resume a finished run trains no
+// further, so `--resume --ship` ships a run that has ended. --ship copies the final checkpoint to
 // checkpoints/dino-mnist.safetensors, and its sidecar checkpoints/dino-mnist.json with a
 // summary beside the checkpoint's own fields (config, command, k-NN curve, first iterations).
 
@@ -40,7 +41,6 @@ setNumThreads(threads);
 const { train, test } = mnistSplit();
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 const recipe = mnistRecipe(epochs);
-const started = performance.now();
 const result = trainDino({
   ...recipe,
   dataset: train,
@@ -49,22 +49,32 @@ const result = trainDino({
   maxIterations,
   evaluation: { train: loadImages(train, all(train.length)), test: loadImages(test, all(test.length)), mean: MNIST_MEAN, std: MNIST_STD, every: evalEvery },
 });
-const minutes = (performance.now() - started) / 60000;
-
-const log = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { iteration: number; loss: number; teacherEntropy: number; entropyOfMean: number; knn?: { teacher: number; student: number } });
+type LogLine = { iteration: number; loss: number; teacherEntropy: number; entropyOfMean: number; time: string; knn?: { teacher: number; student: number } };
+// The last entry per iteration (a resumed run may have logged some twice).
+const byIteration = new Map<number, LogLine>();
+for (const line of readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')) {
+  const m = JSON.parse(line) as LogLine;
+  byIteration.set(m.iteration, m);
+}
+const log = [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
+const minutes = (Date.parse(log[log.length - 1].time) - Date.parse(log[0].time)) / 60000;
 const knnCurve = log.filter((m) => m.knn !== undefined).map((m) => ({ iteration: m.iteration + 1, teacher: m.knn!.teacher, student: m.knn!.student }));
 const last = log.slice(-50);
-const mean = (f: (m: (typeof log)[number]) => number) => last.reduce((s, m) => s + f(m), 0) / last.length;
+const mean = (f: (m: LogLine) => number) => last.reduce((s, m) => s + f(m), 0) / last.length;
+const rounded = (x: number) => Number(x.toPrecision(5));
 const summary = {
   command: `npm run train:mnist -- --epochs ${epochs} --eval-every ${evalEvery} --threads ${threads}${maxIterations === undefined ? '' : ` --max-iterations ${maxIterations}`}`,
   threads,
   recipe,
   iterations: result.iteration,
   totalIterations: result.totalIterations,
+  // From the first to the last logged iteration (pauses of a resumed run included).
   wallMinutes: Number(minutes.toFixed(1)),
   knn: knnCurve,
   final: { loss: mean((m) => m.loss), teacherEntropy: mean((m) => m.teacherEntropy), entropyOfMean: mean((m) => m.entropyOfMean), logK: Math.log(recipe.model.outDim) },
   firstIterations: log.slice(0, 5).map((m) => ({ iteration: m.iteration, loss: m.loss, teacherEntropy: m.teacherEntropy, entropyOfMean: m.entropyOfMean })),
+  // Every 10th iteration, for plots: [iteration + 1, loss, teacher entropy, entropy of the batch mean].
+  curve: log.filter((m) => m.iteration % 10 === 9).map((m) => [m.iteration + 1, rounded(m.loss), rounded(m.teacherEntropy), rounded(m.entropyOfMean)]),
 };
 writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 1));
 console.log(`${result.iteration} iterations in ${minutes.toFixed(1)} min; k-NN top-1 (teacher / student): ${knnCurve.map((k) => `${k.iteration}: ${k.teacher.toFixed(2)} / ${k.student.toFixed(2)}`).join(', ')}`);

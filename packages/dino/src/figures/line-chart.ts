@@ -107,11 +107,12 @@ export function drawChart(raster: Raster, x: number, y: number, w: number, h: nu
   }
 }
 
-/** Panels side by side, each `panelWidth` x `panelHeight`, written as a PNG to `path`. */
-export function writeCharts(path: string, panels: readonly ChartPanel[], panelWidth = 420, panelHeight = 300): void {
+/** Panels in a grid of `columns` (row by row), each panelWidth x panelHeight, written as a PNG to `path`. */
+export function writeCharts(path: string, panels: readonly ChartPanel[], options: { columns?: number; panelWidth?: number; panelHeight?: number } = {}): void {
   if (panels.length === 0) throw new Error('writeCharts: no panels');
-  const raster = new Raster(panels.length * panelWidth, panelHeight);
-  panels.forEach((p, i) => drawChart(raster, i * panelWidth, 0, panelWidth, panelHeight, p));
+  const { columns = Math.min(3, panels.length), panelWidth = 420, panelHeight = 300 } = options;
+  const raster = new Raster(columns * panelWidth, Math.ceil(panels.length / columns) * panelHeight);
+  panels.forEach((p, i) => drawChart(raster, (i % columns) * panelWidth, Math.floor(i / columns) * panelHeight, panelWidth, panelHeight, p));
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, encodePng(raster.toImage()));
 }

@@ -1,0 +1,52 @@
+// The shipped DINO MNIST checkpoint (checkpoints/dino-mnist.*) is reproducible: the recipe in
+// packages/dino/src/recipes/mnist.ts is the one recorded with it, and its first iterations,
+// rerun here, give the shipped log's loss and teacher entropies bit for bit. Its networks
+// load, and its teacher's k-NN accuracy on the held-out digits is the one recorded.
+
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { setNumThreads, getNumThreads } from '@dinots/tensor';
+import { MNIST_MEAN, MNIST_STD, compareKnn, loadCheckpointNetworks, loadImages, mnistRecipe, mnistSplit, trainDino } from '@dinots/dino';
+
+const root = new URL('../../', import.meta.url);
+const checkpoint = new URL('checkpoints/dino-mnist.safetensors', root).pathname;
+const summary = (JSON.parse(readFileSync(new URL('checkpoints/dino-mnist.json', root), 'utf8')) as { summary: Summary }).summary;
+
+interface Summary {
+  threads: number;
+  recipe: ReturnType<typeof mnistRecipe>;
+  iterations: number;
+  knn: { iteration: number; teacher: number; student: number }[];
+  firstIterations: { iteration: number; loss: number; teacherEntropy: number; entropyOfMean: number }[];
+}
+
+describe('the shipped DINO MNIST checkpoint', () => {
+  it('was made by the recipe in packages/dino/src/recipes/mnist.ts', () => {
+    expect(JSON.parse(JSON.stringify(mnistRecipe(summary.recipe.epochs)))).to.deep.equal(summary.recipe);
+  });
+
+  it("reproduces the first 3 iterations of its log bit for bit (the shipped run's thread count and 2 threads)", function () {
+    this.timeout(300000);
+    const before = getNumThreads();
+    try {
+      for (const threads of [...new Set([summary.threads, 2])]) {
+        setNumThreads(threads);
+        const { history } = trainDino({ ...mnistRecipe(summary.recipe.epochs), dataset: mnistSplit().train, maxIterations: 3, progress: false });
+        const ours = history.map((m) => ({ iteration: m.iteration, loss: m.loss, teacherEntropy: m.teacherEntropy, entropyOfMean: m.entropyOfMean }));
+        expect(ours, `${threads} thread(s)`).to.deep.equal(summary.firstIterations.slice(0, 3));
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
+  it("loads, and its teacher's weighted k-NN top-1 on the 2,000 held-out digits is the recorded one", function () {
+    this.timeout(300000);
+    const { teacher, meta } = loadCheckpointNetworks(checkpoint);
+    expect(meta.iteration).to.equal(summary.iterations);
+    const { train, test } = mnistSplit();
+    const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const [row] = compareKnn([{ name: 'teacher', backbone: teacher.backbone }], loadImages(train, all(train.length)), loadImages(test, all(test.length)), { mean: MNIST_MEAN, std: MNIST_STD }, { k: 20, temperature: 0.07 });
+    expect(row.result.top1).to.be.closeTo(summary.knn[summary.knn.length - 1].teacher, 0.05);
+  });
+});
