@@ -1,0 +1,161 @@
+// Reading what torch.save writes (PyTorch >= 1.6, torch/serialization.py: _save and _load):
+// a zip archive under one top folder holding
+//   <archive>/data.pkl     the pickled object; each tensor is a call
+//                          torch._utils._rebuild_tensor_v2(storage, offset, size, stride,
+//                          requires_grad, backward_hooks) whose storage is a persistent id
+//                          ('storage', torch.FloatStorage, '<key>', '<location>', numel)
+//   <archive>/data/<key>   the raw little-endian bytes of each storage
+//   <archive>/version, <archive>/byteorder (PyTorch >= 2.1; absent means little-endian)
+// The pickle runs on the weights-only unpickler with the allow-list below, which mirrors
+// torch.load(weights_only=True) (torch/_weights_only_unpickler.py, _get_allowed_globals)
+// plus argparse.Namespace, kept as plain data so that official DINO checkpoints (whose
+// `args` is a Namespace) load. Tensors that share a storage share memory here too.
+// Storages saved from a GPU ('cuda:0') load onto the CPU.
+
+import { CpuStorage, type Tensor as TensorType, Tensor, formatShape } from '@dinots/tensor';
+import { type InflateRaw, readZipDirectory, readZipEntry } from './zip.js';
+import { STORAGE_TYPES, type StorageType } from './storage-types.js';
+import { unpickle } from './unpickler.js';
+import { PyDict, type PyGlobal, PyInstance, PyTuple, type PthValue, type PyValue, toJs } from './values.js';
+
+export interface ParsePthOptions {
+  /** Inflates deflated zip entries (torch.save stores entries uncompressed; loadPth passes node:zlib's). */
+  inflateRaw?: InflateRaw;
+}
+
+/** A storage as a persistent id names it; the bytes are read once per key. */
+interface StorageRef {
+  readonly kind: 'storage';
+  storage: CpuStorage;
+  type: StorageType;
+  key: string;
+}
+
+function fail(message: string): never {
+  throw new Error(`loadPth: ${message}`);
+}
+
+const isCount = (v: PyValue): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function ints(v: PyValue, what: string): number[] {
+  if (!(v instanceof PyTuple) || !v.items.every(isCount)) fail(`${what} is not a tuple of non-negative ints`);
+  return [...(v as PyTuple).items] as number[];
+}
+
+/** A dinots tensor viewing `ref` as torch's set_(storage, offset, size, stride) does, after checking the view stays inside it. */
+function rebuildTensor(ref: PyValue, offset: PyValue, size: PyValue, stride: PyValue): TensorType {
+  if (typeof ref !== 'object' || ref === null || !('kind' in ref) || ref.kind !== 'storage') fail('a tensor is rebuilt from something that is not a storage');
+  const { storage, key } = ref as StorageRef;
+  const shape = ints(size, 'size');
+  const strides = ints(stride, 'stride');
+  if (!isCount(offset)) fail(`storage offset ${String(offset)} is not a non-negative int`);
+  if (shape.length !== strides.length) fail(`size ${formatShape(shape)} and stride ${formatShape(strides)} differ in length`);
+  if (shape.length > 64) fail(`a tensor of ${shape.length} dimensions`);
+  if (!shape.includes(0)) {
+    let last = offset;
+    for (let d = 0; d < shape.length; d++) {
+      last += (shape[d] - 1) * strides[d];
+      if (last >= storage.length) break;
+    }
+    if (last >= storage.length) {
+      fail(`a tensor of size ${formatShape(shape)}, stride ${formatShape(strides)} and offset ${offset} reaches past storage '${key}' of ${storage.length} elements`);
+    }
+    if (shape.reduce((a, b) => a * b, 1) > 2 ** 32) fail(`a tensor of size ${formatShape(shape)} has more than 2^32 elements`);
+  }
+  return new Tensor(storage, shape, strides, offset);
+}
+
+function emptyHooks(hooks: PyValue): void {
+  if (!(hooks instanceof PyDict) || hooks.entries.size > 0) fail('tensors with backward hooks are not loaded');
+}
+
+/** The globals a checkpoint may name; everything else is refused (see unpickler.ts). */
+function allowedGlobals(): Map<string, PyGlobal> {
+  const g = new Map<string, PyGlobal>();
+  const add = (qualifiedName: string, actions: Omit<PyGlobal, 'kind' | 'qualifiedName'> = {}) => g.set(qualifiedName, { kind: 'global', qualifiedName, ...actions });
+  add('torch._utils._rebuild_tensor_v2', {
+    call: (a) => {
+      if (a.length !== 6 && a.length !== 7) fail(`_rebuild_tensor_v2 takes 6 or 7 arguments, got ${a.length}`);
+      emptyHooks(a[5]); // a[6], metadata (PyTorch >= 1.13), holds Python attributes of tensor subclasses; not data
+      const t = rebuildTensor(a[0], a[1], a[2], a[3]);
+      if (a[4] === true && (t.dtype === 'float32' || t.dtype === 'float64')) t.requiresGrad_(true);
+      return t;
+    },
+  });
+  add('torch._utils._rebuild_tensor', { call: (a) => (a.length === 4 ? rebuildTensor(a[0], a[1], a[2], a[3]) : fail(`_rebuild_tensor takes 4 arguments, got ${a.length}`)) });
+  const parameter = (a: readonly PyValue[]) => {
+    if (!(a[0] instanceof Tensor)) fail('_rebuild_parameter: data is not a tensor');
+    const t = a[0] as TensorType;
+    if (t.dtype === 'float32' || t.dtype === 'float64') t.requiresGrad_(a[1] === true);
+    emptyHooks(a[2]);
+    return t;
+  };
+  add('torch._utils._rebuild_parameter', { call: (a) => (a.length === 3 ? parameter(a) : fail(`_rebuild_parameter takes 3 arguments, got ${a.length}`)) });
+  add('torch._utils._rebuild_parameter_with_state', { call: (a) => (a.length === 4 ? parameter(a) : fail(`_rebuild_parameter_with_state takes 4 arguments, got ${a.length}`)) });
+  add('collections.OrderedDict', { call: (a) => (a.length === 0 ? new PyDict() : fail('OrderedDict(...) with arguments is not supported')) });
+  add('torch.Size', {
+    call: (a) => {
+      if (a.length !== 1) fail(`torch.Size takes 1 argument, got ${a.length}`);
+      return new PyTuple(ints(a[0], 'torch.Size'));
+    },
+  });
+  add('argparse.Namespace', { construct: (a) => (a.length === 0 ? new PyInstance('argparse.Namespace') : fail('Namespace(...) with arguments')) });
+  for (const name of Object.keys(STORAGE_TYPES)) add(name);
+  return g;
+}
+
+/** Finds the archive's top folder: the one entry named <folder>/data.pkl. */
+function archiveFolder(names: Iterable<string>): string {
+  const folders = [...names].filter((n) => /^[^/]+\/data\.pkl$/.test(n)).map((n) => n.slice(0, -'/data.pkl'.length));
+  if (folders.length !== 1) fail(`expected one <folder>/data.pkl in the zip archive, found ${folders.length} (not a torch.save file)`);
+  return folders[0];
+}
+
+/** Parses the bytes of a torch.save file (zip format) into JavaScript values; see values.ts for the mapping. */
+export function parsePth(bytes: Uint8Array, options: ParsePthOptions = {}): PthValue {
+  if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
+    fail('this is a legacy torch.save file (PyTorch < 1.6, or _use_new_zipfile_serialization=False); re-save it with a current PyTorch');
+  }
+  const entries = readZipDirectory(bytes);
+  const folder = archiveFolder(entries.keys());
+  const read = (name: string) => {
+    const entry = entries.get(`${folder}/${name}`);
+    return entry === undefined ? undefined : readZipEntry(bytes, entry, options.inflateRaw);
+  };
+  const byteorder = read('byteorder');
+  if (byteorder !== undefined && new TextDecoder().decode(byteorder) !== 'little') {
+    fail(`the file was written on a ${new TextDecoder().decode(byteorder)}-endian machine; only little-endian files are read`);
+  }
+  const storages = new Map<string, StorageRef>();
+  const persistentLoad = (pid: PyValue): PyValue => {
+    if (!(pid instanceof PyTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage') fail("persistent id is not ('storage', type, key, location, numel)");
+    const [, typeRef, key, , numel] = (pid as PyTuple).items;
+    const typeName = typeof typeRef === 'object' && typeRef !== null && 'kind' in typeRef && typeRef.kind === 'global' ? typeRef.qualifiedName : undefined;
+    const type = typeName === undefined ? undefined : STORAGE_TYPES[typeName];
+    if (type === undefined) fail(`storage type ${typeName ?? 'that is not a class'} is not supported (dinots reads ${Object.keys(STORAGE_TYPES).join(', ')})`);
+    if (typeof key !== 'string' || !isCount(numel)) fail('storage key is not a string or its size not a non-negative int');
+    const known = storages.get(key as string);
+    if (known !== undefined) {
+      if (known.type !== type || known.storage.length !== numel) fail(`storage '${key}' is referenced as ${known.storage.length} ${known.type.torchDtype} and as ${numel} ${type!.torchDtype}`);
+      return known;
+    }
+    const data = read(`data/${key}`);
+    if (data === undefined) fail(`storage '${key}' has no entry ${folder}/data/${key}`);
+    if (data!.byteLength !== (numel as number) * type!.elementSize) {
+      fail(`storage '${key}' should hold ${numel} ${type!.torchDtype} (${(numel as number) * type!.elementSize} bytes) but its entry has ${data!.byteLength} bytes`);
+    }
+    let array;
+    try {
+      array = type!.decode(data!, numel as number);
+    } catch (e) {
+      fail(`storage '${key}': ${(e as Error).message}`);
+    }
+    const ref: StorageRef = { kind: 'storage', storage: new CpuStorage(array!), type: type!, key: key as string };
+    storages.set(key as string, ref);
+    return ref;
+  };
+  const pickle = read('data.pkl')!;
+  const globals = allowedGlobals();
+  const value = unpickle(pickle, { findGlobal: (module, name) => globals.get(`${module}.${name}`), persistentLoad: (pid) => persistentLoad(pid) as PyValue });
+  return toJs(value);
+}
