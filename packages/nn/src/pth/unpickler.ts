@@ -71,8 +71,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks): PyValue {
   };
   const slice = (n: number) => bytes.subarray(take(n), pos);
   const text = (n: number) => {
+    const b = slice(n);
     try {
-      return utf8.decode(slice(n));
+      return utf8.decode(b);
     } catch {
       return fail('string is not valid UTF-8');
     }
