@@ -39,14 +39,18 @@ class Bytes {
     this.length += n;
     return at;
   }
+  // reserve() may replace the buffer, so it runs before the buffer is read.
   u8(...values: number[]): void {
-    for (const v of values) this.buffer[this.reserve(1)] = v;
+    for (const v of values) {
+      const at = this.reserve(1);
+      this.buffer[at] = v;
+    }
   }
-  u16(v: number): void { this.view.setUint16(this.reserve(2), v, true); }
-  i32(v: number): void { this.view.setInt32(this.reserve(4), v, true); }
-  u32(v: number): void { this.view.setUint32(this.reserve(4), v, true); }
-  f64be(v: number): void { this.view.setFloat64(this.reserve(8), v, false); }
-  raw(b: Uint8Array): void { this.buffer.set(b, this.reserve(b.length)); }
+  u16(v: number): void { const at = this.reserve(2); this.view.setUint16(at, v, true); }
+  i32(v: number): void { const at = this.reserve(4); this.view.setInt32(at, v, true); }
+  u32(v: number): void { const at = this.reserve(4); this.view.setUint32(at, v, true); }
+  f64be(v: number): void { const at = this.reserve(8); this.view.setFloat64(at, v, false); }
+  raw(b: Uint8Array): void { const at = this.reserve(b.length); this.buffer.set(b, at); }
   result(): Uint8Array { return this.buffer.slice(0, this.length); }
 }
 

@@ -202,7 +202,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpicklerHooks): PyValue {
       case 0x62: {
         const state = pop();
         const inst = top();
-        if (!(inst instanceof PyInstance)) fail('BUILD applies to something that is not an instance of an allowed class');
+        // A state_dict() is an OrderedDict with a `_metadata` attribute (module versions),
+        // which torch's weights-only unpickler sets as __dict__; it is not data, so it is dropped.
+        if (inst instanceof PyDict) break;
+        if (!(inst instanceof PyInstance)) fail('BUILD applies to something that is not a dict or an instance of an allowed class');
         if (!(state instanceof PyDict)) fail(`the state of ${(inst as PyInstance).qualifiedName} is not a dict`);
         (inst as PyInstance).state = state as PyDict;
         break;
