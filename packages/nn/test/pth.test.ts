@@ -70,7 +70,7 @@ describe('pth: torch.save format', () => {
     expect(loaded.f64.dtype).to.equal('float64');
   });
 
-  it('round-trips plain data: ints of every width, floats, strings, Maps with int keys, Namespaces, shared objects', () => {
+  it('round-trips plain data: ints of every width, floats, strings, Maps with int keys, Namespaces, shared objects, long lists', () => {
     const shared = { lr: 0.5 };
     const value = {
       ints: [0, 255, 256, 65535, 65536, -1, -(2 ** 31), 2 ** 31, Number.MAX_SAFE_INTEGER, -(2 ** 40)],
@@ -81,6 +81,8 @@ describe('pth: torch.save format', () => {
       state: new Map<number, unknown>([[0, { step: 3 }], [7, { step: 4 }]]),
       args: new Namespace({ arch: 'vit_small', patch_size: 16 }),
       groups: [shared, shared],
+      // Past the pickler's first buffer, past one memo byte (256 entries) and one APPENDS batch (1000 items).
+      many: Array.from({ length: 2500 }, (_, i) => ({ i, x: i + 0.25, name: `p${i}` })),
     };
     const loaded = parsePth(serializePth(value)) as Record<string, unknown>;
     expect(canon(loaded)).to.deep.equal(canon(value));
