@@ -12,7 +12,7 @@
 // `args` is a Namespace) load. Tensors that share a storage share memory here too.
 // Storages saved from a GPU ('cuda:0') load onto the CPU.
 
-import { CpuStorage, type Tensor as TensorType, Tensor, formatShape } from '@dinots/tensor';
+import { CpuStorage, Tensor, formatShape } from '@dinots/tensor';
 import { type InflateRaw, readZipDirectory, readZipEntry } from './zip.js';
 import { STORAGE_TYPES, type StorageType } from './storage-types.js';
 import { unpickle } from './unpickler.js';
@@ -43,7 +43,7 @@ function ints(v: PyValue, what: string): number[] {
 }
 
 /** A dinots tensor viewing `ref` as torch's set_(storage, offset, size, stride) does, after checking the view stays inside it. */
-function rebuildTensor(ref: PyValue, offset: PyValue, size: PyValue, stride: PyValue): TensorType {
+function rebuildTensor(ref: PyValue, offset: PyValue, size: PyValue, stride: PyValue): Tensor {
   if (typeof ref !== 'object' || ref === null || !('kind' in ref) || ref.kind !== 'storage') fail('a tensor is rebuilt from something that is not a storage');
   const { storage, key } = ref as StorageRef;
   const shape = ints(size, 'size');
@@ -85,7 +85,7 @@ function allowedGlobals(): Map<string, PyGlobal> {
   add('torch._utils._rebuild_tensor', { call: (a) => (a.length === 4 ? rebuildTensor(a[0], a[1], a[2], a[3]) : fail(`_rebuild_tensor takes 4 arguments, got ${a.length}`)) });
   const parameter = (a: readonly PyValue[]) => {
     if (!(a[0] instanceof Tensor)) fail('_rebuild_parameter: data is not a tensor');
-    const t = a[0] as TensorType;
+    const t = a[0] as Tensor;
     if (t.dtype === 'float32' || t.dtype === 'float64') t.requiresGrad_(a[1] === true);
     emptyHooks(a[2]);
     return t;
@@ -156,6 +156,6 @@ export function parsePth(bytes: Uint8Array, options: ParsePthOptions = {}): PthV
   };
   const pickle = read('data.pkl')!;
   const globals = allowedGlobals();
-  const value = unpickle(pickle, { findGlobal: (module, name) => globals.get(`${module}.${name}`), persistentLoad: (pid) => persistentLoad(pid) as PyValue });
+  const value = unpickle(pickle, { findGlobal: (module, name) => globals.get(`${module}.${name}`), persistentLoad });
   return toJs(value);
 }
