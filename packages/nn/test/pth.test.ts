@@ -127,6 +127,16 @@ describe('pth: torch.save format', () => {
     // Protocol 4's STACK_GLOBAL takes the names from the stack.
     expectError(() => parsePth(call(bytesOf(0x8c, 8, 'builtins', 0x8c, 4, 'eval', 0x93))), /global 'builtins\.eval' is not allowed/);
     expectError(() => parsePth(call(bytesOf('c', 'torch\nload\n'))), /global 'torch\.load' is not allowed/);
+    // The refusal comes before any storage is read: the tensor met first has data that fails its CRC.
+    const corruptData = (file: Uint8Array) => {
+      const entry = readZipDirectory(file).get('archive/data/0')!;
+      file[Math.ceil((entry.headerOffset + 30 + entry.name.length) / 64) * 64] ^= 1; // the writer aligns data to 64 bytes
+      return file;
+    };
+    const one = { 0: bytesFrom(Float32Array.of(1)) };
+    expectError(() => parsePth(corruptData(pth(tensorOps('FloatStorage', '0', 1, 0, [1], [1]), one))), /fails its CRC-32 check/);
+    const tensorFirst = corruptData(pth(bytesOf(tensorOps('FloatStorage', '0', 1, 0, [1], [1]), 'c', 'os\nsystem\n', str('ls'), 0x85, 'R', 0x86), one));
+    expectError(() => parsePth(tensorFirst), /global 'os\.system' is not allowed/);
     // Allowed globals only do what they declare: a storage class cannot be called.
     expectError(() => parsePth(call(bytesOf('c', 'torch\nFloatStorage\n'))), /torch\.FloatStorage cannot be called/);
   });

@@ -6,29 +6,23 @@
 //                          ('storage', torch.FloatStorage, '<key>', '<location>', numel)
 //   <archive>/data/<key>   the raw little-endian bytes of each storage
 //   <archive>/version, <archive>/byteorder (PyTorch >= 2.1; absent means little-endian)
-// The pickle runs on the weights-only unpickler with the allow-list below, which mirrors
-// torch.load(weights_only=True) (torch/_weights_only_unpickler.py, _get_allowed_globals)
-// plus argparse.Namespace, kept as plain data so that official DINO checkpoints (whose
-// `args` is a Namespace) load. Tensors that share a storage share memory here too.
-// Storages saved from a GPU ('cuda:0') load onto the CPU.
+// The pickle runs first, on the weights-only unpickler with the allow-list below, which
+// mirrors torch.load(weights_only=True) (torch/_weights_only_unpickler.py,
+// _get_allowed_globals) plus argparse.Namespace, kept as plain data so that official DINO
+// checkpoints (whose `args` is a Namespace) load. Only once the whole pickle has passed,
+// and every view has been checked against the size of its storage, are storages read and
+// tensors made. Tensors that share a storage share memory here too. Storages saved from a
+// GPU ('cuda:0') load onto the CPU.
 
 import { CpuStorage, Tensor, formatShape } from '@dinots/tensor';
 import { type InflateRaw, readZipDirectory, readZipEntry } from './zip.js';
-import { STORAGE_TYPES, type StorageType } from './storage-types.js';
+import { STORAGE_TYPES } from './storage-types.js';
 import { unpickle } from './unpickler.js';
-import { PyDict, type PyGlobal, PyInstance, PyTuple, type PthValue, type PyValue, toJs } from './values.js';
+import { PyDict, type PyGlobal, PyInstance, PyStorage, PyTensor, PyTuple, type PthValue, type PyValue, toJs } from './values.js';
 
 export interface ParsePthOptions {
   /** Inflates deflated zip entries (torch.save stores entries uncompressed; loadPth passes node:zlib's). */
   inflateRaw?: InflateRaw;
-}
-
-/** A storage as a persistent id names it; the bytes are read once per key. */
-interface StorageRef {
-  readonly kind: 'storage';
-  storage: CpuStorage;
-  type: StorageType;
-  key: string;
 }
 
 function fail(message: string): never {
@@ -42,27 +36,22 @@ function ints(v: PyValue, what: string): number[] {
   return [...(v as PyTuple).items] as number[];
 }
 
-/** A dinots tensor viewing `ref` as torch's set_(storage, offset, size, stride) does, after checking the view stays inside it. */
-function rebuildTensor(ref: PyValue, offset: PyValue, size: PyValue, stride: PyValue): Tensor {
-  if (typeof ref !== 'object' || ref === null || !('kind' in ref) || ref.kind !== 'storage') fail('a tensor is rebuilt from something that is not a storage');
-  const { storage, key } = ref as StorageRef;
+/** torch's set_(storage, offset, size, stride), after checking that the view stays inside the storage. */
+function rebuildTensor(storage: PyValue, offset: PyValue, size: PyValue, stride: PyValue): PyTensor {
+  if (!(storage instanceof PyStorage)) fail('a tensor is rebuilt from something that is not a storage');
+  const { key, numel } = storage as PyStorage;
   const shape = ints(size, 'size');
   const strides = ints(stride, 'stride');
   if (!isCount(offset)) fail(`storage offset ${String(offset)} is not a non-negative int`);
   if (shape.length !== strides.length) fail(`size ${formatShape(shape)} and stride ${formatShape(strides)} differ in length`);
   if (shape.length > 64) fail(`a tensor of ${shape.length} dimensions`);
   if (!shape.includes(0)) {
-    let last = offset;
-    for (let d = 0; d < shape.length; d++) {
-      last += (shape[d] - 1) * strides[d];
-      if (last >= storage.length) break;
-    }
-    if (last >= storage.length) {
-      fail(`a tensor of size ${formatShape(shape)}, stride ${formatShape(strides)} and offset ${offset} reaches past storage '${key}' of ${storage.length} elements`);
-    }
+    let last = offset as number;
+    for (let d = 0; d < shape.length && last < numel; d++) last += (shape[d] - 1) * strides[d];
+    if (last >= numel) fail(`a tensor of size ${formatShape(shape)}, stride ${formatShape(strides)} and offset ${offset} reaches past storage '${key}' of ${numel} elements`);
     if (shape.reduce((a, b) => a * b, 1) > 2 ** 32) fail(`a tensor of size ${formatShape(shape)} has more than 2^32 elements`);
   }
-  return new Tensor(storage, shape, strides, offset);
+  return new PyTensor(storage as PyStorage, offset as number, shape, strides);
 }
 
 function emptyHooks(hooks: PyValue): void {
@@ -78,17 +67,16 @@ function allowedGlobals(): Map<string, PyGlobal> {
       if (a.length !== 6 && a.length !== 7) fail(`_rebuild_tensor_v2 takes 6 or 7 arguments, got ${a.length}`);
       emptyHooks(a[5]); // a[6], metadata (PyTorch >= 1.13), holds Python attributes of tensor subclasses; not data
       const t = rebuildTensor(a[0], a[1], a[2], a[3]);
-      if (a[4] === true && (t.dtype === 'float32' || t.dtype === 'float64')) t.requiresGrad_(true);
+      t.requiresGrad = a[4] === true;
       return t;
     },
   });
   add('torch._utils._rebuild_tensor', { call: (a) => (a.length === 4 ? rebuildTensor(a[0], a[1], a[2], a[3]) : fail(`_rebuild_tensor takes 4 arguments, got ${a.length}`)) });
   const parameter = (a: readonly PyValue[]) => {
-    if (!(a[0] instanceof Tensor)) fail('_rebuild_parameter: data is not a tensor');
-    const t = a[0] as Tensor;
-    if (t.dtype === 'float32' || t.dtype === 'float64') t.requiresGrad_(a[1] === true);
+    if (!(a[0] instanceof PyTensor)) fail('_rebuild_parameter: data is not a tensor');
     emptyHooks(a[2]);
-    return t;
+    (a[0] as PyTensor).requiresGrad = a[1] === true;
+    return a[0];
   };
   add('torch._utils._rebuild_parameter', { call: (a) => (a.length === 3 ? parameter(a) : fail(`_rebuild_parameter takes 3 arguments, got ${a.length}`)) });
   add('torch._utils._rebuild_parameter_with_state', { call: (a) => (a.length === 4 ? parameter(a) : fail(`_rebuild_parameter_with_state takes 4 arguments, got ${a.length}`)) });
@@ -118,44 +106,53 @@ export function parsePth(bytes: Uint8Array, options: ParsePthOptions = {}): PthV
   }
   const entries = readZipDirectory(bytes);
   const folder = archiveFolder(entries.keys());
-  const read = (name: string) => {
-    const entry = entries.get(`${folder}/${name}`);
-    return entry === undefined ? undefined : readZipEntry(bytes, entry, options.inflateRaw);
-  };
-  const byteorder = read('byteorder');
-  if (byteorder !== undefined && new TextDecoder().decode(byteorder) !== 'little') {
-    fail(`the file was written on a ${new TextDecoder().decode(byteorder)}-endian machine; only little-endian files are read`);
+  const entry = (name: string) => entries.get(`${folder}/${name}`);
+  const read = (name: string) => readZipEntry(bytes, entry(name)!, options.inflateRaw);
+  if (entry('byteorder') !== undefined) {
+    const order = new TextDecoder().decode(read('byteorder'));
+    if (order !== 'little') fail(`the file was written on a ${order}-endian machine; only little-endian files are read`);
   }
-  const storages = new Map<string, StorageRef>();
-  const persistentLoad = (pid: PyValue): PyValue => {
+
+  // Persistent ids name storages; their entries' sizes are checked now, their bytes read later.
+  const named = new Map<string, PyStorage>();
+  const persistentLoad = (pid: PyValue): PyStorage => {
     if (!(pid instanceof PyTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage') fail("persistent id is not ('storage', type, key, location, numel)");
-    const [, typeRef, key, , numel] = (pid as PyTuple).items;
-    const typeName = typeof typeRef === 'object' && typeRef !== null && 'kind' in typeRef && typeRef.kind === 'global' ? typeRef.qualifiedName : undefined;
-    const type = typeName === undefined ? undefined : STORAGE_TYPES[typeName];
-    if (type === undefined) fail(`storage type ${typeName ?? 'that is not a class'} is not supported (dinots reads ${Object.keys(STORAGE_TYPES).join(', ')})`);
+    const [, type, key, , numel] = (pid as PyTuple).items;
+    const typeName = typeof type === 'object' && type !== null && 'kind' in type && type.kind === 'global' ? type.qualifiedName : undefined;
+    if (typeName === undefined || !(typeName in STORAGE_TYPES)) fail(`storage type ${typeName ?? 'that is not a class'} is not supported (dinots reads ${Object.keys(STORAGE_TYPES).join(', ')})`);
     if (typeof key !== 'string' || !isCount(numel)) fail('storage key is not a string or its size not a non-negative int');
-    const known = storages.get(key as string);
+    const known = named.get(key as string);
     if (known !== undefined) {
-      if (known.type !== type || known.storage.length !== numel) fail(`storage '${key}' is referenced as ${known.storage.length} ${known.type.torchDtype} and as ${numel} ${type!.torchDtype}`);
+      if (known.typeName !== typeName || known.numel !== numel) fail(`storage '${key}' is referenced as ${known.numel} ${known.typeName} and as ${numel} ${typeName}`);
       return known;
     }
-    const data = read(`data/${key}`);
-    if (data === undefined) fail(`storage '${key}' has no entry ${folder}/data/${key}`);
-    if (data!.byteLength !== (numel as number) * type!.elementSize) {
-      fail(`storage '${key}' should hold ${numel} ${type!.torchDtype} (${(numel as number) * type!.elementSize} bytes) but its entry has ${data!.byteLength} bytes`);
-    }
-    let array;
-    try {
-      array = type!.decode(data!, numel as number);
-    } catch (e) {
-      fail(`storage '${key}': ${(e as Error).message}`);
-    }
-    const ref: StorageRef = { kind: 'storage', storage: new CpuStorage(array!), type: type!, key: key as string };
-    storages.set(key as string, ref);
-    return ref;
+    const stored = entry(`data/${key}`);
+    if (stored === undefined) fail(`storage '${key}' has no entry ${folder}/data/${key}`);
+    const bytesNeeded = (numel as number) * STORAGE_TYPES[typeName!].elementSize;
+    if (stored!.size !== bytesNeeded) fail(`storage '${key}' should hold ${numel} ${STORAGE_TYPES[typeName!].torchDtype} (${bytesNeeded} bytes) but its entry has ${stored!.size} bytes`);
+    const storage = new PyStorage(key as string, typeName!, numel as number);
+    named.set(key as string, storage);
+    return storage;
   };
-  const pickle = read('data.pkl')!;
   const globals = allowedGlobals();
-  const value = unpickle(pickle, { findGlobal: (module, name) => globals.get(`${module}.${name}`), persistentLoad });
-  return toJs(value);
+  const value = unpickle(read('data.pkl'), { findGlobal: (module, name) => globals.get(`${module}.${name}`), persistentLoad });
+
+  const storages = new Map<PyStorage, CpuStorage>();
+  const storageOf = (s: PyStorage): CpuStorage => {
+    let storage = storages.get(s);
+    if (storage === undefined) {
+      try {
+        storage = new CpuStorage(STORAGE_TYPES[s.typeName].decode(read(`data/${s.key}`), s.numel));
+      } catch (e) {
+        fail(`storage '${s.key}': ${(e as Error).message}`);
+      }
+      storages.set(s, storage!);
+    }
+    return storage!;
+  };
+  return toJs(value, (t) => {
+    const out = new Tensor(storageOf(t.storage), t.shape, t.strides, t.offset);
+    if (t.requiresGrad && (out.dtype === 'float32' || out.dtype === 'float64')) out.requiresGrad_(true);
+    return out;
+  });
 }

@@ -2,7 +2,9 @@
 //
 // While a pickle runs, a dict is a PyDict (a Map, since keys may be ints), a tuple a
 // PyTuple (so that APPEND to a tuple is refused as in Python), an instance of an allowed
-// class a PyInstance. toJs() then gives what loadPth returns:
+// class a PyInstance, a tensor a PyTensor (shape, strides and offset over a PyStorage that
+// is only named, so no byte of tensor data is read before the whole pickle has passed the
+// allow-list). toJs() then gives what loadPth returns:
 //
 //   dict / OrderedDict with only str keys  -> plain object (key order kept, '__proto__' is data)
 //   dict with any other key (int, ...)      -> Map          (e.g. an optimizer's `state`)
@@ -15,7 +17,7 @@
 // An object referenced twice stays one JavaScript object; a container that contains itself
 // is refused (no consumer of a checkpoint expects cycles, and they break JSON and savePth).
 
-import { Tensor } from '@dinots/tensor';
+import type { Tensor } from '@dinots/tensor';
 
 /** A dict key: what Python hashes by value and a Map compares the same way. */
 export type PyKey = string | number | bigint | boolean | null;
@@ -38,6 +40,17 @@ export interface PyGlobal {
   construct?(args: readonly PyValue[]): PyValue;
 }
 
+/** A storage a persistent id names (torch: ('storage', FloatStorage, key, location, numel)); its bytes are read only after the pickle has run. */
+export class PyStorage {
+  constructor(readonly key: string, readonly typeName: string, readonly numel: number) {}
+}
+
+/** A tensor as _rebuild_tensor_v2 describes it, a view of a PyStorage; toJs makes it a Tensor. */
+export class PyTensor {
+  requiresGrad = false;
+  constructor(readonly storage: PyStorage, readonly offset: number, readonly shape: readonly number[], readonly strides: readonly number[]) {}
+}
+
 /** An instance made by NEWOBJ; BUILD sets its __dict__. */
 export class PyInstance {
   state: PyDict | null = null;
@@ -53,8 +66,8 @@ export type PyValue =
   | Set<PyKey>
   | PyInstance
   | PyGlobal
-  | Tensor
-  | { readonly kind: 'storage' };
+  | PyStorage
+  | PyTensor;
 
 /** argparse.Namespace: a bag of attributes, e.g. the `args` of an official DINO checkpoint. */
 export class Namespace {
@@ -83,19 +96,20 @@ export type PthValue =
 /** Nesting deeper than this is refused rather than risking the call stack. */
 const MAX_DEPTH = 1000;
 
-/** The JavaScript form of an unpickled value (see the table above). */
-export function toJs(root: PyValue): PthValue {
+/** The JavaScript form of an unpickled value (see the table above); `makeTensor` reads a tensor's storage. */
+export function toJs(root: PyValue, makeTensor: (t: PyTensor) => Tensor): PthValue {
   const done = new Map<object, PthValue>();
   const open = new Set<object>();
   const convert = (v: PyValue, depth: number): PthValue => {
-    if (v === null || typeof v !== 'object' || v instanceof Tensor || v instanceof Uint8Array || v instanceof Set) return v as PthValue;
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof Set) return v as PthValue;
     const known = done.get(v);
     if (known !== undefined) return known;
     if (open.has(v)) throw new Error('pickle: a container contains itself (cyclic data is not loaded)');
     if (depth > MAX_DEPTH) throw new Error(`pickle: data nested more than ${MAX_DEPTH} levels deep`);
     open.add(v);
     let out: PthValue;
-    if (Array.isArray(v)) out = v.map((x) => convert(x, depth + 1));
+    if (v instanceof PyTensor) out = makeTensor(v);
+    else if (Array.isArray(v)) out = v.map((x) => convert(x, depth + 1));
     else if (v instanceof PyTuple) out = v.items.map((x) => convert(x, depth + 1));
     else if (v instanceof PyDict) {
       const entries = [...v.entries].map(([k, x]) => [k, convert(x, depth + 1)] as const);
@@ -105,8 +119,8 @@ export function toJs(root: PyValue): PthValue {
       const attributes = v.state === null ? {} : (convert(v.state, depth + 1) as Record<string, PthValue>);
       if (attributes instanceof Map) throw new Error(`pickle: ${v.qualifiedName} has non-string attribute names`);
       out = new Namespace(attributes);
-    } else if ('kind' in v && v.kind === 'global') throw new Error(`pickle: a reference to ${v.qualifiedName} is not data`);
-    else throw new Error('pickle: a bare storage (not inside a tensor) is not loaded');
+    } else if (v instanceof PyStorage) throw new Error(`pickle: storage '${v.key}' appears outside a tensor (bare storages are not loaded)`);
+    else throw new Error(`pickle: a reference to ${v.qualifiedName} is not data`);
     open.delete(v);
     done.set(v, out);
     return out;
