@@ -115,7 +115,7 @@ export function toJs(root: PyValue, makeTensor: (t: PyTensor) => Tensor): PthVal
       const entries = [...v.entries].map(([k, x]) => [k, convert(x, depth + 1)] as const);
       out = entries.every(([k]) => typeof k === 'string') ? Object.fromEntries(entries) : new Map(entries);
     } else if (v instanceof PyInstance) {
-      // Only argparse.Namespace is ever constructed (see torch-globals.ts).
+      // Only argparse.Namespace is ever constructed (allowedGlobals in parse.ts).
       const attributes = v.state === null ? {} : (convert(v.state, depth + 1) as Record<string, PthValue>);
       if (attributes instanceof Map) throw new Error(`pickle: ${v.qualifiedName} has non-string attribute names`);
       out = new Namespace(attributes);
