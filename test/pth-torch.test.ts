@@ -3,7 +3,7 @@
 // (every dtype, views, the official DINO layouts, deflated archives, a malicious pickle) and
 // torch.load(weights_only=True) reads what dinots wrote; a ViT + DINOHead saved by one side
 // and run by the other agrees to float32 precision. Without PyTorch the suite skips, saying
-// why, except with CI=true, where it fails.
+// why, except with CI=true, where it fails. DINOTS_TORCH_PYTHON names another interpreter.
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { Generator, type Tensor, randn, tensor } from '@dinots/tensor';
 import { Namespace, type PthValue, loadPth, savePth, saveSafetensors } from '@dinots/nn';
 import { MNIST, MNIST_MEAN, MNIST_STD, Subset, buildDinoNetworks, trainDino } from '@dinots/dino';
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.DINOTS_TORCH_PYTHON ?? '/usr/bin/python3';
 const script = fileURLToPath(new URL('../fixtures/pth/torch_pth.py', import.meta.url));
 const cli = fileURLToPath(new URL('../../packages/dino/dist/src/cli.js', import.meta.url));
 /** torch_pth.py's CONFIG, the network both sides build. */
