@@ -120,6 +120,14 @@ describe('pth: torch.save format', () => {
     expectError(() => parsePth(wide), /storage '0': int64 value 1099511627776 at element 1 does not fit in int32/);
   });
 
+  it("reads a state_dict()'s OrderedDict, dropping its _metadata attribute, and protocol 4 opcodes", () => {
+    const stateDict = bytesOf('c', 'collections\nOrderedDict\n', ')', 'R', str('w'), 'K', 1, 's', '}', str('_metadata'), '}', 's', 'b');
+    expect(parsePth(pth(stateDict))).to.deep.equal({ w: 1 });
+    // FRAME, SHORT_BINUNICODE, MEMOIZE, BINGET, EMPTY_SET/ADDITEMS, BINBYTES, LONG1 as pickle.dumps(protocol=4) writes them.
+    const protocol4 = bytesOf(0x95, 8, 0, 0, 0, 0, 0, 0, 0, ']', 0x94, '(', 0x8c, 1, 'a', 0x94, 'h', 1, 0x8f, '(', 'K', 2, 0x90, 'C', 2, 'hi', 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'e');
+    expect(parsePth(pth(protocol4))).to.deep.equal(['a', 'a', new Set([2]), Uint8Array.of(0x68, 0x69), 2n ** 64n]);
+  });
+
   it('refuses every global outside the allow-list by name, before calling anything', () => {
     const call = (global: Uint8Array) => pth(bytesOf(global, str('touch /tmp/pwned'), 0x85, 'R'));
     expectError(() => parsePth(call(bytesOf('c', 'os\nsystem\n'))), /global 'os\.system' is not allowed/);
@@ -168,6 +176,12 @@ describe('pth: torch.save format', () => {
     const deflated = deflatedZip(files);
     expect(canon(loadPth(deflated))).to.deep.equal(canon({ w: tensor([1, 2, 3, 4, 5, 6, 7, 8]) }));
     expectError(() => parsePth(deflated), /is deflated; pass an inflateRaw function/);
+    // A deflated entry claiming more than deflate can expand to (a zip bomb) is refused before inflating.
+    const bomb = deflated.slice();
+    const bombView = new DataView(bomb.buffer);
+    const directory = bombView.getUint32(bomb.length - 22 + 16, true);
+    bombView.setUint32(directory + 24, 0xfffffff0, true); // the first entry's size
+    expectError(() => loadPth(bomb), /deflated entry 'archive\/data\.pkl' claims 4294967280 bytes from \d+, more than deflate can expand/);
     const corrupt = stored.slice();
     corrupt[readZipDirectory(corrupt).get('archive/data/0')!.headerOffset + 64 + 2] ^= 1;
     expectError(() => parsePth(corrupt), /entry 'archive\/data\/0' fails its CRC-32 check/);
