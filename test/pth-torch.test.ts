@@ -88,6 +88,14 @@ describe('pth and safetensors against PyTorch', function () {
       expect(file.big).to.equal(2n ** 70n);
     });
 
+    it('reads pickle protocol 5 (STACK_GLOBAL, MEMOIZE, FRAME) like protocol 2', () => {
+      const two = loadPth(join(dir, 'dtypes.pth')) as Record<string, PthValue>;
+      const five = loadPth(join(dir, 'protocol5.pth')) as Record<string, PthValue>;
+      const tensors = (v: PthValue) => Object.entries(v as Record<string, Tensor>).map(([k, t]) => [k, t.dtype, [...t.shape], [...t.strides], t.offset, Array.from(t.contiguous().dataSync())]);
+      expect(tensors(five.tensors)).to.deep.equal(tensors(two.tensors));
+      expect({ ...five, tensors: null }).to.deep.equal({ ...two, tensors: null });
+    });
+
     it("reads the backbone-only layout of dino_deitsmall16_pretrain.pth into a VisionTransformer, strictly", () => {
       const state = loadPth(join(dir, 'backbone.pth')) as Record<string, Tensor>;
       const vit = network().backbone;
