@@ -1,9 +1,10 @@
 // `dinots export`: a dinots training checkpoint (checkpoint.ts: one safetensors file and its
 // JSON sidecar) as the official DINO checkpoint that main_dino.py saves (save_dict in
-// facebookresearch/dino main_dino.py, train_dino), written with savePth:
+// facebookresearch/dino main_dino.py, train_dino), written with serializePth:
 //
 //   student     student.state_dict() of the DistributedDataParallel student: 'module.' + key
-//   teacher     teacher.state_dict() (no prefix; the official teacher is wrapped only with BN)
+//   teacher     teacher.state_dict(): no prefix, or 'module.' with a BatchNorm head, for
+//               which main_dino.py wraps the teacher in DistributedDataParallel too
 //   optimizer   torch.optim.AdamW.state_dict(): state {index: {step, exp_avg, exp_avg_sq}}
 //               (step a float32 scalar tensor, as PyTorch >= 1.12) and param_groups with
 //               torch's keys; indices follow the student's parameter order in its two groups
@@ -22,7 +23,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Tensor, tensor } from '@dinots/tensor';
-import { loadSafetensors, savePth } from '@dinots/nn';
+import { loadSafetensors, serializePth } from '@dinots/nn';
+import { writeFileAtomic } from './atomic-write.js';
 import { type CheckpointMeta, sidecarPath } from './checkpoint.js';
 import type { DinoModelOptions } from './model.js';
 
@@ -85,6 +87,7 @@ export function officialCheckpoint(path: string): Record<string, unknown> {
   if (!existsSync(path) || !existsSync(json)) fail(`need both ${path} and ${json}`);
   const meta = JSON.parse(readFileSync(json, 'utf8')) as CheckpointMeta;
   if (meta.format !== 'dinots-dino-checkpoint' || meta.config?.model === undefined) fail(`${json} is not a dinots DINO checkpoint sidecar`);
+  const teacherWrapped = (meta.config.model as DinoModelOptions).headUseBn === true;
   const tensors = loadSafetensors(path);
   const center = tensors['dino_loss.center'] ?? fail(`${path} has no dino_loss.center`);
   const state = new Map<number, Record<string, Tensor>>();
@@ -97,7 +100,7 @@ export function officialCheckpoint(path: string): Record<string, unknown> {
   }));
   return {
     student: part(tensors, 'student.', (k) => `module.${k}`),
-    teacher: part(tensors, 'teacher.'),
+    teacher: part(tensors, 'teacher.', (k) => (teacherWrapped ? `module.${k}` : k)),
     optimizer: { state, param_groups: paramGroups },
     epoch: meta.epoch,
     args: officialArgs(meta, path),
@@ -111,7 +114,7 @@ export function exportPth(args: string[]): void {
   if (positionals.length !== 2) fail('expected <checkpoint.safetensors> <out.pth>');
   const [from, to] = positionals;
   const checkpoint = officialCheckpoint(from);
-  savePth(to, checkpoint);
+  writeFileAtomic(to, serializePth(checkpoint));
   const count = (k: string) => Object.keys(checkpoint[k] as object).length;
   console.log(`wrote ${to}: student (${count('student')} tensors, 'module.' keys), teacher (${count('teacher')}), optimizer (AdamW), epoch ${checkpoint.epoch as number}, args, dino_loss`);
 }
