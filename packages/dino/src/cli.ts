@@ -4,11 +4,13 @@
 //   dinots knn <checkpoint.safetensors>    weighted k-NN of the teacher vs random init vs raw pixels
 //   dinots attention <checkpoint.safetensors> --out <dir>   attention-map PNGs of a few images
 //   dinots parity <file.safetensors>       compare against reference tensors (sidecar <file>.json)
+//   dinots export <checkpoint.safetensors> <out.pth>   the official DINO checkpoint layout (export-pth.ts)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadSafetensors } from '@dinots/nn';
 import { loadCheckpointNetworks } from './checkpoint.js';
+import { exportPth } from './export-pth.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './augment/normalize.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
 import { ImageFolder } from './data/image-folder.js';
@@ -26,7 +28,8 @@ const USAGE = `usage:
                [--max-iterations N] [--resume]
   dinots knn <checkpoint.safetensors> [--data <folder>] [--train 2000] [--test 500] [--k 20] [--t 0.07]
   dinots attention <checkpoint.safetensors> --out <dir> [--data <folder>] [--images 4] [--threshold 0.6]
-  dinots parity <file.safetensors>   (reads <file>.json; exits 1 when an error exceeds 1e-9)`;
+  dinots parity <file.safetensors>   (reads <file>.json; exits 1 when an error exceeds 1e-9)
+  dinots export <checkpoint.safetensors> <out.pth>   (the official main_dino.py checkpoint, for torch.load)`;
 
 const PARITY_TOLERANCE = 1e-9;
 
@@ -138,6 +141,7 @@ function main(argv: string[]): number {
     case 'knn': knn(rest); return 0;
     case 'attention': attention(rest); return 0;
     case 'parity': return parity(rest);
+    case 'export': exportPth(rest); return 0;
     case undefined: case '-h': case '--help': console.log(USAGE); return command === undefined ? 2 : 0;
     default: console.error(`dinots: unknown command '${command}'\n${USAGE}`); return 2;
   }

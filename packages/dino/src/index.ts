@@ -21,6 +21,7 @@ export { runParity, parityError, type ParityConfig, type ParitySidecar, type Par
 export { dinoIteration, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
 export { trainDino, type KnnEvaluation, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
+export { officialCheckpoint } from './export-pth.js';
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
 export { Raster, type Rgb } from './figures/raster.js';
 export { drawChart, writeCharts, niceTicks, PALETTE, type ChartPanel, type Series, type ReferenceLine } from './figures/line-chart.js';

@@ -1,5 +1,5 @@
 // @dinots/nn: modules with PyTorch's names, DINO's Vision Transformer, optimizers,
-// schedules and safetensors I/O, on top of @dinots/tensor.
+// schedules, safetensors and PyTorch .pth I/O, on top of @dinots/tensor.
 
 export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
@@ -26,6 +26,10 @@ export {
   type SafetensorsFile,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
+export { loadPth, savePth } from './pth/file.js';
+export { parsePth, type ParsePthOptions } from './pth/parse.js';
+export { serializePth } from './pth/serialize.js';
+export { Namespace, type PthValue } from './pth/values.js';
 export { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type OptimizerStateDict, type OptimizerStateValue } from './optim/optimizer.js';
 export { AdamW, type AdamWHyper, type AdamWState } from './optim/adamw.js';
 export { SGD, type SGDHyper, type SGDState } from './optim/sgd.js';
