@@ -4,7 +4,7 @@
 // attention-map PNGs. Whatever it prints was measured in this run; it says plainly when
 // DINO did not beat a baseline.
 //
-// Settings follow shared/reference/small-scale-notes.md: patch 7 (16 tokens per 28 px image),
+// Settings follow docs/small-scale-dino.md (PyTorch runs at this scale): patch 7 (16 tokens per 28 px image),
 // a smaller K (1024), a low teacher temperature (0.005: a freshly initialised tiny ViT's CLS
 // feature barely depends on the image, and a warmer teacher is flattened to uniform by
 // centering), a lower teacher momentum, and local crops that still show part of the digit.

@@ -1,4 +1,4 @@
-// trainDino: the official training loop (main_dino.py train_one_epoch; dino-spec section 1).
+// trainDino: the official training loop (main_dino.py `train_one_epoch`; Caron et al. 2021, Algorithm 1).
 // Per iteration it = epoch * itersPerEpoch + step:
 //   1. lr = lrSchedule[it] on both parameter groups, wd = wdSchedule[it] on group 0 only
 //   2. teacher on the 2 global crops (no gradient), student on all V crops

@@ -1,5 +1,5 @@
 // DINO's multi-crop augmentation (paper section 3.1 and appendix; DataAugmentationDINO in the
-// official main_dino.py, spec section 7). One image gives V = 2 + nLocal views:
+// official main_dino.py). One image gives V = 2 + nLocal views:
 //   global 1: RandomResizedCrop(globalSize, globalScale) -> flip + jitter + gray -> blur (p 1.0)
 //   global 2: RandomResizedCrop(globalSize, globalScale) -> flip + jitter + gray -> blur (p 0.1) -> solarize (p 0.2)
 //   local i:  RandomResizedCrop(localSize, localScale)   -> flip + jitter + gray -> blur (p 0.5)

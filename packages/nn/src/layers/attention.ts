@@ -1,4 +1,5 @@
-// Multi-head self-attention (Vaswani et al. 2017) as DINO's ViT computes it (dino-spec 4.4):
+// Multi-head self-attention (Vaswani et al. 2017) as DINO's ViT computes it
+// (the official vision_transformer.py `Attention`):
 //   [q | k | v] = x Wqkv^T + b        one fused Linear(D, 3D); rows [0, D) of Wqkv are Q,
 //                                      [D, 2D) K, [2D, 3D) V, and head h owns hd = D/heads rows of each
 //   A_h = softmax(q_h k_h^T * hd^-0.5) over the keys, shape [B, heads, N, N] (query x key)
