@@ -1,0 +1,140 @@
+// The benchmark table of the root README, generated from a results file of `npm run bench`.
+//
+//   npm run bench:readme              writes the table of the newest file in results/ into README.md
+//   npm run bench:readme -- FILE      the same from FILE
+//   node benchmarks/dist/readme-table.js --check
+//                                     exits 1 when README.md's table is not what its results file gives
+//
+// The table sits between `<!-- bench-table:start results/<file>.json -->` and
+// `<!-- bench-table:end -->` in README.md; the start marker names the results file, so the
+// check (test/readme.test.ts runs it) regenerates the table from the same numbers. One row
+// per CPU case that a reader compares across libraries (the small SGEMM sizes and the GPU
+// cases stay in benchmarks/README.md and the JSON), one column per implementation that ran
+// every row: medians, GFLOPS or images/s for dinots, and for each peer its time over
+// dinots' on the most threads. The line under the table gives the date, the machine and the
+// peers' versions: recorded in the results file since run.ts writes them, else read from
+// package-lock.json.
+
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Measurement } from './harness.js';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const resultsDir = path.join(root, 'benchmarks', 'results');
+const readmePath = path.join(root, 'README.md');
+
+/** What the README needs of a results file (see run.ts for everything it holds). */
+export interface ResultsRecord {
+  readonly date: string;
+  readonly mode: string;
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly node: string };
+  readonly threads: readonly number[];
+  readonly versions?: Readonly<Record<string, string>>;
+  readonly modes: { readonly pytorch: { readonly available: boolean; readonly version?: string } };
+  readonly results: readonly Measurement[];
+}
+
+/** The peers whose versions the line under the table names, by npm package. */
+export const PEER_PACKAGES = ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu'] as const;
+
+const START = /<!-- bench-table:start (\S+) -->\n/;
+const END = '<!-- bench-table:end -->';
+
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toPrecision(3)} s` : `${x >= 100 ? x.toFixed(0) : x.toPrecision(3)} ms`);
+const rate = (x: number) => x.toPrecision(3);
+const ratio = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}x`;
+
+/** Cases the README shows: the CPU comparisons at the sizes a ViT or DINO step runs. */
+function shown(m: Measurement): boolean {
+  return ['SGEMM', 'activations', 'ViT', 'DINO'].includes(m.family) && !/^(128|256|512)\^3$/.test(m.case);
+}
+
+/** "ViT forward (depth 6, ...)" -> ["ViT forward", "depth 6, ..."]. */
+function splitCase(m: Measurement): [string, string | null] {
+  const found = /^(.*?) \((.*)\)$/.exec(m.case);
+  const [name, detail] = found === null ? [m.case, null] : [found[1], found[2]];
+  return [m.family === 'SGEMM' ? `SGEMM ${name}` : name, detail];
+}
+
+/** The versions of the peers: from the results file when it has them, else from package-lock.json. */
+function peerVersions(record: ResultsRecord): Record<string, string> {
+  if (record.versions !== undefined) return { ...record.versions };
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+  return Object.fromEntries(PEER_PACKAGES.map((p) => [p, lock.packages[`node_modules/${p}`]?.version ?? 'unknown']));
+}
+
+/** The README's table, its notes and the line under it, for `record` read from `file` (relative to benchmarks/). */
+export function readmeTable(record: ResultsRecord, file: string): string {
+  const rows = record.results.filter(shown);
+  const cases = [...new Set(rows.map((r) => r.case))];
+  // columns: dinots on each thread count and the peers, in the order they ran
+  const column = (impl: string) => impl.replace(/ \(timing only\)$/, '');
+  const implementations = [...new Set(rows.map((r) => column(r.implementation)))].filter((impl) => /^(dinots \d|tfjs|PyTorch)/.test(impl));
+  const header = ['case', ...implementations];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  const details = new Map<string, string>();
+  for (const c of cases) {
+    const here = rows.filter((r) => r.case === c);
+    const lead = here[0];
+    const [name, detail] = splitCase(lead);
+    if (detail !== null) details.set(name, detail);
+    const cells = implementations.map((impl) => {
+      const r = here.find((m) => column(m.implementation) === impl);
+      if (r === undefined) return '';
+      const extra = r.imagesPerSecond !== null ? `, ${rate(r.imagesPerSecond)} images/s` : r.gflops !== null && r.family === 'SGEMM' ? `, ${rate(r.gflops)} GFLOPS` : '';
+      return impl.startsWith('dinots') ? `${ms(r.medianMs)}${extra}` : `${ms(r.medianMs)} (${ratio(r.medianMs / lead.medianMs)})`;
+    });
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  const m = record.machine;
+  const versions = peerVersions(record);
+  const pytorch = record.modes.pytorch.available ? `PyTorch ${record.modes.pytorch.version}` : 'PyTorch not installed';
+  const when = `${record.date.slice(0, 10)} ${record.date.slice(11, 16)} UTC`;
+  // cases that share their details (a ViT's forward and train step) are named together
+  const byDetail = new Map<string, string[]>();
+  for (const [name, detail] of details) byDetail.set(detail, [...(byDetail.get(detail) ?? []), name]);
+  const notes = [...byDetail].map(([detail, names]) => `${names.join(' and ')}: ${detail}`).join('; ');
+  return [
+    ...lines,
+    '',
+    `${notes}. Medians; (Nx): that library's time over dinots' on ${record.threads[0]} threads.`,
+    '',
+    `\`npm run bench\` (${record.mode}), ${when}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
+      `${PEER_PACKAGES.map((p) => `${p} ${versions[p]}`).join(', ')}; ${pytorch} ([${file}](benchmarks/${file})).`,
+  ].join('\n');
+}
+
+/** The newest results file of the CPU suite, relative to benchmarks/. */
+export function newestResults(): string {
+  const files = readdirSync(resultsDir).filter((f) => /^\d{4}-\d\d-\d\dT[\d-]+(-full)?\.json$/.test(f)).sort();
+  if (files.length === 0) throw new Error(`no results in ${resultsDir}`);
+  return `results/${files[files.length - 1]}`;
+}
+
+function load(file: string): ResultsRecord {
+  return JSON.parse(readFileSync(path.join(root, 'benchmarks', file), 'utf8')) as ResultsRecord;
+}
+
+/** README text with the table between the markers regenerated from `file` (default: the file the marker names). */
+export function withTable(readme: string, file?: string): string {
+  const start = START.exec(readme);
+  const end = readme.indexOf(END);
+  if (start === null || end < start.index) throw new Error(`README.md: no '<!-- bench-table:start results/<file>.json -->' ... '${END}' block`);
+  const source = file ?? start[1];
+  return `${readme.slice(0, start.index)}<!-- bench-table:start ${source} -->\n${readmeTable(load(source), source)}\n${readme.slice(end)}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const readme = readFileSync(readmePath, 'utf8');
+  if (args.includes('--check')) {
+    if (withTable(readme) !== readme) {
+      console.error('README.md: the benchmark table differs from what its results file gives; run `npm run bench:readme -- <file>`');
+      process.exit(1);
+    }
+  } else {
+    const file = args[0] === undefined ? newestResults() : path.relative(path.join(root, 'benchmarks'), path.resolve(args[0]));
+    writeFileSync(readmePath, withTable(readme, file));
+  }
+}
