@@ -1,28 +1,28 @@
-// The benchmark table of the root README, generated from a results file of `npm run bench`.
+// The benchmark tables of the READMEs, generated from a results file of `npm run bench`.
 //
-//   npm run bench:readme              writes the table of the newest file in results/ into README.md
+//   npm run bench:readme              writes the tables of the newest file in results/ into the READMEs
 //   npm run bench:readme -- FILE      the same from FILE
 //   node benchmarks/dist/readme-table.js --check
-//                                     exits 1 when README.md's table is not what its results file gives
+//                                     exits 1 when a README's table is not what its results file gives
 //
-// The table sits between `<!-- bench-table:start results/<file>.json -->` and
-// `<!-- bench-table:end -->` in README.md; the start marker names the results file, so the
-// check (test/readme.test.ts runs it) regenerates the table from the same numbers. One row
-// per CPU case that a reader compares across libraries (the small SGEMM sizes and the GPU
-// cases stay in benchmarks/README.md and the JSON), one column per implementation that ran
-// every row: medians, GFLOPS or images/s for dinots, and for each peer its time over
-// dinots' on the most threads. The line under the table gives the date, the machine and the
-// peers' versions: recorded in the results file since run.ts writes them, else read from
-// package-lock.json.
+// Each table sits between `<!-- NAME:start results/<file>.json -->` and `<!-- NAME:end -->`;
+// the start marker names the results file, so the check (test/readme.test.ts runs it)
+// regenerates the table from the same numbers. README.md (`bench-table`) gets one row per
+// CPU case that a reader compares across libraries and one column per implementation:
+// medians, GFLOPS or images/s for dinots, and for each peer its time over dinots' on the
+// most threads. benchmarks/README.md (`bench-results`) gets every row of the run and the
+// memory table, as the run prints them. The line under each gives the date, the machine and
+// the peers' versions: recorded in the results file since run.ts writes them, else read
+// from package-lock.json.
 
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from './harness.js';
+import { markdownTable, memoryTable } from './report.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = path.join(root, 'benchmarks', 'results');
-const readmePath = path.join(root, 'README.md');
 
 /** What the README needs of a results file (see run.ts for everything it holds). */
 export interface ResultsRecord {
@@ -31,15 +31,13 @@ export interface ResultsRecord {
   readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly node: string };
   readonly threads: readonly number[];
   readonly versions?: Readonly<Record<string, string>>;
-  readonly modes: { readonly pytorch: { readonly available: boolean; readonly version?: string } };
+  readonly modes: { readonly pytorch: { readonly available: boolean; readonly version?: string }; readonly gpu?: string | { readonly line?: string } };
   readonly results: readonly Measurement[];
 }
 
 /** The peers whose versions the line under the table names, by npm package. */
 export const PEER_PACKAGES = ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu'] as const;
 
-const START = /<!-- bench-table:start (\S+) -->\n/;
-const END = '<!-- bench-table:end -->';
 
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toPrecision(3)} s` : `${x >= 100 ? x.toFixed(0) : x.toPrecision(3)} ms`);
 const rate = (x: number) => x.toPrecision(3);
@@ -87,10 +85,6 @@ export function readmeTable(record: ResultsRecord, file: string): string {
     });
     lines.push(`| ${name} | ${cells.join(' | ')} |`);
   }
-  const m = record.machine;
-  const versions = peerVersions(record);
-  const pytorch = record.modes.pytorch.available ? `PyTorch ${record.modes.pytorch.version}` : 'PyTorch not installed';
-  const when = `${record.date.slice(0, 10)} ${record.date.slice(11, 16)} UTC`;
   // cases that share their details (a ViT's forward and train step) are named together
   const byDetail = new Map<string, string[]>();
   for (const [name, detail] of details) byDetail.set(detail, [...(byDetail.get(detail) ?? []), name]);
@@ -100,8 +94,32 @@ export function readmeTable(record: ResultsRecord, file: string): string {
     '',
     `${notes}. Medians; (Nx): that library's time over dinots' on ${record.threads[0]} threads.`,
     '',
-    `\`npm run bench\` (${record.mode}), ${when}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
-      `${PEER_PACKAGES.map((p) => `${p} ${versions[p]}`).join(', ')}; ${pytorch} ([${file}](benchmarks/${file})).`,
+    runLine(record, `[${file}](benchmarks/${file})`),
+  ].join('\n');
+}
+
+/** The date, machine and peers' versions of a run, and a link to its file. */
+function runLine(record: ResultsRecord, link: string): string {
+  const m = record.machine;
+  const versions = peerVersions(record);
+  const pytorch = record.modes.pytorch.available ? `PyTorch ${record.modes.pytorch.version}` : 'PyTorch not installed';
+  const when = `${record.date.slice(0, 10)} ${record.date.slice(11, 16)} UTC`;
+  return `\`npm run bench\` (${record.mode}), ${when}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
+    `${PEER_PACKAGES.map((p) => `${p} ${versions[p]}`).join(', ')}; ${pytorch} (${link}).`;
+}
+
+/** benchmarks/README.md's tables: every row of the run, then the memory of the ViT and DINO steps. */
+export function fullTables(record: ResultsRecord, file: string): string {
+  const gpu = record.modes.gpu;
+  const gpuLine = gpu === undefined || typeof gpu === 'string' ? '' : `\n\n${gpu.line ?? ''}`;
+  return [
+    `${runLine(record, `[${file}](${file})`)}${gpuLine}`,
+    '',
+    markdownTable(record.results),
+    '',
+    'Memory (allocated: dinots tensor memory per step; RSS: the process, reset before each row where the OS allows):',
+    '',
+    memoryTable(record.results, ['ViT', 'DINO']),
   ].join('\n');
 }
 
@@ -116,25 +134,34 @@ function load(file: string): ResultsRecord {
   return JSON.parse(readFileSync(path.join(root, 'benchmarks', file), 'utf8')) as ResultsRecord;
 }
 
-/** README text with the table between the markers regenerated from `file` (default: the file the marker names). */
-export function withTable(readme: string, file?: string): string {
-  const start = START.exec(readme);
-  const end = readme.indexOf(END);
-  if (start === null || end < start.index) throw new Error(`README.md: no '<!-- bench-table:start results/<file>.json -->' ... '${END}' block`);
+/** The generated blocks: which file holds each, its marker name, and how to render it. */
+const TARGETS = [
+  { readme: path.join(root, 'README.md'), name: 'bench-table', render: readmeTable },
+  { readme: path.join(root, 'benchmarks', 'README.md'), name: 'bench-results', render: fullTables },
+] as const;
+
+/** `readme` with the block `name` regenerated from `file` (default: the file its start marker names). */
+export function withTable(readme: string, name: string, render: (record: ResultsRecord, file: string) => string, file?: string): string {
+  const start = new RegExp(`<!-- ${name}:start (\\S+) -->\n`).exec(readme);
+  const endMarker = `<!-- ${name}:end -->`;
+  const end = readme.indexOf(endMarker);
+  if (start === null || end < start.index) throw new Error(`no '<!-- ${name}:start results/<file>.json -->' ... '${endMarker}' block`);
   const source = file ?? start[1];
-  return `${readme.slice(0, start.index)}<!-- bench-table:start ${source} -->\n${readmeTable(load(source), source)}\n${readme.slice(end)}`;
+  return `${readme.slice(0, start.index)}<!-- ${name}:start ${source} -->\n${render(load(source), source)}\n${readme.slice(end)}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const readme = readFileSync(readmePath, 'utf8');
-  if (args.includes('--check')) {
-    if (withTable(readme) !== readme) {
-      console.error('README.md: the benchmark table differs from what its results file gives; run `npm run bench:readme -- <file>`');
-      process.exit(1);
+  const check = args.includes('--check');
+  const given = args.find((a) => !a.startsWith('--'));
+  const file = given === undefined ? newestResults() : path.relative(path.join(root, 'benchmarks'), path.resolve(given));
+  for (const { readme, name, render } of TARGETS) {
+    const text = readFileSync(readme, 'utf8');
+    const updated = withTable(text, name, render, check ? undefined : file);
+    if (!check) writeFileSync(readme, updated);
+    else if (updated !== text) {
+      console.error(`${path.relative(root, readme)}: the ${name} block differs from what its results file gives; run \`npm run bench:readme -- <file>\``);
+      process.exitCode = 1;
     }
-  } else {
-    const file = args[0] === undefined ? newestResults() : path.relative(path.join(root, 'benchmarks'), path.resolve(args[0]));
-    writeFileSync(readmePath, withTable(readme, file));
   }
 }
