@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { packPanels } from '../../../src/backends/cpu/matmul/pack.js';
-import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from '../../../src/backends/cpu/matmul/gemm-kernel.js';
-import { instantiate } from '../../../src/backends/cpu/wasm/instantiate.js';
-import { runs, seedArb, values } from '../../helpers/cases.js';
+import { packPanels } from '../../../../src/backends/cpu/matmul/pack.js';
+import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from '../../../../src/backends/cpu/matmul/gemm-kernel.js';
+import { instantiate } from '../../../../src/backends/cpu/wasm/instantiate.js';
+import { runs, seedArb, values } from '../../../helpers/cases.js';
 
 type Pack = (src: number, lineStride: number, kStride: number, count: number, K: number, dst: number) => void;
 interface Exports {

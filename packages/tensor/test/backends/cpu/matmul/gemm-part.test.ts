@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { gemmPart } from '../../../src/backends/cpu/matmul/gemm-part.js';
-import { gemmReference } from '../../../src/backends/cpu/matmul/gemm-reference.js';
-import { runs, seedArb, values } from '../../helpers/cases.js';
+import { gemmPart } from '../../../../src/backends/cpu/matmul/gemm-part.js';
+import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
+import { runs, seedArb, values } from '../../../helpers/cases.js';
 
 const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
 
