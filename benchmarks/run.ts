@@ -11,7 +11,7 @@
 // when the GPU backend's mode is live on a GPU or a GL rasteriser (the npm scripts start
 // Xvfb when there is no display), and PyTorch rows appear only where torch imports.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { gpuCases, gpuStatus } from './gpu.js';
 import { type Case, type Measurement, measureCase } from './harness.js';
 import { type Variants, kernelCases } from './kernels.js';
 import { detectPyTorch } from './pytorch.js';
+import { PEER_PACKAGES } from './readme-table.js';
 import { machine, markdownTable, memoryTable } from './report.js';
 import { vitCases } from './vit.js';
 
@@ -68,7 +69,9 @@ if (results.some((r) => memoryFamilies.includes(r.family))) {
   console.log(memoryTable(results, memoryFamilies));
 }
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dir = path.join(here, '..', 'results');
+const versionOf = (pkg: string) => (JSON.parse(readFileSync(path.join(here, '..', '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `${started.toISOString().replaceAll(':', '-').slice(0, 19)}${full ? '-full' : ''}.json`);
 writeFileSync(file, JSON.stringify({
@@ -77,6 +80,7 @@ writeFileSync(file, JSON.stringify({
   args,
   machine: { ...m, loadAverageAtStart: loadAtStart },
   threads,
+  versions: Object.fromEntries(PEER_PACKAGES.map((p) => [p, versionOf(p)])),
   gcBetweenSamples: typeof (globalThis as { gc?: unknown }).gc === 'function',
   modes: {
     dinots: 'CPU, WebAssembly SIMD128 GEMM + worker_threads',

@@ -33,7 +33,7 @@ cd "$(dirname "$0")/.."
 [ -e node_modules ] || ln -s .device/node_modules node_modules
 node_cmd=node
 [ -x .webgpu-runtime/node ] && node_cmd=.webgpu-runtime/node
-files=(packages/tensor/dist/test/gpu/conformance.test.js)
+files=(packages/tensor/dist/test/backends/conformance.test.js)
 [ "$1" = webgpu ] && files+=(packages/tensor/dist/test/gpu/webgpu.test.js)
 DINOTS_GPU_MODE=$1 $node_cmd node_modules/mocha/bin/mocha.js --no-config --exit --timeout 600000 --reporter spec "${files[@]}"
 RUN

@@ -30,3 +30,16 @@ describe('README examples', () => {
     });
   });
 });
+
+describe('README benchmark table', () => {
+  it('is what benchmarks/readme-table.ts gives for the results file its marker names', () => {
+    const script = join(root, 'benchmarks', 'dist', 'readme-table.js');
+    // exits 1 and says how to regenerate when the table differs
+    execFileSync(process.execPath, [script, '--check'], { cwd: root, stdio: 'pipe', timeout: 60_000 });
+  });
+
+  it('keeps the DINO results between their markers', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).to.match(/<!-- dino-results:start -->\n[\s\S]+\n<!-- dino-results:end -->/);
+  });
+});

@@ -2,10 +2,10 @@
 // The loss must fall below its starting level and the teacher must stay away from both
 // collapses the whole time: per-sample entropy well below log K (not uniform) and the entropy
 // of the batch-mean distribution well above 0 (not one output for every image).
-// Settings from small-scale-notes: patch 7, small K, a low teacher temperature (0.01) and a
+// Settings from docs/small-scale-dino.md: patch 7, small K, a low teacher temperature (0.01) and a
 // lower teacher momentum (0.99), so that the small image dependence of a freshly initialised
 // tiny ViT survives centering. The run is seeded and deterministic. At this scale DINO is
-// fragile (small-scale-notes): with these settings seeds 1, 2 and 4 train without collapse
+// fragile (docs/small-scale-dino.md): with these settings seeds 1, 2 and 4 train without collapse
 // and seed 3 falls into one-output collapse, which is why this test pins its seed; the
 // collapse monitor that would flag such a run is tested in packages/dino/test.
 

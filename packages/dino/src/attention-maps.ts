@@ -1,5 +1,5 @@
 // Self-attention maps of the [CLS] token (DINO paper section 4.2.1 and Fig. 3/4; the official
-// visualize_attention.py, spec section 10).
+// visualize_attention.py).
 //
 // From the last block's attention probabilities A [B, heads, N+1, N+1] (query x key), the
 // map of head h is the CLS query's row without its CLS key: A[b, h, 0, 1:] (sums to < 1).

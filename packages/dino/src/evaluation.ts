@@ -1,4 +1,5 @@
-// Evaluation of a trained backbone (dino-spec 9.1, 10): weighted k-NN on its CLS features
+// Evaluation of a trained backbone (the official eval_knn.py `knn_classifier`
+// and visualize_attention.py): weighted k-NN on its CLS features
 // against the two baselines a reader needs to judge them (a backbone at random
 // initialisation, and the raw pixels), and attention-map PNGs.
 

@@ -1,4 +1,4 @@
-// DINOHead (Caron et al. 2021, section 3.1 and appendix; dino-spec section 3): the projection
+// DINOHead (Caron et al. 2021, section 3.1 and appendix; the official vision_transformer.py `DINOHead`): the projection
 // head on top of the backbone's CLS feature.
 //   h = MLP(x)                 nlayers Linear layers with GELU between them (none after the last);
 //                              with useBn a BatchNorm1d follows each hidden Linear, before its GELU

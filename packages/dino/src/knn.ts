@@ -1,5 +1,5 @@
-// Weighted k-NN classification of frozen features (Wu et al. 2018; DINO's eval_knn.py,
-// spec section 9.1).
+// Weighted k-NN classification of frozen features (Wu et al. 2018; the official
+// eval_knn.py `knn_classifier`).
 //
 // Train and test features are L2-normalised, so a dot product is a cosine similarity.
 // For a test vector x, its k most similar train vectors j each vote for their label with

@@ -1,7 +1,7 @@
 // Student and teacher networks for DINO: a Vision Transformer backbone and a DINOHead inside
 // a MultiCropWrapper (official keys backbone.* and head.*). The teacher has the same
 // architecture without drop path, starts as an exact copy of the student and never gets
-// gradients (dino-spec sections 1, 4.5 and 6).
+// gradients (the official main_dino.py `train_dino`; Caron et al. 2021, section 3.1).
 
 import type { DType, Generator } from '@dinots/tensor';
 import { VisionTransformer } from '@dinots/nn';

@@ -1,9 +1,10 @@
-// MultiCropWrapper (utils.MultiCropWrapper; dino-spec section 5): backbone + head over a list
+// MultiCropWrapper (the official utils.py `MultiCropWrapper`): backbone + head over a list
 // of crops. Consecutive crops of equal width form a run; each run is concatenated along the
 // batch and goes through the backbone once, then the head runs once on all CLS features.
 // Output rows are crop-major: rows [c*B, (c+1)*B) belong to crop c, which DINOLoss relies on.
 // For a ViT (no batch norm) grouping changes nothing numerically; it saves backbone calls.
 // State-dict keys: backbone.* and head.*, as the official checkpoints.
+// The crops themselves come from MultiCropAugmentation (augment/multi-crop.ts).
 
 import { type Tensor, cat, formatShape } from '@dinots/tensor';
 import { Module, type TensorModule } from '@dinots/nn';

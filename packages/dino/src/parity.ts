@@ -84,13 +84,19 @@ export function parityError(ours: Tensor, ref: Tensor): number {
   return worst;
 }
 
+// Names of the per-step tensors that need more than a lookup: the crop (and threshold) is in the name.
+const POS_EMBED = /^pos_embed_interp_\w+$/;
+const ATTENTION = /^last_selfattn_crop(\d+)$/;
+const ATTENTION_MASK = /^attn_mask_crop(\d+)_th([\d.]+)$/;
+const KNN_SCORES = /^knn\/scores_k(\d+)_T([\d.]+)$/;
+
 const GROUP_OF_STEP_TENSOR: [RegExp, string][] = [
-  [/^pos_embed_interp_\w+$/, 'positional embedding'],
+  [POS_EMBED, 'positional embedding'],
   [/^(student|teacher)_backbone_out$/, 'backbone outputs'],
   [/^(student|teacher)_head_out$/, 'head outputs'],
   [/^teacher_probs$/, 'teacher probabilities'],
-  [/^last_selfattn_crop\d+$/, 'attention'],
-  [/^attn_mask_crop\d+_th[\d.]+$/, 'attention masks'],
+  [ATTENTION, 'attention'],
+  [ATTENTION_MASK, 'attention masks'],
   [/^loss$/, 'loss'],
   [/^center_(before|after)$/, 'centers'],
   [/^grad\/.+$/, 'gradients'],
@@ -180,10 +186,9 @@ export function runParity(file: Record<string, Tensor>, sidecar: ParitySidecar):
     for (const name of Object.keys(file)) {
       if (!name.startsWith(p)) continue;
       const key = name.slice(p.length);
-      const pos = /^pos_embed_interp_\w+$/.test(key);
-      const attn = /^last_selfattn_crop(\d+)$/.exec(key);
-      const mask = /^attn_mask_crop(\d+)_th([\d.]+)$/.exec(key);
-      if (pos) {
+      const attn = ATTENTION.exec(key);
+      const mask = ATTENTION_MASK.exec(key);
+      if (POS_EMBED.test(key)) {
         // The reference names the grid by its size; match it with the crop of that size.
         const size = ref(name).shape[1] - 1;
         const crop = crops.find((x) => (x.shape[2] / c.patch_size) * (x.shape[3] / c.patch_size) === size) ?? fail(`no crop has ${size} patches for ${name}`);
@@ -273,12 +278,12 @@ function scheduleFromMeaning(name: string, text: string): number[] {
 }
 
 function compareKnn(file: Record<string, Tensor>, compare: (name: string, group: string, ours: Tensor) => void): void {
-  const scoreNames = Object.keys(file).filter((n) => /^knn\/scores_k\d+_T[\d.]+$/.test(n));
+  const scoreNames = Object.keys(file).filter((n) => KNN_SCORES.test(n));
   if (scoreNames.length === 0) return;
   const get = (n: string) => file[n] ?? fail(`the file has no tensor '${n}'`);
   const labels = (n: string) => Int32Array.from(get(n).dataSync(), Math.round);
   for (const name of scoreNames) {
-    const [, k, T] = /scores_k(\d+)_T([\d.]+)$/.exec(name)!;
+    const [, k, T] = KNN_SCORES.exec(name)!;
     const numClasses = get(name).shape[1];
     const result = knnClassifier(get('knn/train_features'), labels('knn/train_labels'), get('knn/test_features'), labels('knn/test_labels'), {
       k: Number(k),

@@ -1,4 +1,4 @@
-// The teacher temperature per epoch (DINO's DINOLoss schedule, spec section 2):
+// The teacher temperature per epoch (the schedule inside the official main_dino.py `DINOLoss`):
 // linspace(warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs), both ends included,
 // then teacherTemp for the remaining epochs. The paper's recipe warms 0.04 -> 0.07 over
 // 30 epochs; the official code's default is 0 warm-up epochs, a constant 0.04.

@@ -1,5 +1,6 @@
-// The momentum teacher and the optimisation details around it (dino-spec sections 6, 8.3,
-// 8.5).
+// The momentum teacher and the optimisation details around it (Caron et al. 2021,
+// section 3.1; the official main_dino.py `train_one_epoch`, utils.py `get_params_groups` and
+// `cancel_gradients_last_layer`).
 //   EMA (after each optimizer step):  theta_t <- m theta_t + (1 - m) theta_s
 // over every parameter pair, including the frozen weight_g; m follows a per-iteration
 // cosine from 0.996 to 1. The teacher starts as an exact copy of the student and never

@@ -1,4 +1,4 @@
-// trainDino: the official training loop (main_dino.py train_one_epoch and train_dino).
+// trainDino: the official training loop (main_dino.py `train_dino` and `train_one_epoch`; Caron et al. 2021, Algorithm 1).
 // Per iteration it = epoch * itersPerEpoch + step:
 //   1. lr = lrSchedule[it] on both parameter groups, wd = wdSchedule[it] on group 0 only
 //   2. dinoIteration (dino-iteration.ts): teacher on the global crops, student on all crops,

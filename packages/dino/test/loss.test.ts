@@ -18,7 +18,7 @@ describe('DINOLoss', () => {
     expect(maxAbsDiff(loss.center, golden('step2/center_after'))).to.be.below(1e-10);
   });
 
-  it('has the analytic gradient w.r.t. the student logits (spec section 2)', () => {
+  it('has the analytic gradient w.r.t. the student logits (Caron et al. 2021, equation 2)', () => {
     for (const step of ['step1', 'step2']) {
       const loss = tiny();
       if (step === 'step2') loss.center = golden('step1/center_after');

@@ -1,6 +1,6 @@
 // Gradient clipping, two kinds.
 //
-// clipGradients (DINO's utils.clip_gradients; dino-spec 8.4): *per tensor*. For every
+// clipGradients (the official utils.py `clip_gradients`): *per tensor*. For every
 // parameter with a gradient, n = ||grad||_2; if clip / (n + 1e-6) < 1 the gradient is
 // multiplied by that coefficient, so each tensor ends with norm ~ clip. Returns the norms
 // before clipping, in namedParameters order, as one 1-D tensor on the gradients' device.

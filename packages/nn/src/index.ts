@@ -12,7 +12,7 @@ export { DropPath } from './layers/drop-path.js';
 export { Identity } from './layers/identity.js';
 export { ModuleList, Sequential, type TensorModule } from './layers/containers.js';
 export { Mlp, type MlpOptions } from './layers/mlp.js';
-export { Attention, Attention as MultiHeadAttention, type AttentionOptions } from './layers/attention.js';
+export { Attention, type AttentionOptions } from './layers/attention.js';
 export { Block, type BlockOptions } from './layers/block.js';
 export { PatchEmbed, type PatchEmbedOptions } from './layers/patch-embed.js';
 export { VisionTransformer, type VisionTransformerOptions, type VitFactoryOptions, vitTiny, vitSmall, vitBase } from './vit.js';

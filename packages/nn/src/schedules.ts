@@ -1,4 +1,4 @@
-// DINO's per-iteration schedules (utils.cosine_scheduler; dino-spec 8.2), value for value:
+// DINO's per-iteration schedules (the official utils.py `cosine_scheduler`), value for value:
 //   warmup (W = warmupEpochs * itersPerEpoch iterations): numpy.linspace(startWarmup, base, W),
 //     i.e. startWarmup + i * (base - startWarmup) / (W - 1), the last one exactly `base`;
 //   then for the R remaining iterations i = 0..R-1:  final + 0.5 (base - final) (1 + cos(pi i / R)).

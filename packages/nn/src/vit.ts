@@ -1,5 +1,5 @@
 // Vision Transformer (Dosovitskiy et al. 2021) exactly as DINO's vision_transformer.py builds
-// it (Caron et al. 2021; dino-spec section 4):
+// it (Caron et al. 2021; vision_transformer.py `VisionTransformer`):
 //   tokens = [cls_token; PatchEmbed(x)] + pos_embed (resampled when the grid differs)
 //   tokens -> depth pre-norm Blocks -> LayerNorm;  forward returns the CLS token [B, D]
 // Parameter names are the official state-dict keys (cls_token, pos_embed, patch_embed.proj.*,
@@ -95,7 +95,8 @@ export class VisionTransformer extends Module {
    * The positional embedding for tokens x [B, 1 + gh*gw, D] of an H x W image. When the
    * grid differs from the learned S x S one (or H != W), the patch entries are resampled
    * with bicubic interpolation at scale factor ((gh + 0.1)/S, (gw + 0.1)/S), exactly as the
-   * official code (the +0.1 also shifts the sample positions; dino-spec 4.3). CLS's entry is kept.
+   * official vision_transformer.py `interpolate_pos_encoding` (the +0.1 also shifts the sample
+   * positions). CLS's entry is kept.
    */
   interpolatePosEncoding(x: Tensor, height: number, width: number): Tensor {
     const npatch = x.shape[1] - 1;

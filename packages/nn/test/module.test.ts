@@ -35,7 +35,7 @@ describe('Module', () => {
     expect([...toy.namedBuffers()].map(([n]) => n)).to.deep.equal(['running', 'scratch']);
   });
 
-  it('lists the 150 vit_tiny keys in the official order (dino-spec 4.8)', () => {
+  it('lists the 150 vit_tiny keys in the official order (as vision_transformer.py registers them)', () => {
     const keys = Object.keys(init.skipInit(() => vitTiny()).stateDict());
     const block = ['norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias', 'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias'];
     const expected = ['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'patch_embed.proj.bias'];
@@ -45,7 +45,7 @@ describe('Module', () => {
     expect(keys).to.have.length(150);
   });
 
-  it('counts the parameters of the DINO ViTs as dino-spec 4.1 lists them', () => {
+  it('counts the parameters of the DINO ViTs as the official checkpoints hold them', () => {
     // skipInit: the count does not depend on the values, and a ViT-B's random init takes seconds.
     expect(init.skipInit(() => vitTiny()).numParameters()).to.equal(5_524_416);
     expect(init.skipInit(() => vitTiny({ patchSize: 8 })).numParameters()).to.equal(5_526_720);

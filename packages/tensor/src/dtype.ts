@@ -38,7 +38,11 @@ export function canCast(from: DType, to: DType): boolean {
 
 export function typedArrayFor(dtype: DType, length: number, shared = false): TypedArray {
   const bytes = length * BYTES_PER_ELEMENT[dtype];
-  const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  return typedArrayOver(dtype, shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+/** The typed array of `dtype` over all of `buffer`. */
+export function typedArrayOver(dtype: DType, buffer: ArrayBufferLike): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(buffer);
     case 'float64': return new Float64Array(buffer);

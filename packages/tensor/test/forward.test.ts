@@ -3,8 +3,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as T from '../src/index.js';
-import { gemmReference } from '../src/backends/cpu/matmul-reference.js';
-import { gemm } from '../src/backends/cpu/matmul.js';
+import { gemmReference } from '../src/backends/cpu/matmul/gemm-reference.js';
+import { gemm } from '../src/backends/cpu/matmul/gemm.js';
 import { erf } from '../src/math/erf.js';
 import {
   at, broadcastIndex, broadcastPairArb, expectElements, indices, layoutArb, makeTensor, numel, runs, seedArb, shapeArb, values,

@@ -1,5 +1,5 @@
 // DINO's multi-crop augmentation (paper section 3.1 and appendix; DataAugmentationDINO in the
-// official main_dino.py, spec section 7). One image gives V = 2 + nLocal views:
+// official main_dino.py). One image gives V = 2 + nLocal views:
 //   global 1: RandomResizedCrop(globalSize, globalScale) -> flip + jitter + gray -> blur (p 1.0)
 //   global 2: RandomResizedCrop(globalSize, globalScale) -> flip + jitter + gray -> blur (p 0.1) -> solarize (p 0.2)
 //   local i:  RandomResizedCrop(localSize, localScale)   -> flip + jitter + gray -> blur (p 0.5)
@@ -7,6 +7,8 @@
 // RandomApply(ColorJitter(0.4, 0.4, 0.2, 0.1), p 0.8), RandomGrayscale(0.2).
 // Defaults are the official ones (224/96 px, scales (0.4, 1) and (0.05, 0.4), 8 local crops,
 // ImageNet mean/std); small images (MNIST: 28 px, 1 channel) set their own sizes and stats.
+// This makes the crops of one image; the model side, which runs the backbone and head over
+// a batch of such crops, is MultiCropWrapper (../multicrop-wrapper.ts).
 
 import type { Generator, Tensor } from '@dinots/tensor';
 import { ColorJitter, type ColorJitterOptions } from './color-jitter.js';

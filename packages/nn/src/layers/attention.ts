@@ -1,8 +1,11 @@
-// Multi-head self-attention (Vaswani et al. 2017) as DINO's ViT computes it (dino-spec 4.4):
+// Multi-head self-attention (Vaswani et al. 2017) as DINO's ViT computes it
+// (the official vision_transformer.py `Attention`):
 //   [q | k | v] = x Wqkv^T + b        one fused Linear(D, 3D); rows [0, D) of Wqkv are Q,
 //                                      [D, 2D) K, [2D, 3D) V, and head h owns hd = D/heads rows of each
 //   A_h = softmax(q_h k_h^T * hd^-0.5) over the keys, shape [B, heads, N, N] (query x key)
 //   out = proj(concat_h(A_h v_h))     heads concatenated head-major back to D
+// timm's and DINO's `Attention`, not torch.nn.MultiheadAttention: self-attention only, one
+// fused qkv Linear (state-dict keys qkv.* and proj.*), inputs [B, N, D] batch first.
 
 import { type DType, type Generator, type Tensor, formatShape } from '@dinots/tensor';
 import { Module } from '../module.js';

@@ -1,4 +1,4 @@
-// Pre-norm transformer block (dino-spec 4.4):
+// Pre-norm transformer block (the official vision_transformer.py `Block`):
 //   x = x + DropPath(Attn(LN1(x)));  x = x + DropPath(Mlp(LN2(x)))
 // The same DropPath module serves both branches, drawing a fresh mask for each.
 

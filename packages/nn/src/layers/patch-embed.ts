@@ -1,4 +1,4 @@
-// Image to patch tokens (dino-spec 4.2): a p x p / stride p convolution maps each patch to a
+// Image to patch tokens (Dosovitskiy et al. 2021, section 3.1; vision_transformer.py `PatchEmbed`): a p x p / stride p convolution maps each patch to a
 // D-dim token; tokens are flattened row-major over the (H/p, W/p) grid, t = row * (W/p) + col.
 
 import { type DType, type Generator, type Tensor } from '@dinots/tensor';

@@ -1,5 +1,5 @@
 // AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, in PyTorch's order
-// (torch.optim.AdamW, single-tensor path; dino-spec 8.3). Per step t = 1, 2, ... of a parameter:
+// (torch.optim.AdamW, single-tensor path, as main_dino.py builds it). Per step t = 1, 2, ... of a parameter:
 //   p <- p * (1 - lr * wd)                     decay first, on the parameter itself
 //   m <- m + (1 - b1) (g - m)                  = b1 m + (1 - b1) g  (PyTorch's lerp_)
 //   v <- b2 v + (1 - b2) g^2

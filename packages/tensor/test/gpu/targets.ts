@@ -4,7 +4,7 @@
 // kernels went untested; webgpu in CI when the tests run under the WebGPU runtime
 // (DINOTS_WEBGPU_RUNTIME=1, set by scripts/test.sh); and a mode named by DINOTS_GPU_MODE,
 // which also narrows the targets to that one mode:
-//   DINOTS_GPU_MODE=webgpu npx mocha packages/tensor/dist/test/gpu/conformance.test.js
+//   DINOTS_GPU_MODE=webgpu npx mocha packages/tensor/dist/test/backends/conformance.test.js
 
 import { GPU_MODES, type Device, type GpuMode, GpuBackend, registerBackend } from '../../src/index.js';
 import { GpuContext } from '../../src/backends/gpu/context.js';

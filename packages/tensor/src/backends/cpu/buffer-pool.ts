@@ -26,7 +26,7 @@
 // MAX_UNRECLAIMED_BYTES may wait for a callback at any time; past that, new buffers are
 // left to the garbage collector alone, as if there were no pool.
 
-import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
+import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor, typedArrayOver } from '../../dtype.js';
 
 /** Smaller buffers come from the allocator directly: they are cheap, and many. */
 const MIN_POOLED_BYTES = 1 << 16;
@@ -65,7 +65,7 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean, ze
   } else {
     pooledBytes -= bytes;
     allocationStats.reusedBytes += bytes;
-    data = viewOf(dtype, buffer);
+    data = typedArrayOver(dtype, buffer);
     if (zeroed) data.fill(0);
   }
   if (unreclaimedBytes + bytes <= MAX_UNRECLAIMED_BYTES) {
@@ -94,15 +94,6 @@ export function releasePooled(data: TypedArray): void {
   if (data.byteLength < MIN_POOLED_BYTES) return;
   if (registry.unregister(data)) unreclaimedBytes -= data.byteLength;
   pool(data.buffer);
-}
-
-function viewOf(dtype: DType, buffer: ArrayBufferLike): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buffer);
-    case 'float64': return new Float64Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'bool': return new Uint8Array(buffer);
-  }
 }
 
 /**

@@ -1,8 +1,10 @@
-// The CPU backend: TypeScript kernels over typed arrays, matrix products and float32
-// add/sub/mul/div, GELU, softmax and LayerNorm on WebAssembly SIMD kernels (matmul-wasm.ts,
-// elementwise-simd.ts, rows-simd.ts),
-// large kernels split over a worker-thread pool (threads/pool.ts), and outputs on memory
-// recycled from dead tensors (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
+// The CPU backend: one class that dispatches every op to a kernel (backends/cpu/README.md
+// says which file is the fast path and which the reference, op by op). Matrix products and
+// float32 add/sub/mul/div, GELU, softmax and LayerNorm run on WebAssembly SIMD kernels
+// (matmul/gemm-wasm.ts, elementwise/elementwise-wasm.ts,
+// softmax-layer-norm/softmax-layer-norm-wasm.ts); large kernels are split over a
+// worker-thread pool (threads/pool.ts), and outputs go on memory recycled from dead tensors
+// (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
 import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
@@ -10,13 +12,15 @@ import { contiguousStrides } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
-import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided } from './elementwise.js';
-import { simdAvailable, simdPlan } from './elementwise-simd.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
+import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
+import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
-import { layerNormParamGrads } from './layer-norm.js';
-import { rowOffsets } from './rows.js';
-import { simdRowsAvailable } from './rows-simd.js';
-import type { Operand } from './strided-loop.js';
+import { gemmPart } from './matmul/gemm-part.js';
+import { rowOffsets } from './row-offsets.js';
+import { layerNormBackwardRows, layerNormParamGrads, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
+import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
+import { layerNormRowsWasm, softmaxRowsWasm, wasmSoftmaxLayerNormAvailable } from './softmax-layer-norm/softmax-layer-norm-wasm.js';
 import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
@@ -37,7 +41,7 @@ export const MATMUL_GRAIN = 1 << 22;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
 export const ELEMENTWISE_GRAIN = 1 << 17;
 /**
- * The same for the SIMD softmax and LayerNorm (rows-simd.ts), about ten times faster per
+ * The same for the SIMD softmax and LayerNorm (softmax-layer-norm-wasm.ts), about ten times faster per
  * element: a [32, 65, 192] LayerNorm (0.5 ms) split in two measured slower than on one thread.
  */
 export const SIMD_ROWS_GRAIN = 1 << 20;
@@ -62,7 +66,7 @@ function elementwise(arity: 0 | 1 | 2 | 3, expr: string, out: Tensor, inputs: re
   const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
   const args = simplifyStrided(arity, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand), params);
   const outer = args.shape.length === 0 ? 1 : args.shape[0];
-  parallelFor('stridedSlab', args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
+  parallelFor(stridedSlab, args, outer, Math.ceil((ELEMENTWISE_GRAIN * outer) / Math.max(out.numel, 1)));
 }
 
 /** Rows along `dim` of a tensor of `shape`, and the rows per thread that make a worthwhile share of `grain` elements. */
@@ -110,14 +114,14 @@ export class CpuBackend implements Backend {
     if (!this.simdElementwise(op, BINARY_EXPRESSIONS[op], out, [a, b])) elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
   }
 
-  /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see simdPlan); false otherwise. */
+  /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
   private simdElementwise(op: UnaryOp | BinaryOp, expr: string, out: Tensor, inputs: readonly Tensor[]): boolean {
-    if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !simdAvailable(op)) return false;
+    if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !wasmElementwiseAvailable(op)) return false;
     const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
     const args = simplifyStrided(inputs.length as 1 | 2, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand));
-    const plan = simdPlan(args);
+    const plan = wasmPlan(args);
     if (plan === null) return false;
-    parallelFor('simdSlab', { ...args, op, plan }, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
+    parallelFor(elementwiseSlabWasm, { ...args, op, plan }, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
     return true;
   }
 
@@ -138,7 +142,7 @@ export class CpuBackend implements Backend {
     const acc = typedArrayFor('float64', out.numel, true) as Float64Array;
     const args = reduceLoop(op, x.shape, sharedOperand(x), acc, out.shape);
     const size = args.shape[args.splitDim!] ?? 1;
-    parallelFor('stridedSlab', args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
+    parallelFor(stridedSlab, args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
     runStrided(1, 'x', out.shape, operand(out), [{ data: acc, offset: 0, strides: contiguousStrides(out.shape) }]);
   }
 
@@ -170,7 +174,7 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
-    // One matrix with more columns than rows: each thread takes columns (see matmul-part.ts).
+    // One matrix with more columns than rows: each thread takes columns (see gemm-part.ts).
     const byColumns = B === 1 && N > M;
     const total = byColumns ? N : B * M;
     const grain = Math.ceil(MATMUL_GRAIN / Math.max((byColumns ? M : N) * K, 1));
@@ -180,26 +184,26 @@ export class CpuBackend implements Backend {
       return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
     };
     const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
-    parallelFor('gemmPart', { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, byColumns }, total, grain);
+    parallelFor(gemmPart, { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, byColumns }, total, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {
     const args = { x: cpuData(x), xShape: x.shape, xStrides: x.strides, xOffset: x.offset, out: cpuData(out), outStrides: out.strides, outOffset: out.offset, dim, log };
     const rows = dim === x.ndim - 1 && this.float32Rows(x, [out]);
-    if (rows === 'simd') parallelFor('simdSoftmaxRows', args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
-    else parallelFor(rows === 'contiguous' ? 'softmaxRowsContiguous' : 'softmaxRows', args, ...rowsAndGrain(x.shape, dim));
+    if (rows === 'simd') parallelFor(softmaxRowsWasm, args, ...rowsAndGrain(x.shape, dim, SIMD_ROWS_GRAIN));
+    else parallelFor(rows === 'contiguous' ? softmaxRowsContiguous : softmaxRows, args, ...rowsAndGrain(x.shape, dim));
   }
 
   /**
    * Which kernel can run a float32 op along the last dim of x, when x has stride 1 along it
-   * and `others` are contiguous: the SIMD one (rows-simd.ts) where available, else the
+   * and `others` are contiguous: the SIMD one (softmax-layer-norm-wasm.ts) where available, else the
    * contiguous TypeScript one if x is contiguous too; false (the general kernel) otherwise.
    */
   private float32Rows(x: Tensor, others: readonly (Tensor | null)[]): 'simd' | 'contiguous' | false {
     const last = x.ndim - 1;
     if (x.dtype !== 'float32' || (x.shape[last] !== 1 && x.strides[last] !== 1)) return false;
     if (!others.every((t) => t === null || (t.dtype === 'float32' && t.isContiguous()))) return false;
-    if (this.simd && simdRowsAvailable()) return 'simd';
+    if (this.simd && wasmSoftmaxLayerNormAvailable()) return 'simd';
     return x.isContiguous() ? 'contiguous' : false;
   }
 
@@ -207,7 +211,7 @@ export class CpuBackend implements Backend {
     const input = willSplit(y.numel, ELEMENTWISE_GRAIN) ? sharedOperand : operand;
     const view = (t: Tensor, o: Operand) => ({ ...o, shape: t.shape });
     const args = { g: view(g, input(g)), y: view(y, input(y)), out: view(out, operand(out)), dim, log };
-    parallelFor('softmaxBackwardRows', args, ...rowsAndGrain(y.shape, dim));
+    parallelFor(softmaxBackwardRows, args, ...rowsAndGrain(y.shape, dim));
   }
 
   layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, out: Tensor, mean: Tensor, rstd: Tensor): void {
@@ -218,7 +222,7 @@ export class CpuBackend implements Backend {
     // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
     const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
     const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
-    const kernel = rows === 'simd' ? 'simdLayerNormRows' : rows === 'contiguous' ? 'layerNormRowsContiguous' : 'layerNormRows';
+    const kernel = rows === 'simd' ? layerNormRowsWasm : rows === 'contiguous' ? layerNormRowsContiguous : layerNormRows;
     parallelFor(kernel, args, ...rowsAndGrain(x.shape, x.ndim - 1, grain));
     if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);
     if (rstdData !== cpuData(rstd)) cpuData(rstd).set(rstdData);
@@ -233,7 +237,7 @@ export class CpuBackend implements Backend {
       g: matrix(g), x: matrix(x), weight: weight === null ? null : vector(weight),
       mean: input(mean).data, rstd: input(rstd).data, dx: cpuData(dx),
     };
-    parallelFor('layerNormBackwardRows', args, ...rowsAndGrain(x.shape, x.ndim - 1));
+    parallelFor(layerNormBackwardRows, args, ...rowsAndGrain(x.shape, x.ndim - 1));
     if (dweight !== null || dbias !== null) layerNormParamGrads(args, dweight && cpuData(dweight), dbias && cpuData(dbias));
   }
 

@@ -3,17 +3,10 @@
 //   scatterAdd:  out[..., index[..., j, ...], ...] += src[..., j, ...]
 // `index` may be smaller than x in the other dims; positions are taken from index.
 
-import type { TypedArray } from '../../dtype.js';
-
-export interface StridedArray {
-  readonly data: TypedArray;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
-  readonly offset: number;
-}
+import type { StridedTensor } from './row-offsets.js';
 
 /** Calls visit(indexOffset, aOffset, bOffset) for every position of index, where a and b skip `dim`. */
-function walk(index: StridedArray, a: StridedArray, b: StridedArray, dim: number, visit: (io: number, ao: number, bo: number) => void): void {
+function walk(index: StridedTensor, a: StridedTensor, b: StridedTensor, dim: number, visit: (io: number, ao: number, bo: number) => void): void {
   const shape = index.shape;
   const nd = shape.length;
   const count = shape.reduce((n, d) => n * d, 1);
@@ -48,7 +41,7 @@ function checkIndex(op: string, i: number, size: number): number {
 }
 
 /** out (index's shape) = x gathered along dim; `a` = x (indexed along dim), `b` = out. */
-export function gatherStrided(x: StridedArray, dim: number, index: StridedArray, out: StridedArray): void {
+export function gatherStrided(x: StridedTensor, dim: number, index: StridedTensor, out: StridedTensor): void {
   const size = x.shape[dim];
   const xs = x.strides[dim];
   walk(index, x, out, dim, (io, xo, oo) => {
@@ -57,7 +50,7 @@ export function gatherStrided(x: StridedArray, dim: number, index: StridedArray,
 }
 
 /** out[.., index, ..] += src along dim. */
-export function scatterAddStrided(out: StridedArray, dim: number, index: StridedArray, src: StridedArray): void {
+export function scatterAddStrided(out: StridedTensor, dim: number, index: StridedTensor, src: StridedTensor): void {
   const size = out.shape[dim];
   const os = out.strides[dim];
   walk(index, out, src, dim, (io, oo, so) => {

@@ -1,5 +1,5 @@
 // The float32 WebAssembly SIMD kernels for softmax, log-softmax, LayerNorm and GELU
-// (rows-simd.ts, elementwise-simd.ts) against the float64 TypeScript kernels, on the same
+// (softmax-layer-norm-wasm.ts, elementwise-wasm.ts) against the float64 TypeScript kernels, on the same
 // float32 inputs: random shapes (rows of every length mod 4, n = 1, long rows that span
 // blocks), small and large magnitudes, -Infinity, +Infinity and NaN. The bar is float32
 // accuracy: |simd - float64| <= TOL max(1, |float64|), NaN where the reference is NaN and
@@ -9,9 +9,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as T from '../../../src/index.js';
-import { layerNormRows } from '../../../src/backends/cpu/layer-norm.js';
-import { simdLayerNormRows, simdRowsAvailable } from '../../../src/backends/cpu/rows-simd.js';
-import { simdAvailable } from '../../../src/backends/cpu/elementwise-simd.js';
+import { layerNormRows } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm.js';
+import { layerNormRowsWasm, wasmSoftmaxLayerNormAvailable } from '../../../src/backends/cpu/softmax-layer-norm/softmax-layer-norm-wasm.js';
+import { wasmElementwiseAvailable } from '../../../src/backends/cpu/elementwise/elementwise-wasm.js';
 import { runs, seedArb } from '../../helpers/cases.js';
 import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
 
@@ -57,7 +57,7 @@ const rowsArb = fc.record({
 
 describe('float32 SIMD softmax, LayerNorm and GELU', () => {
   before(function () {
-    if (simdRowsAvailable() && simdAvailable('gelu')) return;
+    if (wasmSoftmaxLayerNormAvailable() && wasmElementwiseAvailable('gelu')) return;
     // Node >= 20 always has WebAssembly SIMD; only a runtime without it (an old browser) skips.
     const reason = 'this runtime has no WebAssembly SIMD; these ops use the plain TypeScript kernels';
     if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
@@ -100,7 +100,7 @@ describe('float32 SIMD softmax, LayerNorm and GELU', () => {
           kernel(args, 0, rows);
           return args;
         };
-        const simd = run((k) => new Float32Array(k), simdLayerNormRows);
+        const simd = run((k) => new Float32Array(k), layerNormRowsWasm);
         const ref = run((k) => new Float64Array(k), layerNormRows);
         const what = `layerNorm [${rows}, ${n}], scale ${scale}, shift ${shift}`;
         // the output is normalized: an error in the mean of ulp(|mean|) moves it by about ulp(|mean|) * rstd

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { CHUNK_BITS, runChunks } from '../../../src/backends/cpu/threads/tasks.js';
+import { softmaxRows } from '../../../src/backends/cpu/softmax-layer-norm/softmax.js';
+import { parallelFor } from '../../../src/backends/cpu/threads/pool.js';
+import { CHUNK_BITS, TASKS, runChunks } from '../../../src/backends/cpu/threads/tasks.js';
 
 /** Counters as the pool sets them for a task of `chunks` ranges in `generation`. */
 const countersFor = (chunks: number, generation: number) => Int32Array.from([chunks, generation << CHUNK_BITS]);
@@ -30,5 +32,18 @@ describe('thread pool range claiming (runChunks)', () => {
     expect(ran).to.deep.equal([0, 4, 6]);
     expect(errors.map((e) => (e as Error).message)).to.deep.equal(['range 2 failed']);
     expect(counters[0]).to.equal(0);
+  });
+});
+
+describe('thread pool tasks (parallelFor)', () => {
+  it('takes the kernel function itself; a name or a function outside TASKS is refused', () => {
+    const args = { x: new Float64Array([1, 2, 3, 4]), xShape: [2, 2], xStrides: [2, 1], xOffset: 0, out: new Float64Array(4), outStrides: [2, 1], outOffset: 0, dim: 1, log: false };
+    parallelFor(softmaxRows, args, 2, 1);
+    expect([...args.out].map((v) => v.toFixed(4))).to.deep.equal(['0.2689', '0.7311', '0.2689', '0.7311']);
+    // @ts-expect-error a task is a function of TASKS, not its name
+    expect(() => parallelFor('softmaxRows', args, 2, 1)).to.throw(/is not in TASKS/);
+    const stray = () => {};
+    expect(() => parallelFor(stray as unknown as typeof softmaxRows, args, 2, 1)).to.throw(/stray is not in TASKS/);
+    expect(TASKS).to.include(softmaxRows);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CpuBackend, CpuStorage, type Tensor, getBackend, getNumThreads, matmul, randn, registerBackend, setNumThreads, transpose } from '../../../src/index.js';
-import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
+import { gemmReference } from '../../../src/backends/cpu/matmul/gemm-reference.js';
 
 function withThreads<T>(n: number, f: () => T): T {
   const before = getNumThreads();

@@ -11,8 +11,9 @@
 // on the total and the thread count, never on which thread runs one.
 // The data never moves: every array a task writes, and every large one it
 // reads, lives on a SharedArrayBuffer (storage.ts allocates large storages there once
-// this module has loaded where threads exist). Tasks are looked up by name in tasks.ts on
-// both sides, so only plain parameters and shared arrays cross the thread boundary.
+// this module has loaded where threads exist). A task crosses as its index in TASKS
+// (tasks.ts), which both sides load, so only plain parameters and shared arrays cross the
+// thread boundary.
 //
 // Threads exist only under Node (worker_threads, reached through process.getBuiltinModule
 // so that bundlers for browsers see no Node import); elsewhere everything runs on the
@@ -22,7 +23,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { type TypedArray, dtypeOfArray } from '../../../dtype.js';
 import { sharedMemoryThreshold } from '../../../storage.js';
 import { allocatePooled } from '../buffer-pool.js';
-import { CHUNK_BITS, TASKS, type TaskArgs, type TaskName, runChunks } from './tasks.js';
+import { CHUNK_BITS, type Task, runChunks, taskIndex } from './tasks.js';
 
 /** Storages of at least this many elements go on shared memory when threads are available. */
 const SHARED_STORAGE_ELEMENTS = 4096;
@@ -101,14 +102,15 @@ function allShared(args: object): boolean {
 }
 
 /**
- * Runs TASKS[task](args, begin, end) over [0, total) split into at most getNumThreads()
+ * Runs task(args, begin, end) over [0, total) split into at most getNumThreads()
  * contiguous ranges of at least `grain` indices each, which the threads claim as they
  * become free. Falls back to one call on this thread when there is one thread, too
  * little work, or an array in `args` that is not on shared memory (a worker would only
  * see a copy).
  */
-export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, total: number, grain: number): void {
-  const run = TASKS[task] as (args: TaskArgs<T>, begin: number, end: number) => void;
+export function parallelFor<T extends Task>(task: T, args: Parameters<T>[0], total: number, grain: number): void {
+  const run = task as (args: Parameters<T>[0], begin: number, end: number) => void;
+  const index = taskIndex(task);
   const parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)), 2 ** CHUNK_BITS - 1);
   if (parts <= 1 || node === null || !allShared(args)) {
     run(args, 0, total);
@@ -128,7 +130,7 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
   generation = (generation + 1) % 2 ** (31 - CHUNK_BITS);
   Atomics.store(counters, 0, parts);
   Atomics.store(counters, 1, generation << CHUNK_BITS);
-  for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task, args, total, chunks: parts, generation, counters });
+  for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task: index, args, total, chunks: parts, generation, counters });
   let failure: unknown = null;
   runChunks(run, args, total, parts, generation, counters, (error) => {
     failure ??= error;
@@ -137,7 +139,7 @@ export function parallelFor<T extends TaskName>(task: T, args: TaskArgs<T>, tota
   // A worker may have failed on more than one range: read every report, so none is left for the next task.
   for (let p = 1; p < parts; p++) {
     for (let report = node.receiveMessageOnPort(workers[p - 1].errors); report !== undefined; report = node.receiveMessageOnPort(workers[p - 1].errors)) {
-      failure ??= new Error(`${task}: a worker thread failed: ${String(report.message)}`);
+      failure ??= new Error(`${task.name}: a worker thread failed: ${String(report.message)}`);
     }
   }
   if (failure !== null) throw failure;

@@ -1,31 +1,42 @@
-// The kernels the thread pool can split, by name: the same table on the calling thread
-// and in every worker. Each runs on indices [begin, end) of its own index space (output
+// The kernels the thread pool can split. A call site passes the kernel function itself,
+// `parallelFor(softmaxRows, args, total, grain)`, so go-to-definition lands on the kernel;
+// only its index in TASKS crosses to a worker, which loads this same list and runs
+// TASKS[index]. Each kernel runs on indices [begin, end) of its own index space (output
 // rows or columns, or the outermost dim of an elementwise loop), with arguments that
 // cross threads unchanged (numbers, strings, arrays on shared memory).
 
-import { stridedSlab } from '../elementwise.js';
-import { simdSlab } from '../elementwise-simd.js';
-import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../layer-norm.js';
-import { gemmPart } from '../matmul-part.js';
-import { simdLayerNormRows, simdSoftmaxRows } from '../rows-simd.js';
-import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax.js';
+import { stridedSlab } from '../elementwise/elementwise.js';
+import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
+import { gemmPart } from '../matmul/gemm-part.js';
+import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
+import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax-layer-norm/softmax.js';
+import { layerNormRowsWasm, softmaxRowsWasm } from '../softmax-layer-norm/softmax-layer-norm-wasm.js';
 
-export const TASKS = {
+export const TASKS = [
   gemmPart,
   stridedSlab,
-  simdSlab,
+  elementwiseSlabWasm,
   softmaxRows,
   softmaxRowsContiguous,
-  simdSoftmaxRows,
+  softmaxRowsWasm,
   softmaxBackwardRows,
   layerNormRows,
   layerNormRowsContiguous,
-  simdLayerNormRows,
+  layerNormRowsWasm,
   layerNormBackwardRows,
-} as const;
+] as const;
 
-export type TaskName = keyof typeof TASKS;
-export type TaskArgs<T extends TaskName> = Parameters<(typeof TASKS)[T]>[0];
+/** A kernel the pool can split: one of TASKS. */
+export type Task = (typeof TASKS)[number];
+
+const indices = new Map<Task, number>(TASKS.map((task, i) => [task, i]));
+
+/** The index a worker resolves `task` by. */
+export function taskIndex(task: Task): number {
+  const i = indices.get(task);
+  if (i === undefined) throw new Error(`parallelFor: ${(task as { name?: string }).name ?? 'this function'} is not in TASKS (threads/tasks.ts)`);
+  return i;
+}
 
 /** Bits of the claim word (counters[1]) that count claimed chunks; the bits above hold the task's generation. */
 export const CHUNK_BITS = 12;

@@ -3,10 +3,11 @@
 // counter moves, so the caller finds it once it wakes.
 
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { TASKS, type TaskName, runChunks } from './tasks.js';
+import { TASKS, runChunks } from './tasks.js';
 
 interface Job {
-  readonly task: TaskName;
+  /** The task's index in TASKS. */
+  readonly task: number;
   readonly args: unknown;
   readonly total: number;
   readonly chunks: number;

@@ -5,8 +5,8 @@
 // Backward, from the output y and the incoming gradient g, one pass per row:
 //   softmax: dx_i = y_i (g_i - sum_j g_j y_j);   log_softmax: dx_i = g_i - exp(y_i) sum_j g_j.
 
-import type { TypedArray } from '../../dtype.js';
-import { type StridedTensor, rowOffsets } from './rows.js';
+import type { TypedArray } from '../../../dtype.js';
+import { type StridedTensor, rowOffsets } from '../row-offsets.js';
 
 export interface SoftmaxArgs {
   readonly x: TypedArray;
@@ -60,7 +60,7 @@ export function softmaxRows(args: SoftmaxArgs, begin: number, end: number): void
  * offsets: the same arithmetic (so the same bits), without strides and on one array type.
  * softmaxRows serves float32 and float64 alike, and V8 compiles that loop for both; this
  * copy sees Float32Array only (6.8 -> 5.9 ms on [6240, 65]: Math.exp takes most of the
- * rest). It is the fallback where the SIMD kernels (rows-simd.ts) are unavailable.
+ * rest). It is the fallback where the SIMD kernels (softmax-layer-norm-wasm.ts) are unavailable.
  */
 export function softmaxRowsContiguous(args: SoftmaxArgs, begin: number, end: number): void {
   const x = args.x as Float32Array;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { packPanels } from '../../../src/backends/cpu/matmul-pack.js';
-import { runs, seedArb, values } from '../../helpers/cases.js';
+import { packPanels } from '../../../../src/backends/cpu/matmul/pack.js';
+import { runs, seedArb, values } from '../../../helpers/cases.js';
 
-describe('GEMM packing (matmul-pack.ts)', () => {
+describe('GEMM packing (pack.ts)', () => {
   it('lays out any strided view (row-major, transposed, sliced, broadcast) as zero-padded k-major panels', () => {
     fc.assert(
       fc.property(

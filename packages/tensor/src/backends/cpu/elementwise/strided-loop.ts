@@ -14,7 +14,7 @@
 //     a shared loop calling `f(x, y)` through a variable would be megamorphic and
 //     several times slower.
 
-import type { TypedArray } from '../../dtype.js';
+import type { TypedArray } from '../../../dtype.js';
 
 export interface Operand {
   readonly data: TypedArray;

@@ -16,7 +16,7 @@
 // WebAssembly SIMD has no fused multiply-add outside relaxed SIMD, so each step rounds
 // twice, as a plain `acc += a * b` in that precision does.
 
-import { type FunctionDef, assembleModule, op } from './assembler.js';
+import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
 import { compactRowsFunction, packFunction } from './pack-kernel.js';
 
 export type KernelDType = 'float32' | 'float64';

@@ -8,8 +8,8 @@
 // One pass per row replaces the ten elementwise ops and reductions of the composed
 // formula (ops/layer-norm.ts keeps that one for double backward and as the reference).
 
-import type { TypedArray } from '../../dtype.js';
-import { type StridedTensor, rowOffsets } from './rows.js';
+import type { TypedArray } from '../../../dtype.js';
+import { type StridedTensor, rowOffsets } from '../row-offsets.js';
 
 export interface Vector {
   readonly data: TypedArray;
@@ -80,7 +80,7 @@ export function layerNormRows(args: LayerNormArgs, begin: number, end: number): 
  * float32 and float64 alike, and V8 compiles its loop for both), and with the sums on four
  * accumulators (a float64 sum in another order: the float32 results differ from
  * layerNormRows' by far less than a float32 ulp): 6.8 -> 4.5 ms on [6240, 192]. It is the
- * fallback where the SIMD kernels (rows-simd.ts) are unavailable.
+ * fallback where the SIMD kernels (softmax-layer-norm-wasm.ts) are unavailable.
  */
 export function layerNormRowsContiguous(args: LayerNormArgs, begin: number, end: number): void {
   const x = args.x as Float32Array;

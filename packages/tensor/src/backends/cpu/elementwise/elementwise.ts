@@ -3,9 +3,9 @@
 // x, y, z are the input values at the current index, `acc` the output's current value
 // (reductions accumulate into it), p0/p1 the op's scalar parameters.
 
-import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
-import { erf } from '../../math/erf.js';
-import { contiguousStrides, numel } from '../../shape.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../../backend.js';
+import { erf } from '../../../math/erf.js';
+import { contiguousStrides, numel } from '../../../shape.js';
 import { type Operand, type StridedKernel, coalesce, compileStridedKernel, sortDimsByStride } from './strided-loop.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

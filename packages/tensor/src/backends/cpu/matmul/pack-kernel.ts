@@ -1,6 +1,6 @@
 // GEMM packing and tile copy-out inside the WebAssembly module, written out instruction
 // by instruction. The functions live in the GEMM kernel's module (gemm-kernel.ts) so that
-// they work on the same memory; the driver (matmul-wasm.ts) copies an operand into that
+// they work on the same memory; the driver (gemm-wasm.ts) copies an operand into that
 // memory with one memcpy, then packs it here, where no JIT warm-up, deoptimisation or
 // polymorphic typed-array access can slow a plain loop down.
 //
@@ -9,7 +9,7 @@
 //     element at src + l lineStride + k kStride (bytes; strides may be 0 or negative);
 //     lines are grouped W at a time into k-major panels written one after another from
 //     dst: dst[(l / W) K W + k W + l % W] = line l, element k, and lines past `count`
-//     are zero (the layout of matmul-pack.ts, which stays the reference and fallback).
+//     are zero (the layout of pack.ts, which stays the reference and fallback).
 //     A full panel whose W elements per k are adjacent (lineStride = element size: a
 //     row-major B) moves with whole-vector loads and stores; any other full panel moves
 //     W scalars per k from W line pointers; the last, partial panel goes element by
@@ -19,7 +19,7 @@
 //     (memmove semantics, so in place from a padded tile to a packed one, dst <= src),
 //     so that a tile whose width is not a multiple of NR leaves in one memcpy.
 
-import { type FunctionDef, op } from './assembler.js';
+import { type FunctionDef, op } from '../wasm/assembler.js';
 import type { KernelDType } from './gemm-kernel.js';
 
 /** pack<width> for `dtype`, exported under `name`. */

@@ -1,7 +1,7 @@
-// Matrix multiply on the WebAssembly SIMD128 kernel (wasm/gemm-kernel.ts): C = A * B.
+// Matrix multiply on the WebAssembly SIMD128 kernel (gemm-kernel.ts): C = A * B.
 //
 // The kernel reads only its own linear memory, so this driver packs the operands into
-// it, in the layout the kernel expects (matmul-pack.ts), and builds C there tile by tile:
+// it, in the layout the kernel expects (pack.ts), and builds C there tile by tile:
 //   1. all of B (K x N) once, in panels of NR columns, each panel k-major;
 //   2. per MC rows of A: that row block (MC x K), in panels of MR rows, each k-major;
 //   3. per NC columns (all of them, up to WHOLE_ROWS): the kernel writes A B for the first
@@ -10,21 +10,21 @@
 //      block of A in L2), and the tile is copied out to C: in one copy where the tile
 //      spans whole rows of C (its padding columns squeezed out first, in the module), else
 //      row by row (a typed-array `set` for long rows, a loop for short ones).
-// Packing runs in the module too (wasm/pack-kernel.ts): an operand is first copied in
+// Packing runs in the module too (pack-kernel.ts): an operand is first copied in
 // whole, with one memcpy of the span of memory it covers, then packed there. Only where
 // that span is mostly elements the product does not read (a narrow slice of a wide
-// matrix) does the TypeScript packing (matmul-pack.ts) read the operand where it lies.
+// matrix) does the TypeScript packing (pack.ts) read the operand where it lies.
 // Packing absorbs the operands' strides and pads the edges with zeros, so transposed and
 // sliced inputs cost little extra and the kernel never sees a partial tile.
 // The accumulation is in the operands' precision (float32 stays float32).
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows; each row's
 // arithmetic does not depend on the split, so neither does the result.
 
-import type { TypedArray } from '../../dtype.js';
-import type { MatrixView } from './matmul.js';
-import { packPanels } from './matmul-pack.js';
-import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './wasm/gemm-kernel.js';
-import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js';
+import type { TypedArray } from '../../../dtype.js';
+import type { MatrixView } from './gemm.js';
+import { packPanels } from './pack.js';
+import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './gemm-kernel.js';
+import { type WasmMemory, ensureBytes, instantiate } from '../wasm/instantiate.js';
 
 const KC = 256;
 const MC = 96; // a multiple of every kernel's MR

@@ -23,8 +23,8 @@
 // then across the lanes in a fixed order, so a row's result does not depend on which block
 // or thread computes it.
 
-import { type FunctionDef, type ValueType, assembleModule, op } from './assembler.js';
-import { type Code, Constants, expF32x4 } from './f32x4-math.js';
+import { type FunctionDef, type ValueType, assembleModule, op } from '../wasm/assembler.js';
+import { type Code, Constants, expF32x4 } from '../wasm/f32x4-math.js';
 
 const K = new Constants();
 /** MASKS + 16 t: the first t lanes set. */
@@ -234,6 +234,6 @@ const FUNCTIONS = [softmaxFunction(), logSoftmaxStatsFunction(), subtractRowsFun
 export const CONSTANT_BYTES = K.byteLength;
 
 /** The module's bytes: the four exported functions and an exported, growable `memory`. */
-export function rowsKernelModule(initialPages: number): Uint8Array<ArrayBuffer> {
+export function softmaxLayerNormKernelModule(initialPages: number): Uint8Array<ArrayBuffer> {
   return assembleModule(FUNCTIONS, initialPages, K.bytes());
 }

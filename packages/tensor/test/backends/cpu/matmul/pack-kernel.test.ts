@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { packPanels } from '../../../src/backends/cpu/matmul-pack.js';
-import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from '../../../src/backends/cpu/wasm/gemm-kernel.js';
-import { instantiate } from '../../../src/backends/cpu/wasm/instantiate.js';
-import { runs, seedArb, values } from '../../helpers/cases.js';
+import { packPanels } from '../../../../src/backends/cpu/matmul/pack.js';
+import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from '../../../../src/backends/cpu/matmul/gemm-kernel.js';
+import { instantiate } from '../../../../src/backends/cpu/wasm/instantiate.js';
+import { runs, seedArb, values } from '../../../helpers/cases.js';
 
 type Pack = (src: number, lineStride: number, kStride: number, count: number, K: number, dst: number) => void;
 interface Exports {
@@ -19,7 +19,7 @@ function module(dtype: KernelDType): Exports | null {
   return modules.get(dtype)!;
 }
 
-describe('GEMM packing in WebAssembly (wasm/pack-kernel.ts)', () => {
+describe('GEMM packing in WebAssembly (pack-kernel.ts)', () => {
   before(function () {
     if (module('float32') !== null) return;
     const reason = 'this runtime has no WebAssembly SIMD; matmul packs in TypeScript';
@@ -28,7 +28,7 @@ describe('GEMM packing in WebAssembly (wasm/pack-kernel.ts)', () => {
     this.skip();
   });
 
-  it('packA and packB lay out any strided view exactly as matmul-pack.ts does', () => {
+  it('packA and packB lay out any strided view exactly as pack.ts does', () => {
     fc.assert(
       fc.property(
         fc.record({

@@ -9,9 +9,9 @@
 // X^T dY of a linear layer). Each output element's arithmetic is the same whatever the
 // split, so results do not depend on the thread count.
 
-import type { TypedArray } from '../../dtype.js';
-import { gemm } from './matmul.js';
-import { gemmWasm, wasmGemmAvailable } from './matmul-wasm.js';
+import type { TypedArray } from '../../../dtype.js';
+import { gemm } from './gemm.js';
+import { gemmWasm, wasmGemmAvailable } from './gemm-wasm.js';
 
 /** A stack of matrices: item i, element (r, c) at offset + i*batchStride + r*rowStride + c*colStride. */
 export interface MatrixStack {

@@ -1,5 +1,5 @@
 // Float32 add, sub, mul, div, gelu and its gradient on the WebAssembly SIMD kernels
-// (wasm/elementwise-kernel.ts).
+// (elementwise-kernel.ts).
 //
 // The kernels read only their own memory, so the driver walks the output in blocks of
 // BLOCK elements: it copies each input's block in with a typed-array `set` (a native
@@ -13,10 +13,10 @@
 // that the block starting at element e reads it from position e mod n onwards; a 'scalar'
 // is filled in once. Everything else stays on the strided loop (elementwise.ts).
 
-import type { TypedArray } from '../../dtype.js';
+import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
-import { CONSTANT_BYTES, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './wasm/elementwise-kernel.js';
-import { type WasmMemory, instantiate } from './wasm/instantiate.js';
+import { CONSTANT_BYTES, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './elementwise-kernel.js';
+import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
 
 export type SimdInput = 'contiguous' | 'row' | 'scalar';
 
@@ -40,12 +40,12 @@ function kernels(): typeof module {
 }
 
 /** Whether `op` on float32 has a SIMD kernel here. */
-export function simdAvailable(op: string): op is SimdOp {
+export function wasmElementwiseAvailable(op: string): op is SimdOp {
   return op in SIMD_OPS && kernels() !== null;
 }
 
 /** How each input of a simplified unary or binary loop is read, when the SIMD kernels can run it; else null. */
-export function simdPlan({ shape, operands }: StridedArgs): SimdInput[] | null {
+export function wasmPlan({ shape, operands }: StridedArgs): SimdInput[] | null {
   if (shape.length === 0 || shape.length > 2) return null;
   const n = shape[shape.length - 1];
   const outerStride = (s: readonly number[]) => (shape.length === 2 ? s[0] : 0);
@@ -68,7 +68,7 @@ export interface SimdArgs extends StridedArgs {
 }
 
 /** Runs the loop on indices [begin, end) of its outermost dim (rows, or elements of a 1-d loop). */
-export function simdSlab(args: SimdArgs, begin: number, end: number): void {
+export function elementwiseSlabWasm(args: SimdArgs, begin: number, end: number): void {
   const { kernels: k, mem } = kernels()!;
   const { shape, operands, plan } = args;
   const n = shape.length === 2 ? shape[1] : 1;

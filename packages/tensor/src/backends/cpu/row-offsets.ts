@@ -7,7 +7,7 @@
 
 import type { TypedArray } from '../../dtype.js';
 
-/** A strided tensor that a row kernel reads or writes row by row along one dim. */
+/** A strided tensor as kernels see it: its data and layout (row kernels, gather and scatterAdd). */
 export interface StridedTensor {
   readonly data: TypedArray;
   readonly shape: readonly number[];

@@ -1,8 +1,8 @@
 // The obviously-correct matrix multiply that tests hold the fast kernels to.
 //   C[i, j] = sum_k A[i, k] * B[k, j]
 
-import type { MatrixView } from './matmul.js';
-import type { TypedArray } from '../../dtype.js';
+import type { MatrixView } from './gemm.js';
+import type { TypedArray } from '../../../dtype.js';
 
 export function gemmReference(M: number, N: number, K: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, ldc: number): void {
   for (let i = 0; i < M; i++) {

@@ -1,5 +1,5 @@
 // Float32 softmax, log-softmax and LayerNorm along the last dim on the WebAssembly SIMD
-// kernels (wasm/rows-kernel.ts), for rows that are contiguous along that dim (stride 1).
+// kernels (softmax-layer-norm-kernel.ts), for rows that are contiguous along that dim (stride 1).
 //
 // The kernels read only their own memory (it cannot alias our SharedArrayBuffer storages),
 // so the driver walks the rows in blocks of about BLOCK elements (whole rows, at least
@@ -13,13 +13,13 @@
 // a kernel that sums and one that subtracts.
 // The TypeScript kernels (softmax.ts, layer-norm.ts) are the reference and the fallback.
 
-import type { TypedArray } from '../../dtype.js';
-import { isContiguousLayout } from '../../shape.js';
+import type { TypedArray } from '../../../dtype.js';
+import { isContiguousLayout } from '../../../shape.js';
 import type { LayerNormArgs } from './layer-norm.js';
-import { rowOffsets } from './rows.js';
+import { rowOffsets } from '../row-offsets.js';
 import type { SoftmaxArgs } from './softmax.js';
-import { type WasmMemory, ensureBytes, instantiate } from './wasm/instantiate.js';
-import { CONSTANT_BYTES, rowsKernelModule } from './wasm/rows-kernel.js';
+import { type WasmMemory, ensureBytes, instantiate } from '../wasm/instantiate.js';
+import { CONSTANT_BYTES, softmaxLayerNormKernelModule } from './softmax-layer-norm-kernel.js';
 
 /** Elements per block (the block in and the block out, 128 KiB, stay in L2; 4096 measured 50% slower on softmax, 32768 no faster). */
 const BLOCK = 16384;
@@ -37,14 +37,14 @@ let module: { kernels: Kernels; memory: WasmMemory; view: Float32Array } | null 
 
 function instance(): typeof module {
   if (module === undefined) {
-    const exports = instantiate(rowsKernelModule(1));
+    const exports = instantiate(softmaxLayerNormKernelModule(1));
     module = exports === null ? null : { kernels: exports as unknown as Kernels, memory: exports.memory as WasmMemory, view: new Float32Array(0) };
   }
   return module;
 }
 
 /** Whether the SIMD row kernels run here. */
-export function simdRowsAvailable(): boolean {
+export function wasmSoftmaxLayerNormAvailable(): boolean {
   return instance() !== null;
 }
 
@@ -87,7 +87,7 @@ function rowStarts(shape: readonly number[], strides: readonly number[], offset:
  * softmaxRows (softmax.ts) for float32 along the last dim, x with stride 1 along it and out
  * laid out contiguously from its offset (the caller checks).
  */
-export function simdSoftmaxRows(args: SoftmaxArgs, begin: number, end: number): void {
+export function softmaxRowsWasm(args: SoftmaxArgs, begin: number, end: number): void {
   const { x, xShape, xStrides, xOffset, out, outOffset, dim, log } = args;
   const n = xShape[dim];
   const total = xShape.reduce((p, d) => p * d, 1) / n;
@@ -114,7 +114,7 @@ export function simdSoftmaxRows(args: SoftmaxArgs, begin: number, end: number): 
  * layerNormRows (layer-norm.ts) for float32, x with stride 1 along its last dim and weight
  * and bias (where given) with stride 1 (the caller checks).
  */
-export function simdLayerNormRows(args: LayerNormArgs, begin: number, end: number): void {
+export function layerNormRowsWasm(args: LayerNormArgs, begin: number, end: number): void {
   const { x, shape, strides, offset, weight, bias, eps, out, mean, rstd } = args;
   const n = shape[shape.length - 1];
   const total = shape.reduce((p, d) => p * d, 1) / n;

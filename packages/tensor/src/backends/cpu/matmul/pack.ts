@@ -1,4 +1,4 @@
-// Packing for the blocked matrix multiplies (matmul.ts, matmul-wasm.ts): copies a strided
+// Packing for the blocked matrix multiplies (gemm.ts, gemm-wasm.ts): copies a strided
 // matrix into panels that a micro-kernel reads with unit stride.
 //
 // The matrix is seen as `count` lines (rows of A, or columns of B) of length K. Lines are
@@ -11,7 +11,7 @@
 // line at a time, for a row-major B (lines contiguous) one k at a time, so the reads stream
 // through memory whether or not an operand is a transposed view.
 
-import type { TypedArray } from '../../dtype.js';
+import type { TypedArray } from '../../../dtype.js';
 
 export function packPanels(
   src: TypedArray,

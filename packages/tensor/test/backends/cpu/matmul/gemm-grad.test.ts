@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { expand, grad, matmul, randn, sum } from '../../../src/index.js';
+import { expand, grad, matmul, randn, sum } from '../../../../src/index.js';
 
 describe('matmul weight gradient (2-D weight shared by a batch)', () => {
   it('equals the per-item gradient summed over the batch', () => {

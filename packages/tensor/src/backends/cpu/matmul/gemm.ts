@@ -1,6 +1,6 @@
 // Cache-blocked, register-blocked matrix multiply in plain TypeScript: C = A * B.
 //
-// The classic Goto/BLIS loop nest. B is copied ("packed", matmul-pack.ts) KC rows x NC
+// The classic Goto/BLIS loop nest. B is copied ("packed", pack.ts) KC rows x NC
 // columns at a time into panels of NR columns laid out k-major, A is packed MC x KC into
 // panels of MR rows, so the micro-kernel reads both with unit stride from buffers that
 // stay in cache. The micro-kernel keeps an MR x NR block of C in local variables and
@@ -13,8 +13,8 @@
 // Packed buffers are float64, so float32 inputs accumulate in double precision.
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows.
 
-import type { TypedArray } from '../../dtype.js';
-import { packPanels } from './matmul-pack.js';
+import type { TypedArray } from '../../../dtype.js';
+import { packPanels } from './pack.js';
 
 const MR = 4;
 const NR = 3;

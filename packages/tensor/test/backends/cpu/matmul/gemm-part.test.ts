@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { gemmPart } from '../../../src/backends/cpu/matmul-part.js';
-import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
-import { runs, seedArb, values } from '../../helpers/cases.js';
+import { gemmPart } from '../../../../src/backends/cpu/matmul/gemm-part.js';
+import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
+import { runs, seedArb, values } from '../../../helpers/cases.js';
 
 const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
 
-describe('batched GEMM over a part of the output (matmul-part.ts)', () => {
+describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
   it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels', () => {
     fc.assert(
       fc.property(

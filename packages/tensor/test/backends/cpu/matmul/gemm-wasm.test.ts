@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { sleb, uleb } from '../../../src/backends/cpu/wasm/assembler.js';
-import { gemmWasm, wasmGemmAvailable } from '../../../src/backends/cpu/matmul-wasm.js';
-import { gemmReference } from '../../../src/backends/cpu/matmul-reference.js';
-import type { MatrixView } from '../../../src/backends/cpu/matmul.js';
+import { sleb, uleb } from '../../../../src/backends/cpu/wasm/assembler.js';
+import { gemmWasm, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
+import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
+import type { MatrixView } from '../../../../src/backends/cpu/matmul/gemm.js';
 
 /** Deterministic uniform values in [-1, 1) from a seed (mulberry32). */
 function randomArray(make: new (n: number) => Float32Array | Float64Array, n: number, seed: number): Float32Array | Float64Array {

@@ -7,13 +7,13 @@
 //                                          the GELU gradient, a the incoming gradient, b the input
 //
 // four lanes at a time. a, b and out are byte addresses in the module's memory and `bytes` a
-// positive multiple of 16 (the driver, elementwise-simd.ts, pads). IEEE float32 arithmetic
+// positive multiple of 16 (the driver, elementwise-wasm.ts, pads). IEEE float32 arithmetic
 // rounds once, and float64 arithmetic rounded to float32 (what the TypeScript loops compute)
 // gives the same bits for +, -, *, /, so both paths agree exactly there; GELU uses the
 // float32 erf and exp of f32x4-math.ts, within a few float32 ulps of the float64 loop.
 
-import { type FunctionDef, assembleModule, op } from './assembler.js';
-import { type Code, Constants, erfF32x4, expF32x4 } from './f32x4-math.js';
+import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
+import { type Code, Constants, erfF32x4, expF32x4 } from '../wasm/f32x4-math.js';
 
 /** Locals of every kernel: the loaded a and b, then scratch. */
 const [A, B] = [5, 6];
