@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { full } from '@dinots/tensor';
-import { type Dataset, type LabeledImage, MNIST, MNIST_MEAN, MNIST_STD, Subset, type TrainDinoConfig, trainDino } from '../src/index.js';
+import { type Dataset, type LabeledImage, MNIST, MNIST_MEAN, MNIST_STD, Subset, type TrainDinoConfig, compareKnn, loadImages, trainDino } from '../src/index.js';
 
 const mnist = new MNIST();
 const subset = new Subset(mnist, Array.from({ length: 24 }, (_, i) => (i * 409) % mnist.length));
@@ -55,6 +55,31 @@ describe('trainDino', () => {
       // One JSON line per iteration across both runs.
       expect(readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n')).to.have.length(6);
     }
+  });
+
+  it('with a BatchNorm head, resumes bit-identically (the running statistics are in the checkpoint)', () => {
+    const bn = (o: Partial<TrainDinoConfig>) => config({ ...o, model: { ...config().model, headUseBn: true }, epochs: 1 });
+    const straight = trainDino(bn({ outputDir: tmp() }));
+    const dir = tmp();
+    trainDino(bn({ outputDir: dir, maxIterations: 2 }));
+    const resumed = trainDino(bn({ outputDir: dir, resume: true }));
+    expect(resumed.history.map((m) => m.loss)).to.deep.equal(straight.history.slice(2).map((m) => m.loss));
+    const a = straight.teacher.stateDict();
+    const b = resumed.teacher.stateDict();
+    expect(Object.keys(a)).to.include('head.mlp.1.running_mean');
+    for (const key of Object.keys(a)) expect([...b[key].dataSync()], key).to.deep.equal([...a[key].dataSync()]);
+  });
+
+  it('logs a weighted k-NN of the teacher and the student every `evaluation.every` iterations and after the last', () => {
+    const bank = loadImages(mnist, Array.from({ length: 40 }, (_, i) => 100 + i));
+    const held = loadImages(mnist, Array.from({ length: 20 }, (_, i) => 200 + i));
+    const dir = tmp();
+    const run = trainDino(config({ outputDir: dir, evaluation: { train: bank, test: held, mean: MNIST_MEAN, std: MNIST_STD, every: 4, k: 5 } }));
+    expect(run.history.filter((m) => m.knn !== undefined).map((m) => m.iteration)).to.deep.equal([3, 5]);
+    const logged = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { knn?: unknown });
+    expect(logged.filter((l) => l.knn !== undefined)).to.have.length(2);
+    const rows = compareKnn([{ name: 'teacher', backbone: run.teacher.backbone }, { name: 'student', backbone: run.student.backbone }], bank, held, { mean: MNIST_MEAN, std: MNIST_STD }, { k: 5 });
+    expect(run.history[5].knn).to.deep.equal({ teacher: rows[0].result.top1, student: rows[1].result.top1 });
   });
 
   it('refuses to resume a checkpoint written with another config', () => {
