@@ -8,7 +8,8 @@
 import { AccumulateGrad, type Node } from './autograd/node.js';
 import { enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 import { type BackwardOptions, runBackward } from './autograd/engine.js';
-import { type DType, type TypedArray, isFloatingPoint } from './dtype.js';
+import { DTYPES, type DType, type TypedArray, isFloatingPoint } from './dtype.js';
+import { DEVICES, checkDType, checkDevice, checkOptions } from './validate.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, formatShape, isContiguousLayout, normalizeDim, numel } from './shape.js';
 import type { Device, Storage } from './storage.js';
@@ -279,10 +280,17 @@ export class Tensor {
 
   /** A copy on another device or with another dtype (this tensor itself when nothing changes). */
   to(target: Device | DType | { device?: Device; dtype?: DType }): Tensor {
-    const t = typeof target === 'string' ? (target === 'cpu' || target === 'gpu' ? { device: target } : { dtype: target }) : target;
+    let t: { device?: Device; dtype?: DType };
+    if (typeof target === 'string') {
+      if ((DEVICES as readonly string[]).includes(target)) t = { device: target as Device };
+      else if ((DTYPES as readonly string[]).includes(target)) t = { dtype: target as DType };
+      else throw new TypeError(`to: '${target}' is neither a dtype (${DTYPES.join(', ')}) nor a device (${DEVICES.join(', ')})`);
+    } else {
+      t = checkOptions('to', target, ['device', 'dtype'], 'target');
+    }
     let out: Tensor = this;
-    if (t.dtype !== undefined) out = toDType(out, t.dtype);
-    if (t.device !== undefined) out = toDevice(out, t.device);
+    if (t.dtype !== undefined) out = toDType(out, checkDType('to', t.dtype));
+    if (t.device !== undefined) out = toDevice(out, checkDevice('to', t.device));
     return out;
   }
 
@@ -318,7 +326,7 @@ export class Tensor {
   sigmoid(): Tensor { return U.sigmoid(this); }
   relu(): Tensor { return U.relu(this); }
   erf(): Tensor { return U.erf(this); }
-  gelu(options?: U.GeluOptions): Tensor { return U.gelu(this, options); }
+  gelu(options?: U.GeluOptions | 'none' | 'tanh'): Tensor { return U.gelu(this, options); }
   clamp(min?: number | null, max?: number | null): Tensor { return U.clamp(this, min, max); }
 
   eq(other: TensorLike): Tensor { return C.eq(this, other); }

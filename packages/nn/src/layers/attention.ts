@@ -4,7 +4,7 @@
 //   A_h = softmax(q_h k_h^T * hd^-0.5) over the keys, shape [B, heads, N, N] (query x key)
 //   out = proj(concat_h(A_h v_h))     heads concatenated head-major back to D
 
-import { type DType, type Generator, type Tensor, formatShape } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -20,6 +20,8 @@ export interface AttentionOptions {
   generator?: Generator;
 }
 
+const ATTENTION_KEYS = ['numHeads', 'qkvBias', 'qkScale', 'attnDrop', 'projDrop', 'dtype', 'generator'];
+
 export class Attention extends Module {
   readonly numHeads: number;
   readonly scale: number;
@@ -30,7 +32,9 @@ export class Attention extends Module {
 
   constructor(readonly dim: number, options: AttentionOptions = {}) {
     super();
-    const { numHeads = 8, qkvBias = false, attnDrop = 0, projDrop = 0, dtype, generator } = options;
+    const { numHeads = 8, qkvBias = false, attnDrop = 0, projDrop = 0, dtype, generator } = checkOptions('Attention', options, ATTENTION_KEYS);
+    checkInteger('Attention', 'dim', dim, { min: 1 });
+    checkInteger('Attention', 'numHeads', numHeads, { min: 1 });
     if (dim % numHeads !== 0) throw new Error(`Attention: embedding dim ${dim} is not divisible by numHeads ${numHeads}`);
     this.numHeads = numHeads;
     this.scale = options.qkScale ?? (dim / numHeads) ** -0.5;

@@ -30,6 +30,7 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
   protected readonly state = new Map<Tensor, S>();
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<H>>, readonly defaults: H) {
+    this.checkHyper(defaults);
     const items = [...params] as (Tensor | ParamGroupInput<H>)[];
     if (items.length === 0) throw new Error(`${this.constructor.name}: got an empty parameter list`);
     const groups = items.every(isParamGroupInput<H>) ? items : [Object.assign({} as Partial<H>, { params: items as Tensor[] })];
@@ -38,7 +39,9 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
 
   /** Adds a group; hyperparameters it does not set come from the defaults. */
   addParamGroup(group: ParamGroupInput<H>): void {
-    const params = [...group.params];
+    const { params: given, ...hyper } = group;
+    this.checkHyper(hyper as unknown as Partial<H>);
+    const params = [...given];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
       if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
@@ -70,6 +73,9 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
       }
     });
   }
+
+  /** Throws unless every hyperparameter in `hyper` is known and valid (PyTorch's constructor checks). */
+  protected abstract checkHyper(hyper: Partial<H>): void;
 
   /** The state of a parameter before its first update. */
   protected abstract initState(p: Tensor): S;
