@@ -6,7 +6,8 @@
 //   norm:  (sum |x|^p)^(1/p);   dx = g x |x|^(p-2) / norm^(p-1)  (0 where norm = 0)
 //   amax/amin and full max/min: the gradient is shared evenly between tied maxima
 //   max/min along a dim: values and the (first) index; the gradient goes to that index
-//   logsumexp: m + log sum exp(x - m) with m = max x, which keeps exp from overflowing
+//   logsumexp: m + log sum exp(x - m) with m = max x, which keeps exp from overflowing;
+//              over an empty dim it is log 0 = -inf, as in PyTorch
 
 import { record } from '../autograd/record.js';
 import { isFloatingPoint } from '../dtype.js';
@@ -18,7 +19,7 @@ import { add, div, mul, sub } from './binary.js';
 import { eq, where } from './compare.js';
 import { expand, reshape, squeeze } from './movement.js';
 import { scatterAdd } from './indexing.js';
-import { zerosLike } from '../creation.js';
+import { full, zerosLike } from '../creation.js';
 import { checkBoolean, checkNumber } from '../validate.js';
 
 type Dims = number | readonly number[] | undefined;
@@ -193,6 +194,10 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
   requireFloat('logsumexp', x);
   checkBoolean('logsumexp', 'keepdim', keepdim);
   const dims = normalizeDims('logsumexp', dim, x.ndim);
+  if (dims.some((d) => x.shape[d] === 0)) {
+    const empty = full(finalShape(x.shape, dims, keepdim), -Infinity, { dtype: x.dtype, device: x.device });
+    return record('LogsumexpBackward', empty, [x], [], [(g) => zerosLike(x, { dtype: g.dtype })]);
+  }
   const m = amax(x.detach(), dims, true);
   const shift = where(eq(abs(m), Infinity), 0, m);
   const y = add(log(sum(exp(sub(x, shift)), dims, true)), shift);
