@@ -42,10 +42,13 @@ export interface NumberRange {
   allowNaN?: boolean;
 }
 
-function rangeText({ min, minExclusive, max, maxExclusive }: NumberRange): string {
+/** 'a number >= 0 and < 1', 'an integer >= 1', 'a finite number > 0' (max < Infinity reads as finite). */
+function expectedText(noun: string, { min, minExclusive, max, maxExclusive }: NumberRange): string {
+  const finite = max === Infinity && maxExclusive;
   const lo = min === undefined ? '' : `${minExclusive ? '>' : '>='} ${min}`;
-  const hi = max === undefined ? '' : `${maxExclusive ? '<' : '<='} ${max}`;
-  return [lo, hi].filter((s) => s !== '').join(' and ');
+  const hi = max === undefined || finite ? '' : `${maxExclusive ? '<' : '<='} ${max}`;
+  const article = finite || noun === 'number' ? 'a' : 'an';
+  return [`${article} ${finite ? 'finite ' : ''}${noun}`, [lo, hi].filter((s) => s !== '').join(' and ')].filter((s) => s !== '').join(' ');
 }
 
 function inRange(v: number, { min, minExclusive, max, maxExclusive }: NumberRange): boolean {
@@ -57,14 +60,14 @@ function inRange(v: number, { min, minExclusive, max, maxExclusive }: NumberRang
 export function checkNumber(op: string, name: string, value: unknown, range: NumberRange = {}): number {
   if (typeof value !== 'number' || (Number.isNaN(value) && !range.allowNaN)) fail('type', op, name, 'a number', value);
   if (Number.isNaN(value)) return value;
-  if (!inRange(value, range)) fail('range', op, name, `a number ${rangeText(range)}`, value);
+  if (!inRange(value, range)) fail('range', op, name, expectedText('number', range), value);
   return value;
 }
 
 /** An integer within `range`. */
 export function checkInteger(op: string, name: string, value: unknown, range: NumberRange = {}): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) fail('type', op, name, 'an integer', value);
-  if (!inRange(value, range)) fail('range', op, name, `an integer ${rangeText(range)}`, value);
+  if (!inRange(value, range)) fail('range', op, name, expectedText('integer', range), value);
   return value;
 }
 
