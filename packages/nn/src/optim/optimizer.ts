@@ -3,8 +3,10 @@
 // which a training loop may change between steps (DINO sets lr and weight decay from
 // schedules every iteration). step() updates, outside autograd, every parameter of every
 // group whose grad is not null; parameters without a gradient are skipped entirely.
+// Each parameter's update runs in a memory scope(): its temporaries go back to the buffer
+// pool at once (even in a training loop without scopes), and the state it writes is kept.
 
-import { type Tensor, formatShape, keep, noGrad } from '@dinots/tensor';
+import { type Tensor, formatShape, keep, noGrad, scope } from '@dinots/tensor';
 
 /** Hyperparameters every optimizer has. */
 export interface BaseHyper {
@@ -68,7 +70,12 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
             s = keep(this.initState(p));
             this.state.set(p, s);
           }
-          this.update(p, p.grad, group, s);
+          // the update's temporaries are freed as soon as it is done; its state is kept
+          const state = s;
+          scope(() => {
+            this.update(p, p.grad!, group, state);
+            keep(state);
+          });
         }
       }
     });
