@@ -49,8 +49,8 @@ function run<T extends Tensor>(self: T, op: InPlace): T {
     throw new Error(`${op.name}: cannot write into an expanded tensor (shape ${formatShape(self.shape)}, strides ${formatShape(self.strides)}): several elements share one memory location; clone() it first`);
   }
   const view = self.viewOf;
-  const involved = self.requiresGrad || (view?.base.requiresGrad ?? false) || op.operands.some((t) => t.requiresGrad);
-  if (!isGradEnabled() || !involved) {
+  const involved = () => self.requiresGrad || (view?.base.requiresGrad ?? false) || op.operands.some((t) => t.requiresGrad);
+  if (!isGradEnabled() || !involved()) {
     op.kernel();
     self.storage.bumpVersion();
     return self;
