@@ -1,8 +1,9 @@
 // How a training loop's memory habits change its speed: the same ViT train step (depth 6,
 // dim 192, 3 heads, batch 32 of 32x32x3 images: forward, loss, grad) run in three loops:
-//   plain    step after step, never yielding: dead tensors come back only through the
-//            garbage collector, whose finalizers run between event-loop tasks, so every
-//            output lands on fresh memory (page faults)
+//   plain    step after step, never yielding: the backward pass's temporaries come back at
+//            once (backward runs in its own scope), but dead forward outputs only through
+//            the garbage collector, whose finalizers run between event-loop tasks, so
+//            those land on fresh memory (page faults)
 //   gc       a full garbage collection and an event-loop turn between steps (what the
 //            benchmark harness does between samples): the pool gets the memory back
 //   scope    each step in scope(): its buffers go back to the pool when it ends

@@ -37,6 +37,11 @@ export function sidecarPath(path: string): string {
   return path.replace(/\.safetensors$/, '') + '.json';
 }
 
+/** The tensors' path of a checkpoint named by either of its files (x.safetensors or its sidecar x.json). */
+export function tensorsPath(path: string): string {
+  return path.endsWith('.json') ? path.slice(0, -'.json'.length) + '.safetensors' : path;
+}
+
 export function saveCheckpoint(path: string, state: TrainingState, meta: Omit<CheckpointMeta, 'format' | 'optimizer'>): void {
   const tensors: Record<string, Tensor> = {};
   const onCpu = (t: Tensor) => t.to('cpu');
@@ -86,7 +91,8 @@ export function loadCheckpoint(path: string, state: TrainingState): CheckpointMe
 }
 
 /** Student and teacher networks rebuilt from a checkpoint's sidecar config and loaded from it. */
-export function loadCheckpointNetworks(path: string): { student: DinoNetwork; teacher: DinoNetwork; meta: CheckpointMeta } {
+export function loadCheckpointNetworks(file: string): { student: DinoNetwork; teacher: DinoNetwork; meta: CheckpointMeta } {
+  const path = tensorsPath(file);
   const json = sidecarPath(path);
   if (!existsSync(path) || !existsSync(json)) throw new Error(`loadCheckpointNetworks: need both ${path} and ${json}`);
   const meta = JSON.parse(readFileSync(json, 'utf8')) as CheckpointMeta;

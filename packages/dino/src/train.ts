@@ -18,7 +18,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Device, Generator, type GeneratorState, backendInfo, randperm } from '@dinots/tensor';
+import { type Device, Generator, type GeneratorState, backendInfo, checkInteger, randperm } from '@dinots/tensor';
 import { AdamW, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
@@ -143,7 +143,7 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   if (warmupEpochs > epochs) throw new Error(`trainDino: warmupEpochs ${warmupEpochs} exceeds epochs ${epochs}`);
   const totalIterations = epochs * itersPerEpoch;
   const stopAt = Math.min(config.maxIterations ?? totalIterations, totalIterations);
-  const saveEvery = config.saveEvery ?? itersPerEpoch;
+  const saveEvery = config.saveEvery === undefined ? itersPerEpoch : checkInteger('trainDino', 'saveEvery', config.saveEvery, { min: 1 });
 
   // Random sources: initialisation and drop path, shuffling, augmentation.
   const rng = { model: new Generator(seed), shuffle: new Generator(seed + 1), augmentation: new Generator(seed + 2) };
@@ -177,6 +177,8 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   }
   if (outputDir !== undefined) mkdirSync(outputDir, { recursive: true });
   const logger = outputDir === undefined ? undefined : new JsonlLogger(join(outputDir, 'log.jsonl'));
+  // the log holds exactly the iterations before this one (none for a fresh run into an old folder)
+  logger?.truncate((r) => typeof r.iteration === 'number' && r.iteration < iteration);
   const bar = config.progress === false ? undefined : new ProgressBar(Math.max(stopAt, 1), { label: `DINO (${epochs} epochs x ${itersPerEpoch} it)`, stream: config.progress });
 
   const save = (next: number) => {

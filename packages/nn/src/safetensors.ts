@@ -17,7 +17,7 @@
 // loads without a copy.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type DType, type Tensor, type TypedArray, formatShape, tensor } from '@dinots/tensor';
+import { type DType, type Tensor, type TypedArray, checkTensor, describe, formatShape, tensor } from '@dinots/tensor';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'BOOL';
 
@@ -139,9 +139,12 @@ function decode(e: HeaderEntry, raw: Uint8Array): TypedArray {
   }
 }
 
-/** Reads a safetensors file (path or bytes) into name -> Tensor, like Python's safetensors load_file. */
-export function loadSafetensors(pathOrBytes: string | Uint8Array): Record<string, Tensor> {
-  return parseSafetensors(typeof pathOrBytes === 'string' ? readFileSync(pathOrBytes) : pathOrBytes).tensors;
+/** Reads a safetensors file (a path, or its bytes) into name -> Tensor, like Python's safetensors load_file / load. */
+export function loadSafetensors(pathOrBytes: string | Uint8Array | ArrayBuffer): Record<string, Tensor> {
+  if (typeof pathOrBytes === 'string') return parseSafetensors(readFileSync(pathOrBytes)).tensors;
+  if (pathOrBytes instanceof Uint8Array) return parseSafetensors(pathOrBytes).tensors;
+  if (pathOrBytes instanceof ArrayBuffer) return parseSafetensors(new Uint8Array(pathOrBytes)).tensors;
+  throw new TypeError(`loadSafetensors: expected a file path, a Uint8Array or an ArrayBuffer, got ${describe(pathOrBytes)}`);
 }
 
 export interface SaveSafetensorsOptions {
@@ -151,6 +154,8 @@ export interface SaveSafetensorsOptions {
 
 /** The bytes of a safetensors file holding `tensors` and optional string metadata. */
 export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>, options: SaveSafetensorsOptions = {}): Uint8Array {
+  checkMetadata(metadata);
+  for (const [name, t] of Object.entries(tensors)) checkTensor('saveSafetensors', `tensors['${name}']`, t);
   const items = Object.entries(tensors).map(([name, t]) => {
     const dtype = options.storeAs?.[t.dtype] ?? NATIVE[t.dtype];
     return { name, t, dtype, bytes: encode(name, t, dtype) };
@@ -178,6 +183,19 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
     at += bytes.byteLength;
   }
   return out;
+}
+
+/** The format allows only string metadata values (the loader refuses others), so the writer refuses them too. */
+function checkMetadata(metadata: unknown): void {
+  if (metadata === undefined) return;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new TypeError(`saveSafetensors: metadata must be an object of string values, got ${describe(metadata)}`);
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') {
+      throw new TypeError(`saveSafetensors: metadata value '${key}' must be a string (safetensors __metadata__ holds strings only), got ${describe(value)}; use String() or JSON.stringify()`);
+    }
+  }
 }
 
 /** Writes `tensors` (and optional metadata) as a safetensors file, like Python's save_file. */

@@ -5,7 +5,22 @@
 // Parameter names are the official state-dict keys (cls_token, pos_embed, patch_embed.proj.*,
 // blocks.i.*, norm.*), so converted official checkpoints load unchanged.
 
-import { type DType, type Generator, type Tensor, cat, formatShape, interpolate, linspace, zeros } from '@dinots/tensor';
+import {
+  type DType,
+  type Generator,
+  type Tensor,
+  cat,
+  checkBoolean,
+  checkDType,
+  checkGenerator,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  formatShape,
+  interpolate,
+  linspace,
+  zeros,
+} from '@dinots/tensor';
 import { constant_, truncNormal_ } from './init.js';
 import { Block } from './layers/block.js';
 import { ModuleList } from './layers/containers.js';
@@ -36,6 +51,33 @@ export interface VisionTransformerOptions {
   generator?: Generator;
 }
 
+const VIT_KEYS = [
+  'imgSize', 'patchSize', 'inChans', 'embedDim', 'depth', 'numHeads', 'mlpRatio', 'qkvBias', 'qkScale',
+  'dropRate', 'attnDropRate', 'dropPathRate', 'layerNormEps', 'dtype', 'generator',
+] as const;
+
+/** Checks every VisionTransformer option; `op` names the constructor or factory in messages. */
+function checkVitOptions(op: string, options: VisionTransformerOptions, keys: readonly string[]): void {
+  const o = checkOptions(op, options, keys);
+  const positive = { min: 1 };
+  const rate = { min: 0, max: 1 };
+  if (o.imgSize !== undefined) checkInteger(op, 'imgSize', o.imgSize, positive);
+  if (o.patchSize !== undefined) checkInteger(op, 'patchSize', o.patchSize, positive);
+  if (o.inChans !== undefined) checkInteger(op, 'inChans', o.inChans, positive);
+  if (o.embedDim !== undefined) checkInteger(op, 'embedDim', o.embedDim, positive);
+  if (o.depth !== undefined) checkInteger(op, 'depth', o.depth, { min: 0 });
+  if (o.numHeads !== undefined) checkInteger(op, 'numHeads', o.numHeads, positive);
+  if (o.mlpRatio !== undefined) checkNumber(op, 'mlpRatio', o.mlpRatio, { min: 0, minExclusive: true, max: Infinity, maxExclusive: true });
+  if (o.qkvBias !== undefined) checkBoolean(op, 'qkvBias', o.qkvBias);
+  if (o.qkScale !== undefined) checkNumber(op, 'qkScale', o.qkScale, { min: 0, minExclusive: true });
+  if (o.dropRate !== undefined) checkNumber(op, 'dropRate', o.dropRate, rate);
+  if (o.attnDropRate !== undefined) checkNumber(op, 'attnDropRate', o.attnDropRate, rate);
+  if (o.dropPathRate !== undefined) checkNumber(op, 'dropPathRate', o.dropPathRate, { min: 0, max: 1, maxExclusive: true });
+  if (o.layerNormEps !== undefined) checkNumber(op, 'layerNormEps', o.layerNormEps, { min: 0 });
+  if (o.dtype !== undefined) checkDType(op, o.dtype);
+  checkGenerator(op, o.generator);
+}
+
 export class VisionTransformer extends Module {
   readonly embedDim: number;
   readonly numHeads: number;
@@ -46,10 +88,13 @@ export class VisionTransformer extends Module {
 
   constructor(options: VisionTransformerOptions = {}) {
     super();
+    checkVitOptions('VisionTransformer', options, VIT_KEYS);
     const {
       imgSize = 224, patchSize = 16, inChans = 3, embedDim = 768, depth = 12, numHeads = 12, mlpRatio = 4, qkvBias = false,
       qkScale, dropRate = 0, attnDropRate = 0, dropPathRate = 0, layerNormEps = 1e-5, dtype = 'float32', generator,
     } = options;
+    if (embedDim % numHeads !== 0) throw new RangeError(`VisionTransformer: embedDim ${embedDim} is not divisible by numHeads ${numHeads}`);
+    if (patchSize > imgSize) throw new RangeError(`VisionTransformer: patchSize ${patchSize} is larger than imgSize ${imgSize}`);
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.patchEmbed = this.registerModule('patch_embed', new PatchEmbed({ imgSize, patchSize, inChans, embedDim, dtype, generator }));
@@ -157,21 +202,24 @@ export class VisionTransformer extends Module {
 
 export type VitFactoryOptions = Omit<VisionTransformerOptions, 'embedDim' | 'depth' | 'numHeads' | 'mlpRatio' | 'qkvBias' | 'layerNormEps'>;
 
-function dinoVit(embedDim: number, numHeads: number, options: VitFactoryOptions): VisionTransformer {
+const FACTORY_KEYS = VIT_KEYS.filter((k) => !['embedDim', 'depth', 'numHeads', 'mlpRatio', 'qkvBias', 'layerNormEps'].includes(k));
+
+function dinoVit(name: string, embedDim: number, numHeads: number, options: VitFactoryOptions): VisionTransformer {
+  checkVitOptions(name, options, FACTORY_KEYS);
   return new VisionTransformer({ patchSize: 16, ...options, embedDim, depth: 12, numHeads, mlpRatio: 4, qkvBias: true, layerNormEps: 1e-6 });
 }
 
 /** ViT-Tiny (D 192, 3 heads, depth 12), as DINO's vit_tiny: 5,524,416 parameters at patch 16. */
 export function vitTiny(options: VitFactoryOptions = {}): VisionTransformer {
-  return dinoVit(192, 3, options);
+  return dinoVit('vitTiny', 192, 3, options);
 }
 
 /** ViT-Small (D 384, 6 heads, depth 12), as DINO's vit_small: 21,665,664 parameters at patch 16. */
 export function vitSmall(options: VitFactoryOptions = {}): VisionTransformer {
-  return dinoVit(384, 6, options);
+  return dinoVit('vitSmall', 384, 6, options);
 }
 
 /** ViT-Base (D 768, 12 heads, depth 12), as DINO's vit_base: 85,798,656 parameters at patch 16. */
 export function vitBase(options: VitFactoryOptions = {}): VisionTransformer {
-  return dinoVit(768, 12, options);
+  return dinoVit('vitBase', 768, 12, options);
 }

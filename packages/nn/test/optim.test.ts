@@ -103,7 +103,7 @@ describe('AdamW', () => {
     const w = param([1]);
     expect(() => new AdamW([{ params: [w] }, { params: [w] }])).to.throw(/more than one parameter group/);
     expect(() => new AdamW([w], { betas: [1, 0.9] })).to.throw(/invalid betas/);
-    expect(() => new AdamW([w], { weightDecay: -1 })).to.throw('AdamW: invalid weightDecay -1');
+    expect(() => new AdamW([w], { weightDecay: -1 })).to.throw("AdamW: argument 'weightDecay' must be a number >= 0, got -1 (a number)");
     const opt = new AdamW([w]);
     expect(() => opt.loadStateDict({ state: {}, paramGroups: [] })).to.throw('AdamW.loadStateDict: the state dict has 0 parameter groups, this optimizer has 1');
   });

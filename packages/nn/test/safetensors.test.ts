@@ -146,4 +146,21 @@ describe('safetensors', () => {
       });
     }
   });
+
+  it('refuses non-string metadata when writing, which its own loader would refuse when reading', () => {
+    const t = { a: tensor([1]) };
+    const bad = <V>(v: unknown) => v as V;
+    expect(() => serializeSafetensors(t, bad({ epoch: 3 }))).to.throw(TypeError, /^saveSafetensors: metadata value 'epoch' must be a string \(safetensors __metadata__ holds strings only\), got 3 \(a number\)/);
+    expect(() => serializeSafetensors(t, bad({ w: tensor([1]) }))).to.throw(TypeError, /metadata value 'w' must be a string .*got a Tensor of shape \[1\]/);
+    expect(() => serializeSafetensors(t, bad('epoch=3'))).to.throw(TypeError, /^saveSafetensors: metadata must be an object of string values/);
+    expect(() => serializeSafetensors(bad({ a: [1, 2] }))).to.throw(TypeError, /^saveSafetensors: argument 'tensors\['a'\]' must be a Tensor/);
+    const dir = mkdtempSync(join(tmpdir(), 'dinots-st-'));
+    try {
+      expect(() => saveSafetensors(join(dir, 'x.safetensors'), t, bad({ epoch: 3 }))).to.throw(/metadata value 'epoch'/);
+      saveSafetensors(join(dir, 'y.safetensors'), t, { epoch: '3' });
+      expect(parseSafetensors(serializeSafetensors(t, { epoch: '3' })).metadata).to.deep.equal({ epoch: '3' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -70,9 +70,3 @@ export function castScalar(value: number, dtype: DType): number {
     case 'bool': return value !== 0 ? 1 : 0;
   }
 }
-
-export function assertDType(dtype: string, op: string): asserts dtype is DType {
-  if (!(DTYPES as readonly string[]).includes(dtype)) {
-    throw new TypeError(`${op}: unknown dtype '${dtype}' (expected one of ${DTYPES.join(', ')})`);
-  }
-}

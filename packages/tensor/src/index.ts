@@ -63,3 +63,18 @@ export { GpuStorage } from './backends/gpu/gpu-storage.js';
 export { GpuContext, type GpuOptions } from './backends/gpu/context.js';
 export { type GpuBackendInfo, type GpuMode, type ModeProbe, type WebGpuAdapterInfo, GPU_MODES } from './backends/gpu/mode.js';
 export { memory, scope, keep, type MemoryInfo } from './memory.js';
+export {
+  describe,
+  checkNumber,
+  checkInteger,
+  checkBoolean,
+  checkString,
+  checkChoice,
+  checkDType,
+  checkDevice,
+  checkShape,
+  checkOptions,
+  checkTensor,
+  checkGenerator,
+  type NumberRange,
+} from './validate.js';

@@ -1,4 +1,4 @@
-// Device memory: which storages are alive, and scopes that free them.
+// Tensor memory: which storages are alive, and scopes that free them.
 //
 // GPU textures are not garbage collected: a GPU tensor frees its texture when it is
 // disposed (t.dispose(), or `using t = ...`), when a scope it was created in ends, or,
@@ -7,6 +7,12 @@
 // buffers go back to the CPU buffer pool at once, so a loop that runs each step in a
 // scope reuses its memory without waiting for the garbage collector (fresh memory costs
 // page faults). A disposed tensor, on either device, throws when it is used.
+// Without any scope() of the user's, backward() and the nn optimizers still run in their
+// own scopes, so a plain training loop recycles the memory of every gradient temporary;
+// only forward activations wait for the garbage collector.
+// memory() counts both: GPU storages, and CPU storages with their bytes (a CPU storage
+// leaves the count when it is disposed, or when the garbage collector has dropped it and
+// its finalizer has run, which happens between event-loop tasks).
 //
 // scope(fn) disposes every storage allocated while fn runs, except those behind
 // the tensors fn returns (which move to the enclosing scope) or passes to keep() (which no
@@ -70,9 +76,36 @@ export function trackAllocation(storage: Storage): void {
   trackScoped(storage);
 }
 
-/** Called by a CPU storage when it is created, and by trackAllocation: adds it to the open scope (CPU memory is not counted in memory()). */
+/** Called by trackAllocation and trackCpuAllocation: adds the storage to the open scope. */
 export function trackScoped(storage: Storage): void {
   tracker.current()?.storages.add(storage);
+}
+
+const cpuCounts = { storages: 0, bytes: 0 };
+const cpuFinalizer = new FinalizationRegistry<number>((bytes) => {
+  cpuCounts.storages--;
+  cpuCounts.bytes -= bytes;
+});
+
+/**
+ * Called by a CPU storage when it is created, with `token`, an empty object that only the
+ * storage references: counts the storage's bytes until trackCpuRelease or the token's
+ * collection, and adds it to the open scope. The token, not the storage, is registered:
+ * V8's minor collections keep registered objects alive, and a registered storage would
+ * keep its array out of their reach (doubling a plain training loop's peak memory).
+ */
+export function trackCpuAllocation(storage: Storage, token: object, bytes: number): void {
+  cpuCounts.storages++;
+  cpuCounts.bytes += bytes;
+  cpuFinalizer.register(token, bytes, token);
+  trackScoped(storage);
+}
+
+/** Called once by a CPU storage's dispose(). */
+export function trackCpuRelease(token: object, bytes: number): void {
+  if (!cpuFinalizer.unregister(token)) return;
+  cpuCounts.storages--;
+  cpuCounts.bytes -= bytes;
 }
 
 /** Called exactly once per tracked storage, when its device memory is freed by dispose() or by the garbage collector. */
@@ -83,6 +116,8 @@ export function trackRelease(length: number, how: 'disposed' | 'collected'): voi
 }
 
 export interface MemoryInfo {
+  /** CPU storages alive (neither disposed nor collected yet) and the bytes they hold. */
+  cpu: { storages: number; bytes: number };
   /** Device storages (GPU textures) currently alive. */
   storages: number;
   /** Elements they hold (4 bytes each on the GPU). */
@@ -94,12 +129,13 @@ export interface MemoryInfo {
 }
 
 /**
- * How much device memory tensors hold right now. `storages` drops when the garbage
- * collector frees a forgotten tensor, at moments nobody controls; `allocated - disposed`
- * counts only explicit frees, which makes it the deterministic leak detector for tests.
+ * How much memory tensors hold right now: `cpu` for CPU tensors, the other fields for GPU
+ * storages. Counts drop when the garbage collector frees a forgotten tensor, at moments
+ * nobody controls; on the GPU `allocated - disposed` counts only explicit frees, which
+ * makes it the deterministic leak detector for tests.
  */
 export function memory(): MemoryInfo {
-  return { ...counts };
+  return { cpu: { ...cpuCounts }, ...counts };
 }
 
 /** The storages of every tensor in `value` (a tensor, or arrays and objects holding tensors). */

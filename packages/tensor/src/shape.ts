@@ -4,6 +4,8 @@
 // stride_i = prod_{j>i} d_j. Broadcasting follows NumPy: align shapes on the right;
 // two sizes are compatible when equal or when one of them is 1.
 
+import { checkDimArg, checkInteger } from './validate.js';
+
 export type Shape = readonly number[];
 
 export function numel(shape: Shape): number {
@@ -56,6 +58,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /** Maps a possibly negative dim into [0, ndim), or throws naming the op. */
 export function normalizeDim(op: string, dim: number, ndim: number): number {
+  checkInteger(op, 'dim', dim);
   const lo = -Math.max(ndim, 1);
   const hi = Math.max(ndim, 1) - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
@@ -66,6 +69,7 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
 
 /** Normalises a dim list (undefined = all dims), rejecting repeats. Returned sorted. */
 export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
+  checkDimArg(op, dims);
   if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim));

@@ -7,7 +7,7 @@
 
 import { type DType, type TypedArray, typedArrayFor, dtypeOfArray } from './dtype.js';
 import { releasePooled } from './backends/cpu/buffer-pool.js';
-import { trackScoped } from './memory.js';
+import { trackCpuAllocation, trackCpuRelease } from './memory.js';
 
 export type Device = 'cpu' | 'gpu';
 
@@ -34,11 +34,13 @@ export abstract class Storage {
  */
 export class CpuStorage extends Storage {
   private array: TypedArray | null;
+  /** Dies with this storage; memory() counts the storage until then (see trackCpuAllocation). */
+  private readonly liveness = {};
 
   constructor(data: TypedArray, private readonly pooled = false) {
     super('cpu', dtypeOfArray(data), data.length);
     this.array = data;
-    trackScoped(this);
+    trackCpuAllocation(this, this.liveness, data.byteLength);
   }
 
   /** The elements; throws once the storage was disposed. */
@@ -55,6 +57,7 @@ export class CpuStorage extends Storage {
 
   override dispose(): void {
     if (this.array === null) return;
+    trackCpuRelease(this.liveness, this.array.byteLength);
     if (this.pooled) releasePooled(this.array);
     this.array = null;
   }

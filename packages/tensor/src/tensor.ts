@@ -6,8 +6,10 @@
 // which validate, dispatch to the device's backend and record autograd.
 
 import { AccumulateGrad, type Node } from './autograd/node.js';
+import { enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 import { type BackwardOptions, runBackward } from './autograd/engine.js';
-import { type DType, type TypedArray, isFloatingPoint } from './dtype.js';
+import { DTYPES, type DType, type TypedArray, isFloatingPoint } from './dtype.js';
+import { DEVICES, checkDType, checkDevice, checkOptions } from './validate.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, formatShape, isContiguousLayout, normalizeDim, numel } from './shape.js';
 import type { Device, Storage } from './storage.js';
@@ -33,6 +35,19 @@ export type TensorLike = Tensor | number | boolean;
 
 export type NestedArray = number | boolean | readonly NestedArray[];
 
+/**
+ * How a view was made from its base (the tensor that is not itself a view), as PyTorch's
+ * view tracking: `replay(base)` redoes the chain of view ops. After an in-place op on any
+ * tensor over the same storage, a view's history is rebuilt by replaying it on the base's
+ * current history, so every view sees the write (PyTorch's regenerated AsStridedBackward).
+ */
+export interface ViewInfo {
+  readonly base: Tensor;
+  readonly replay: (base: Tensor) => Tensor;
+  /** False for views made inside noGrad(): their history is never rebuilt (as in PyTorch). */
+  readonly differentiable: boolean;
+}
+
 export class Tensor {
   readonly storage: Storage;
   readonly shape: readonly number[];
@@ -43,12 +58,17 @@ export class Tensor {
   private leafRequiresGrad = false;
   private node: Node | null = null;
   private accumulator: AccumulateGrad | null = null;
+  /** Set on views (see ViewInfo); null for tensors that own their layout. */
+  private viewInfo: ViewInfo | null = null;
+  /** The storage version at which `node` was last set; a view whose storage moved on rebuilds it. */
+  private nodeVersion: number;
 
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[] = contiguousStrides(shape), offset = 0) {
     this.storage = storage;
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
+    this.nodeVersion = storage.version;
   }
 
   get dtype(): DType {
@@ -82,7 +102,7 @@ export class Tensor {
   // ---------------------------------------------------------------- autograd state
 
   get requiresGrad(): boolean {
-    return this.leafRequiresGrad || this.node !== null;
+    return this.leafRequiresGrad || this.history() !== null;
   }
 
   set requiresGrad(flag: boolean) {
@@ -91,9 +111,10 @@ export class Tensor {
 
   /** Sets requiresGrad on a leaf (PyTorch's requires_grad_). Returns this. */
   requiresGrad_(flag = true): this {
-    if (this.node !== null) {
+    const node = this.history();
+    if (node !== null) {
       throw new Error(
-        `requiresGrad_: you can only change the requiresGrad flag of leaf tensors; this one was produced by ${this.node.name}. ` +
+        `requiresGrad_: you can only change the requiresGrad flag of leaf tensors; this one was produced by ${node.name}. ` +
           `Use detach() to get a leaf.`,
       );
     }
@@ -107,33 +128,69 @@ export class Tensor {
 
   /** The Node that produced this tensor, or null for leaves. */
   get gradFn(): Node | null {
-    return this.node;
+    return this.history();
   }
 
   get isLeaf(): boolean {
-    return this.node === null;
+    return this.history() === null;
   }
 
   /** Where a gradient for this tensor enters the graph: its gradFn, a leaf accumulator, or null. */
   gradEdge(): Node | null {
-    if (this.node !== null) return this.node;
+    const node = this.history();
+    if (node !== null) return node;
     if (!this.leafRequiresGrad) return null;
     this.accumulator ??= new AccumulateGrad(this);
     return this.accumulator;
   }
 
-  /** @internal Called by `record` on a fresh op output. */
-  setGradFn(node: Node): void {
+  /**
+   * The current gradFn. A differentiable view whose storage was written in place since
+   * its gradFn was set gets a new one: its view ops replayed on the base's history.
+   */
+  private history(): Node | null {
+    const view = this.viewInfo;
+    if (view !== null && view.differentiable && this.nodeVersion !== this.storage.version) {
+      this.nodeVersion = this.storage.version;
+      this.node = view.base.requiresGrad ? enableGrad(() => view.replay(view.base).gradFn) : null;
+    }
+    return this.node;
+  }
+
+  /** @internal Called by `record` on a fresh op output, and by in-place ops rebasing a history. */
+  setGradFn(node: Node | null): void {
     this.node = node;
+    this.nodeVersion = this.storage.version;
+  }
+
+  /** @internal Marks this view's gradFn as out of date, to be rebuilt from its base on next use. */
+  invalidateGradFn(): void {
+    this.nodeVersion = -1;
+  }
+
+  /** @internal Makes this tensor a view of `source` (or of source's base), made by `replay`. */
+  setViewOf(source: Tensor, replay: (base: Tensor) => Tensor): void {
+    const parent = source.viewInfo;
+    const recording = isGradEnabled();
+    this.viewInfo =
+      parent === null
+        ? { base: source, replay, differentiable: recording }
+        : { base: parent.base, replay: (b) => replay(parent.replay(b)), differentiable: parent.differentiable && recording };
+  }
+
+  /** The view relation of this tensor (null unless it was made by a view op). */
+  get viewOf(): ViewInfo | null {
+    return this.viewInfo;
   }
 
   /** Keeps `.grad` for this non-leaf tensor during backward (PyTorch's retain_grad). */
   retainGrad(): this {
-    if (this.node === null) {
+    const node = this.history();
+    if (node === null) {
       if (!this.leafRequiresGrad) throw new Error('retainGrad: cannot retain the gradient of a tensor that does not require grad');
       return this;
     }
-    this.node.retained = this;
+    node.retained = this;
     return this;
   }
 
@@ -223,10 +280,17 @@ export class Tensor {
 
   /** A copy on another device or with another dtype (this tensor itself when nothing changes). */
   to(target: Device | DType | { device?: Device; dtype?: DType }): Tensor {
-    const t = typeof target === 'string' ? (target === 'cpu' || target === 'gpu' ? { device: target } : { dtype: target }) : target;
+    let t: { device?: Device; dtype?: DType };
+    if (typeof target === 'string') {
+      if ((DEVICES as readonly string[]).includes(target)) t = { device: target as Device };
+      else if ((DTYPES as readonly string[]).includes(target)) t = { dtype: target as DType };
+      else throw new TypeError(`to: '${target}' is neither a dtype (${DTYPES.join(', ')}) nor a device (${DEVICES.join(', ')})`);
+    } else {
+      t = checkOptions('to', target, ['device', 'dtype'], 'target');
+    }
     let out: Tensor = this;
-    if (t.dtype !== undefined) out = toDType(out, t.dtype);
-    if (t.device !== undefined) out = toDevice(out, t.device);
+    if (t.dtype !== undefined) out = toDType(out, checkDType('to', t.dtype));
+    if (t.device !== undefined) out = toDevice(out, checkDevice('to', t.device));
     return out;
   }
 
@@ -262,7 +326,7 @@ export class Tensor {
   sigmoid(): Tensor { return U.sigmoid(this); }
   relu(): Tensor { return U.relu(this); }
   erf(): Tensor { return U.erf(this); }
-  gelu(options?: U.GeluOptions): Tensor { return U.gelu(this, options); }
+  gelu(options?: U.GeluOptions | 'none' | 'tanh'): Tensor { return U.gelu(this, options); }
   clamp(min?: number | null, max?: number | null): Tensor { return U.clamp(this, min, max); }
 
   eq(other: TensorLike): Tensor { return C.eq(this, other); }
@@ -347,6 +411,9 @@ export class Tensor {
   sqrt_(): this { return IP.unary_('sqrt', this); }
   exp_(): this { return IP.unary_('exp', this); }
   neg_(): this { return IP.unary_('neg', this); }
+  relu_(): this { return IP.unary_('relu', this); }
+  sigmoid_(): this { return IP.unary_('sigmoid', this); }
+  tanh_(): this { return IP.unary_('tanh', this); }
   clamp_(min?: number | null, max?: number | null): this { return IP.clamp_(this, min, max); }
   copy_(src: TensorLike): this { return IP.copy_(this, src); }
   fill_(value: number): this { return IP.fill_(this, value); }

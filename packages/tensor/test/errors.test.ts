@@ -53,7 +53,7 @@ describe('error messages', () => {
     expect(() => T.ones([2]).gather(0, T.zeros([1]))).to.throw('gather: index must be an int32 tensor, got dtype float32');
     expect(() => T.ones([2], { dtype: 'int32' }).mul_(0.5)).to.throw(/mul_: result type float32 can't be cast to the desired output type int32/);
     expect(() => T.ones([2]).maskedFill(T.ones([2]), 0)).to.throw(/maskedFill: mask must be a bool tensor, got dtype float32/);
-    expect(() => T.tensor([1], { dtype: 'float16' as never })).to.throw(/tensor: unknown dtype 'float16'/);
+    expect(() => T.tensor([1], { dtype: 'float16' as never })).to.throw(/tensor: argument 'dtype' must be one of 'bool', 'int32', 'float32', 'float64', got 'float16'/);
     expect(() => T.softmax(T.ones([2], { dtype: 'int32' }), 0)).to.throw(/softmax: expected a floating point tensor/);
     expect(() => T.ones([2], { dtype: 'int32' }).pow(-1)).to.throw('pow: integers to negative integer powers are not allowed (dtype int32, exponent -1)');
   });
@@ -66,7 +66,7 @@ describe('error messages', () => {
   it('creation', () => {
     expect(() => T.tensor([[1, 2], [3]])).to.throw(/tensor: ragged nested array/);
     expect(() => T.tensor(new Float32Array(5), { shape: [2, 3] })).to.throw('tensor: shape [2, 3] needs 6 elements but the typed array has 5');
-    expect(() => T.zeros([2, -1])).to.throw(/zeros: invalid shape \[2, -1\]|full: invalid shape \[2, -1\]/);
+    expect(() => T.zeros([2, -1])).to.throw(/zeros: argument 'size' must be a list of non-negative integer sizes, got \[2, -1\]/);
     expect(() => T.randint(3, 3, [2])).to.throw(/randint: expected low < high, got low=3, high=3/);
     expect(() => T.ones([2, 2]).item()).to.throw(/item: only one-element tensors can be converted to a number, got shape \[2, 2\]/);
   });

@@ -18,10 +18,14 @@ export function isImageFile(name: string): boolean {
 /** An RGB image tensor [3, H, W] (float32 in [0, 1]) from PNG or JPEG bytes; `name` is for errors. */
 export function decodeImage(bytes: Uint8Array, name = 'image'): Tensor {
   let decoded: { width: number; height: number; data: Uint8Array };
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    decoded = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } else if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+  const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  if (png || (bytes[0] === 0xff && bytes[1] === 0xd8)) {
+    try {
+      decoded = png ? PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) : jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    } catch (error) {
+      // the decoders' own messages ("unexpected end of file") do not say which file
+      throw new Error(`decodeImage: cannot decode ${name} as ${png ? 'PNG' : 'JPEG'} (truncated or corrupt?): ${(error as Error).message}`, { cause: error });
+    }
   } else {
     throw new Error(`decodeImage: ${name} is neither a PNG nor a JPEG (first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
   }

@@ -11,6 +11,12 @@ import { decodeImage, isImageFile } from './image-codec.js';
 export interface ImageFolderOptions {
   /** Applied to each decoded [3, H, W] image. */
   transform?: (image: Tensor) => Tensor;
+  /**
+   * What to do with a file that cannot be decoded. Without it, get() throws an error naming
+   * the file. With it, the file is reported here once, and get() returns the next readable
+   * image in its place (so the dataset keeps its length while training runs).
+   */
+  onBadImage?: (path: string, error: Error) => void;
 }
 
 export class ImageFolder implements Dataset<LabeledImage> {
@@ -20,10 +26,14 @@ export class ImageFolder implements Dataset<LabeledImage> {
   /** [path, label] of every image. */
   readonly samples: [string, number][];
   private readonly transform?: (image: Tensor) => Tensor;
+  private readonly onBadImage?: (path: string, error: Error) => void;
+  /** Indices of samples found unreadable (only with onBadImage). */
+  private readonly bad = new Set<number>();
 
   constructor(root: string, options: ImageFolderOptions = {}) {
     this.root = root;
     this.transform = options.transform;
+    this.onBadImage = options.onBadImage;
     this.classes = readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory() || (e.isSymbolicLink() && statSync(join(root, e.name)).isDirectory()))
       .map((e) => e.name)
@@ -46,9 +56,22 @@ export class ImageFolder implements Dataset<LabeledImage> {
 
   get(index: number): LabeledImage {
     checkIndex('ImageFolder', index, this.length);
-    const [path, label] = this.samples[index];
-    const image = decodeImage(readFileSync(path), path);
-    return { image: this.transform ? this.transform(image) : image, label };
+    for (let k = 0; k < this.length; k++) {
+      const i = (index + k) % this.length;
+      if (this.bad.has(i)) continue;
+      const [path, label] = this.samples[i];
+      let image: Tensor;
+      try {
+        image = decodeImage(readFileSync(path), path);
+      } catch (error) {
+        if (this.onBadImage === undefined) throw error;
+        this.bad.add(i);
+        this.onBadImage(path, error as Error);
+        continue;
+      }
+      return { image: this.transform ? this.transform(image) : image, label };
+    }
+    throw new Error(`ImageFolder: none of the ${this.length} images in ${this.root} could be read`);
   }
 }
 

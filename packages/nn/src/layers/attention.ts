@@ -7,7 +7,7 @@
 // timm's and DINO's `Attention`, not torch.nn.MultiheadAttention: self-attention only, one
 // fused qkv Linear (state-dict keys qkv.* and proj.*), inputs [B, N, D] batch first.
 
-import { type DType, type Generator, type Tensor, formatShape } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -23,6 +23,8 @@ export interface AttentionOptions {
   generator?: Generator;
 }
 
+const ATTENTION_KEYS = ['numHeads', 'qkvBias', 'qkScale', 'attnDrop', 'projDrop', 'dtype', 'generator'];
+
 export class Attention extends Module {
   readonly numHeads: number;
   readonly scale: number;
@@ -33,7 +35,9 @@ export class Attention extends Module {
 
   constructor(readonly dim: number, options: AttentionOptions = {}) {
     super();
-    const { numHeads = 8, qkvBias = false, attnDrop = 0, projDrop = 0, dtype, generator } = options;
+    const { numHeads = 8, qkvBias = false, attnDrop = 0, projDrop = 0, dtype, generator } = checkOptions('Attention', options, ATTENTION_KEYS);
+    checkInteger('Attention', 'dim', dim, { min: 1 });
+    checkInteger('Attention', 'numHeads', numHeads, { min: 1 });
     if (dim % numHeads !== 0) throw new Error(`Attention: embedding dim ${dim} is not divisible by numHeads ${numHeads}`);
     this.numHeads = numHeads;
     this.scale = options.qkScale ?? (dim / numHeads) ** -0.5;

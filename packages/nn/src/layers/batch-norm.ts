@@ -9,7 +9,7 @@
 // trackRunningStats the batch statistics are used in eval mode too. The forward is composed of
 // differentiable ops, so its gradient (and the gradient's gradient) come from theirs.
 
-import { type DType, type Tensor, formatShape, noGrad, ones, zeros } from '@dinots/tensor';
+import { type DType, type Tensor, checkBoolean, checkOptions, formatShape, noGrad, ones, zeros } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { pythonFloat } from '../repr.js';
 
@@ -30,7 +30,11 @@ export class BatchNorm1d extends Module {
 
   constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
-    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = options;
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = checkOptions(
+      'BatchNorm1d', options, ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype'],
+    );
+    checkBoolean('BatchNorm1d', 'affine', affine);
+    checkBoolean('BatchNorm1d', 'trackRunningStats', trackRunningStats);
     if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new Error(`BatchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
     if (!(eps > 0)) throw new Error(`BatchNorm1d: eps must be positive, got ${eps}`);
     if (momentum !== null && !(momentum >= 0 && momentum <= 1)) throw new Error(`BatchNorm1d: momentum must be in [0, 1] or null, got ${momentum}`);

@@ -2,7 +2,7 @@
 //   x = x + DropPath(Attn(LN1(x)));  x = x + DropPath(Mlp(LN2(x)))
 // The same DropPath module serves both branches, drawing a fresh mask for each.
 
-import type { DType, Generator, Tensor } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkNumber, checkOptions } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Attention } from './attention.js';
 import { DropPath } from './drop-path.js';
@@ -32,7 +32,10 @@ export class Block extends Module {
 
   constructor(dim: number, options: BlockOptions) {
     super();
-    const { numHeads, mlpRatio = 4, qkvBias = false, qkScale, drop = 0, attnDrop = 0, dropPath = 0, layerNormEps = 1e-5, dtype, generator } = options;
+    const { numHeads, mlpRatio = 4, qkvBias = false, qkScale, drop = 0, attnDrop = 0, dropPath = 0, layerNormEps = 1e-5, dtype, generator } = checkOptions(
+      'Block', options, ['numHeads', 'mlpRatio', 'qkvBias', 'qkScale', 'drop', 'attnDrop', 'dropPath', 'layerNormEps', 'dtype', 'generator'],
+    );
+    checkNumber('Block', 'mlpRatio', mlpRatio, { min: 0, minExclusive: true, max: Infinity, maxExclusive: true });
     this.norm1 = this.registerModule('norm1', new LayerNorm(dim, { eps: layerNormEps, dtype }));
     this.attn = this.registerModule('attn', new Attention(dim, { numHeads, qkvBias, qkScale, attnDrop, projDrop: drop, dtype, generator }));
     this.dropPath = this.registerModule('drop_path', dropPath > 0 ? new DropPath(dropPath, generator) : new Identity());

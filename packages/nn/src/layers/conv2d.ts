@@ -6,7 +6,7 @@
 // B*gh*gw patches as rows of one matrix), and one GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
 // a multiple of p are ignored, as in PyTorch. The weight has PyTorch's shape [out, in, p, p].
 
-import { type DType, type Generator, type Tensor, formatShape, zeros } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkBoolean, checkInteger, checkOptions, formatShape, zeros } from '@dinots/tensor';
 import { defaultLinearInit_ } from '../init.js';
 import { Module } from '../module.js';
 
@@ -21,7 +21,11 @@ export interface Conv2dOptions {
 export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dOptions = {}) {
     super();
-    const { stride = kernelSize, bias = true, dtype = 'float32' } = options;
+    checkInteger('Conv2d', 'inChannels', inChannels, { min: 1 });
+    checkInteger('Conv2d', 'outChannels', outChannels, { min: 1 });
+    checkInteger('Conv2d', 'kernelSize', kernelSize, { min: 1 });
+    const { stride = kernelSize, bias = true, dtype = 'float32' } = checkOptions('Conv2d', options, ['stride', 'bias', 'dtype', 'generator']);
+    checkBoolean('Conv2d', 'bias', bias);
     if (stride !== kernelSize) {
       throw new Error(`Conv2d: only non-overlapping patches are supported (stride == kernelSize), got kernelSize ${kernelSize} and stride ${stride}`);
     }

@@ -3,14 +3,15 @@
 // are divided by 1 - r:  mask = floor(1 - r + U[0,1)) per sample,  out = x / (1 - r) * mask.
 // In eval mode, or with r = 0, it is the identity.
 
-import { type Generator, type Tensor, defaultGenerator, tensor } from '@dinots/tensor';
+import { type Generator, type Tensor, checkGenerator, checkNumber, defaultGenerator, tensor } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { pythonFloat } from '../repr.js';
 
 export class DropPath extends Module {
   constructor(readonly dropProb = 0, readonly generator?: Generator) {
     super();
-    if (!(dropProb >= 0 && dropProb < 1)) throw new Error(`DropPath: drop probability has to be in [0, 1), got ${dropProb}`);
+    checkNumber('DropPath', 'dropProb', dropProb, { min: 0, max: 1, maxExclusive: true });
+    checkGenerator('DropPath', generator);
   }
 
   forward(x: Tensor): Tensor {

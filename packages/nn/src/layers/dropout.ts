@@ -2,14 +2,16 @@
 // and the survivors are scaled by 1 / (1 - p), so the expectation is unchanged. In eval
 // mode, or with p = 0, it is the identity.
 
-import { type Generator, type Tensor, rand } from '@dinots/tensor';
+import { type Generator, type Tensor, checkGenerator, checkNumber, rand } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { pythonFloat } from '../repr.js';
 
 export class Dropout extends Module {
   constructor(readonly p = 0.5, readonly generator?: Generator) {
     super();
+    checkNumber('Dropout', 'p', p);
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability has to be between 0 and 1, got ${p}`);
+    checkGenerator('Dropout', generator);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 // Layer normalisation (Ba et al. 2016) over the trailing `normalizedShape` dims:
 //   y = (x - mean) / sqrt(var + eps) * weight + bias   (biased variance; weight 1, bias 0 at init).
 
-import { type DType, type Tensor, layerNorm, ones, zeros } from '@dinots/tensor';
+import { type DType, type Tensor, checkBoolean, checkDType, checkNumber, checkOptions, checkShape, layerNorm, ones, zeros } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { pythonFloat } from '../repr.js';
 
@@ -18,8 +18,11 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
-    const { eps = 1e-5, elementwiseAffine = true, dtype = 'float32' } = options;
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    const { eps = 1e-5, elementwiseAffine = true, dtype = 'float32' } = checkOptions('LayerNorm', options, ['eps', 'elementwiseAffine', 'dtype']);
+    this.normalizedShape = [...checkShape('LayerNorm', 'normalizedShape', typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape)];
+    checkNumber('LayerNorm', 'eps', eps, { min: 0 });
+    checkBoolean('LayerNorm', 'elementwiseAffine', elementwiseAffine);
+    checkDType('LayerNorm', dtype);
     this.eps = eps;
     this.registerParameter('weight', elementwiseAffine ? ones(this.normalizedShape, { dtype }) : null);
     this.registerParameter('bias', elementwiseAffine ? zeros(this.normalizedShape, { dtype }) : null);

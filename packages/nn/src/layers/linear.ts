@@ -5,7 +5,7 @@
 // copy), and in backward dW = g^T x sums over all rows inside one product instead of making
 // one [out, in] product per batch item and adding them up.
 
-import { type DType, type Generator, type Tensor, formatShape, zeros } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkBoolean, checkDType, checkGenerator, checkInteger, checkOptions, formatShape, zeros } from '@dinots/tensor';
 import { defaultLinearInit_ } from '../init.js';
 import { Module } from '../module.js';
 
@@ -19,7 +19,12 @@ export interface LinearOptions {
 export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
-    const { bias = true, dtype = 'float32' } = options;
+    checkInteger('Linear', 'inFeatures', inFeatures, { min: 0 });
+    checkInteger('Linear', 'outFeatures', outFeatures, { min: 0 });
+    const { bias = true, dtype = 'float32', generator } = checkOptions('Linear', options, ['bias', 'dtype', 'generator']);
+    checkBoolean('Linear', 'bias', bias);
+    checkDType('Linear', dtype);
+    checkGenerator('Linear', generator);
     this.registerParameter('weight', zeros([outFeatures, inFeatures], { dtype }));
     this.registerParameter('bias', bias ? zeros([outFeatures], { dtype }) : null);
     defaultLinearInit_(this.weight, this.bias, options);

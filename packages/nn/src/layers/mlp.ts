@@ -1,7 +1,7 @@
 // The transformer's feed-forward block: fc1 -> GELU -> dropout -> fc2 -> dropout
 // (hidden width mlpRatio * D; DINO uses 4 and dropout 0).
 
-import type { DType, Generator, Tensor } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkOptions } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Dropout } from './dropout.js';
 import { GELU } from './gelu.js';
@@ -23,7 +23,7 @@ export class Mlp extends Module {
 
   constructor(inFeatures: number, options: MlpOptions = {}) {
     super();
-    const { hiddenFeatures = inFeatures, outFeatures = inFeatures, drop = 0, dtype, generator } = options;
+    const { hiddenFeatures = inFeatures, outFeatures = inFeatures, drop = 0, dtype, generator } = checkOptions('Mlp', options, ['hiddenFeatures', 'outFeatures', 'drop', 'dtype', 'generator']);
     this.fc1 = this.registerModule('fc1', new Linear(inFeatures, hiddenFeatures, { dtype, generator }));
     this.act = this.registerModule('act', new GELU());
     this.fc2 = this.registerModule('fc2', new Linear(hiddenFeatures, outFeatures, { dtype, generator }));

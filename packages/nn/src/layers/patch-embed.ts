@@ -1,7 +1,7 @@
 // Image to patch tokens (Dosovitskiy et al. 2021, section 3.1; vision_transformer.py `PatchEmbed`): a p x p / stride p convolution maps each patch to a
 // D-dim token; tokens are flattened row-major over the (H/p, W/p) grid, t = row * (W/p) + col.
 
-import { type DType, type Generator, type Tensor } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkInteger, checkOptions } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Conv2d } from './conv2d.js';
 
@@ -23,7 +23,9 @@ export class PatchEmbed extends Module {
 
   constructor(options: PatchEmbedOptions = {}) {
     super();
-    const { imgSize = 224, patchSize = 16, inChans = 3, embedDim = 768, dtype, generator } = options;
+    const { imgSize = 224, patchSize = 16, inChans = 3, embedDim = 768, dtype, generator } = checkOptions('PatchEmbed', options, ['imgSize', 'patchSize', 'inChans', 'embedDim', 'dtype', 'generator']);
+    checkInteger('PatchEmbed', 'imgSize', imgSize, { min: 1 });
+    checkInteger('PatchEmbed', 'patchSize', patchSize, { min: 1 });
     this.imgSize = imgSize;
     this.patchSize = patchSize;
     this.numPatches = Math.floor(imgSize / patchSize) ** 2;

@@ -6,7 +6,7 @@
 //   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // eps is added after the bias-corrected sqrt(v), not inside the square root.
 
-import { type Tensor, zerosLike } from '@dinots/tensor';
+import { type Tensor, checkNumber, checkOptions, describe, zerosLike } from '@dinots/tensor';
 import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';
 
 export interface AdamWHyper extends BaseHyper {
@@ -14,18 +14,25 @@ export interface AdamWHyper extends BaseHyper {
   eps: number;
 }
 
+const ADAMW_KEYS = ['lr', 'betas', 'eps', 'weightDecay'];
+
 export type AdamWState = { step: number; expAvg: Tensor; expAvgSq: Tensor };
 
 export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
   /** Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2. */
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<AdamWHyper>>, options: Partial<AdamWHyper> = {}) {
-    const defaults = { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, ...options };
-    const [b1, b2] = defaults.betas;
-    if (!(defaults.lr >= 0)) throw new Error(`AdamW: invalid learning rate ${defaults.lr}`);
-    if (!(defaults.eps >= 0)) throw new Error(`AdamW: invalid epsilon ${defaults.eps}`);
-    if (!(defaults.weightDecay >= 0)) throw new Error(`AdamW: invalid weightDecay ${defaults.weightDecay}`);
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: invalid betas (${b1}, ${b2}); each must be in [0, 1)`);
-    super(params, defaults);
+    super(params, { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, ...checkOptions('AdamW', options, ADAMW_KEYS) });
+  }
+
+  protected checkHyper(hyper: Partial<AdamWHyper>): void {
+    const { lr, betas, eps, weightDecay } = checkOptions('AdamW', hyper, ADAMW_KEYS);
+    if (lr !== undefined) checkNumber('AdamW', 'lr', lr, { min: 0, max: Infinity, maxExclusive: true });
+    if (eps !== undefined) checkNumber('AdamW', 'eps', eps, { min: 0 });
+    if (weightDecay !== undefined) checkNumber('AdamW', 'weightDecay', weightDecay, { min: 0 });
+    if (betas !== undefined) {
+      const valid = Array.isArray(betas) && betas.length === 2 && betas.every((b) => typeof b === 'number' && b >= 0 && b < 1);
+      if (!valid) throw new RangeError(`AdamW: invalid betas ${describe(betas)}; expected [beta1, beta2], each in [0, 1)`);
+    }
   }
 
   protected initState(p: Tensor): AdamWState {

@@ -3,8 +3,10 @@
 // which a training loop may change between steps (DINO sets lr and weight decay from
 // schedules every iteration). step() updates, outside autograd, every parameter of every
 // group whose grad is not null; parameters without a gradient are skipped entirely.
+// Each parameter's update runs in a memory scope(): its temporaries go back to the buffer
+// pool at once (even in a training loop without scopes), and the state it writes is kept.
 
-import { type Tensor, formatShape, keep, noGrad } from '@dinots/tensor';
+import { type Tensor, formatShape, keep, noGrad, scope } from '@dinots/tensor';
 
 /** Hyperparameters every optimizer has. */
 export interface BaseHyper {
@@ -30,6 +32,7 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
   protected readonly state = new Map<Tensor, S>();
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<H>>, readonly defaults: H) {
+    this.checkHyper(defaults);
     const items = [...params] as (Tensor | ParamGroupInput<H>)[];
     if (items.length === 0) throw new Error(`${this.constructor.name}: got an empty parameter list`);
     const groups = items.every(isParamGroupInput<H>) ? items : [Object.assign({} as Partial<H>, { params: items as Tensor[] })];
@@ -38,7 +41,9 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
 
   /** Adds a group; hyperparameters it does not set come from the defaults. */
   addParamGroup(group: ParamGroupInput<H>): void {
-    const params = [...group.params];
+    const { params: given, ...hyper } = group;
+    this.checkHyper(hyper as unknown as Partial<H>);
+    const params = [...given];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
       if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
@@ -65,11 +70,19 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
             s = keep(this.initState(p));
             this.state.set(p, s);
           }
-          this.update(p, p.grad, group, s);
+          // the update's temporaries are freed as soon as it is done; its state is kept
+          const state = s;
+          scope(() => {
+            this.update(p, p.grad!, group, state);
+            keep(state);
+          });
         }
       }
     });
   }
+
+  /** Throws unless every hyperparameter in `hyper` is known and valid (PyTorch's constructor checks). */
+  protected abstract checkHyper(hyper: Partial<H>): void;
 
   /** The state of a parameter before its first update. */
   protected abstract initState(p: Tensor): S;

@@ -4,7 +4,7 @@
 //   d = d + momentum * buf   (nesterov)   or   d = buf   (momentum > 0)
 //   p <- p - lr * d
 
-import type { Tensor } from '@dinots/tensor';
+import { type Tensor, checkBoolean, checkNumber, checkOptions } from '@dinots/tensor';
 import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';
 
 export interface SGDHyper extends BaseHyper {
@@ -13,19 +13,28 @@ export interface SGDHyper extends BaseHyper {
   nesterov: boolean;
 }
 
+const SGD_KEYS = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'];
+
 export type SGDState = { momentumBuffer?: Tensor };
 
 export class SGD extends Optimizer<SGDHyper, SGDState> {
   /** Defaults are PyTorch's: lr 1e-3, no momentum, dampening or weight decay. */
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<SGDHyper>>, options: Partial<SGDHyper> = {}) {
-    const defaults = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options };
-    if (!(defaults.lr >= 0)) throw new Error(`SGD: invalid learning rate ${defaults.lr}`);
-    if (!(defaults.momentum >= 0)) throw new Error(`SGD: invalid momentum ${defaults.momentum}`);
-    if (!(defaults.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay ${defaults.weightDecay}`);
-    if (defaults.nesterov && (defaults.momentum <= 0 || defaults.dampening !== 0)) {
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...checkOptions('SGD', options, SGD_KEYS) });
+  }
+
+  protected checkHyper(hyper: Partial<SGDHyper>): void {
+    const { lr, momentum, dampening, weightDecay, nesterov } = checkOptions('SGD', hyper, SGD_KEYS);
+    if (lr !== undefined) checkNumber('SGD', 'lr', lr, { min: 0, max: Infinity, maxExclusive: true });
+    if (momentum !== undefined) checkNumber('SGD', 'momentum', momentum, { min: 0 });
+    if (dampening !== undefined) checkNumber('SGD', 'dampening', dampening);
+    if (weightDecay !== undefined) checkNumber('SGD', 'weightDecay', weightDecay, { min: 0 });
+    if (nesterov !== undefined) checkBoolean('SGD', 'nesterov', nesterov);
+    const m = momentum ?? this.defaults?.momentum ?? 0;
+    const d = dampening ?? this.defaults?.dampening ?? 0;
+    if ((nesterov ?? this.defaults?.nesterov) && (m <= 0 || d !== 0)) {
       throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
     }
-    super(params, defaults);
   }
 
   protected initState(): SGDState {

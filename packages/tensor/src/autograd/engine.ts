@@ -9,9 +9,14 @@
 //    theirs into `.grad` (backward) or hand them back (grad()).
 // Formulas run with grad mode = createGraph, so with createGraph the gradients are
 // themselves differentiable. Without retainGraph each node is freed after it runs.
+// Without createGraph the pass runs in a memory scope(): every intermediate gradient is
+// freed the moment backward returns (back to the CPU buffer pool, or the GPU texture
+// freed), and only the gradients it hands out (`.grad`, grad()'s results) survive, so
+// a training loop needs no scope() of its own to recycle the backward pass's memory.
 
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';
+import { scope } from '../memory.js';
 import { setGradEnabled } from './grad-mode.js';
 import { AccumulateGrad, type Node } from './node.js';
 
@@ -74,27 +79,32 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
   };
   rootNodes.forEach((n, i) => accumulate(n, rootGrads[i]));
   const captured = new Map<Node, Tensor>();
+  /** Every .grad written: with `captured`, what outlives the pass. */
+  const written: Tensor[] = [];
 
-  setGradEnabled(createGraph, () => {
+  const pass = () => {
     for (const node of order) {
       const g = grads.get(node);
       grads.delete(node);
       if (g === undefined) continue;
       if (targets?.includes(node)) captured.set(node, g);
       if (node instanceof AccumulateGrad) {
-        if (!targets) accumulateIntoLeaf(node.variable, g, createGraph);
+        if (!targets) written.push(accumulateIntoLeaf(node.variable, g, createGraph));
         continue;
       }
       if (needed && !needed.has(node)) continue;
       node.checkUsable();
-      if (node.retained && !targets) accumulateIntoLeaf(node.retained, g, createGraph);
+      if (node.retained && !targets) written.push(accumulateIntoLeaf(node.retained, g, createGraph));
       node.next.forEach((child, i) => {
         if (child === null || (needed && !needed.has(child))) return;
         accumulate(child, node.gradientFor(i, g));
       });
       if (!retainGraph) node.release();
     }
-  });
+    return [written, [...captured.values()]];
+  };
+  // with createGraph the gradients' own graph holds intermediate tensors: nothing may be freed
+  setGradEnabled(createGraph, () => (createGraph ? pass() : scope(pass)));
 
   if (!targets) return [];
   return targets.map((node, i) => {
@@ -106,11 +116,13 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
   });
 }
 
-function accumulateIntoLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
+/** Adds g into t.grad; returns the new t.grad. */
+function accumulateIntoLeaf(t: Tensor, g: Tensor, createGraph: boolean): Tensor {
   // A fresh copy, so that later in-place updates of .grad (clipping, zeroing) cannot
   // reach a tensor that another .grad or the caller still holds.
   const own = createGraph ? g : g.detach().clone();
   t.grad = t.grad === null ? own : createGraph ? t.grad.add(own) : t.grad.detach().add(own);
+  return t.grad;
 }
 
 /** Kahn's algorithm: nodes in an order where each runs after all nodes that feed it. */

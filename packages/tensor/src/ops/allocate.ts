@@ -5,6 +5,7 @@ import { type DType, isFloatingPoint, promoteTypes, promoteWithScalar } from '..
 import { numel } from '../shape.js';
 import type { Device } from '../storage.js';
 import { Tensor, type TensorLike } from '../tensor.js';
+import { checkTensorLike } from '../validate.js';
 
 export function backendOf(t: Tensor): Backend {
   return getBackend(t.device);
@@ -30,6 +31,8 @@ export function scalarTensor(value: number, dtype: DType, device: Device): Tenso
  * A number becomes a 0-d tensor of the other operand's (promoted) dtype.
  */
 export function binaryOperands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor, DType] {
+  checkTensorLike(op, 'input', a);
+  checkTensorLike(op, 'other', b);
   if (a instanceof Tensor && b instanceof Tensor) {
     if (a.device !== b.device) {
       throw new Error(`${op}: expected both tensors on the same device, got '${a.device}' and '${b.device}'`);

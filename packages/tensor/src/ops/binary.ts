@@ -42,14 +42,16 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [x, y, dtype] = binaryOperands('mul', a, b);
   const out = broadcastBinary('mul', 'mul', x, y, dtype);
-  return record('MulBackward', out, [x, y], [x, y], [(g) => sumTo(mul(g, y), x.shape), (g) => sumTo(mul(g, x), y.shape)]);
+  // each formula reads the other operand, which is saved only when that formula can run (as PyTorch)
+  const saved = [...(y.requiresGrad ? [x] : []), ...(x.requiresGrad ? [y] : [])];
+  return record('MulBackward', out, [x, y], saved, [(g) => sumTo(mul(g, y), x.shape), (g) => sumTo(mul(g, x), y.shape)]);
 }
 
 /** a / b (true division: integers give float32); d/da = 1/b, d/db = -a/b^2. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [x, y, common] = binaryOperands('div', a, b);
   const out = broadcastBinary('div', 'div', x, y, isFloatingPoint(common) ? common : 'float32');
-  return record('DivBackward', out, [x, y], [x, y], [
+  return record('DivBackward', out, [x, y], y.requiresGrad ? [x, y] : [y], [
     (g) => sumTo(div(g, y), x.shape),
     (g) => sumTo(neg(div(mul(g, x), mul(y, y))), y.shape),
   ]);

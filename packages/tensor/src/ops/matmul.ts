@@ -6,11 +6,10 @@
 // For C = A B: dA = dC B^T, dB = A^T dC, each summed over broadcast batch dims.
 
 import { record } from '../autograd/record.js';
-import { isFloatingPoint, promoteTypes } from '../dtype.js';
+import { isFloatingPoint } from '../dtype.js';
 import { broadcastShapes, formatShape, numel, viewStrides } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { backendOf, emptyTensor } from './allocate.js';
-import { toDType } from './copy.js';
 import { expand, reshape, transpose, unsqueeze } from './movement.js';
 import { sumTo } from './reduce.js';
 
@@ -19,10 +18,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new Error(`matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
   if (a.device !== b.device) throw new Error(`matmul: expected both tensors on the same device, got '${a.device}' and '${b.device}'`);
-  const dtype = promoteTypes(a.dtype, b.dtype);
-  if (!isFloatingPoint(dtype)) throw new TypeError(`matmul: expected floating point tensors, got ${a.dtype} and ${b.dtype}`);
-  const x = toDType(a, dtype);
-  const y = toDType(b, dtype);
+  // no type promotion here, as in PyTorch ("expected scalar type Float but found Int")
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(`matmul: expected both operands to have the same dtype, got ${a.dtype} and ${b.dtype}; convert one with .to()`);
+  }
+  if (!isFloatingPoint(a.dtype)) throw new TypeError(`matmul: expected floating point tensors, got ${a.dtype} and ${b.dtype}`);
+  const x = a;
+  const y = b;
   const k1 = x.shape[x.ndim - 1];
   const k2 = y.shape[y.ndim === 1 ? 0 : y.ndim - 2];
   if (k1 !== k2) {

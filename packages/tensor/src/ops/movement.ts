@@ -21,9 +21,14 @@ import { backendOf, emptyTensor } from './allocate.js';
 import { copyOf } from './copy.js';
 import { sumTo } from './reduce.js';
 
-/** A tensor over x's storage with new metadata. */
-function alias(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
-  return new Tensor(x.storage, shape, strides, offset);
+/**
+ * A view: a tensor over x's storage with new metadata. `replay` applies the same view op
+ * to any tensor shaped like x; in-place ops use it to rebuild the view's history.
+ */
+function alias(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number, replay: (t: Tensor) => Tensor): Tensor {
+  const out = new Tensor(x.storage, shape, strides, offset);
+  out.setViewOf(x, replay);
+  return out;
 }
 
 /** x seen with another shape, sharing memory; throws when the strides do not allow it. */
@@ -36,7 +41,7 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
         `its memory is not laid out compatibly. Use reshape() (which copies when it must) or contiguous().view().`,
     );
   }
-  return record('ViewBackward', alias(x, target, strides, x.offset), [x], [], [(g) => reshape(g, x.shape)]);
+  return record('ViewBackward', alias(x, target, strides, x.offset, (t) => view(t, target)), [x], [], [(g) => reshape(g, x.shape)]);
 }
 
 /** Like view, but copies when no view is possible (as torch.reshape). */
@@ -44,7 +49,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape('reshape', shape, x.numel, x.shape);
   if (viewStrides(x.shape, x.strides, target) !== null) return view(x, target);
   const flat = copyOf(x);
-  const out = alias(flat, target, contiguousStrides(target), 0);
+  const out = new Tensor(flat.storage, target, contiguousStrides(target), 0);
   return record('ReshapeBackward', out, [x], [], [(g) => reshape(g, x.shape)]);
 }
 
@@ -57,7 +62,8 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const strides = [...x.strides];
   [shape[d0], shape[d1]] = [shape[d1], shape[d0]];
   [strides[d0], strides[d1]] = [strides[d1], strides[d0]];
-  return record('TransposeBackward', alias(x, shape, strides, x.offset), [x], [], [(g) => transpose(g, d0, d1)]);
+  const out = alias(x, shape, strides, x.offset, (t) => transpose(t, d0, d1));
+  return record('TransposeBackward', out, [x], [], [(g) => transpose(g, d0, d1)]);
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
@@ -68,7 +74,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(order).size !== order.length) throw new Error(`permute: repeated dim in [${dims.join(', ')}]`);
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  const out = alias(x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset);
+  const out = alias(x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset, (t) => permute(t, order));
   return record('PermuteBackward', out, [x], [], [(g) => permute(g, inverse)]);
 }
 
@@ -113,7 +119,7 @@ function sliceView(x: Tensor, d: number, start: number, length: number, step: nu
   const strides = [...x.strides];
   shape[d] = length;
   strides[d] = x.strides[d] * step;
-  const out = alias(x, shape, strides, x.offset + start * x.strides[d]);
+  const out = alias(x, shape, strides, x.offset + start * x.strides[d], (t) => sliceView(t, d, start, length, step, name));
   return record(name, out, [x], [], [(g) => viewScatter(g, x.shape, (t) => sliceView(t, d, start, length, step, name))]);
 }
 
@@ -131,7 +137,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 function selectView(x: Tensor, d: number, i: number): Tensor {
   const shape = x.shape.filter((_, k) => k !== d);
   const strides = x.strides.filter((_, k) => k !== d);
-  const out = alias(x, shape, strides, x.offset + i * x.strides[d]);
+  const out = alias(x, shape, strides, x.offset + i * x.strides[d], (t) => selectView(t, d, i));
   return record('SelectBackward', out, [x], [], [(g) => viewScatter(g, x.shape, (t) => selectView(t, d, i))]);
 }
 
@@ -157,7 +163,8 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     outShape.push(want);
     strides.push(k >= 0 && have === want ? x.strides[k] : 0);
   }
-  return record('ExpandBackward', alias(x, outShape, strides, x.offset), [x], [], [(g) => sumTo(g, x.shape)]);
+  const out = alias(x, outShape, strides, x.offset, (t) => expand(t, outShape));
+  return record('ExpandBackward', out, [x], [], [(g) => sumTo(g, x.shape)]);
 }
 
 /** x expanded to the broadcast of its shape and `shape`, which must equal `shape`. */
@@ -173,7 +180,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   const dims = dim === undefined ? x.shape.map((_, i) => i) : normalizeDims('squeeze', dim, x.ndim);
   const keep = x.shape.map((s, i) => !(s === 1 && dims.includes(i)));
-  const out = alias(x, x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]), x.offset);
+  const out = alias(x, x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]), x.offset, (t) => squeeze(t, dims));
   return record('SqueezeBackward', out, [x], [], [(g) => reshape(g, x.shape)]);
 }
 
@@ -184,7 +191,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const strides = [...x.strides];
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < x.ndim ? x.strides[d] * x.shape[d] : 1);
-  return record('UnsqueezeBackward', alias(x, shape, strides, x.offset), [x], [], [(g) => reshape(g, x.shape)]);
+  return record('UnsqueezeBackward', alias(x, shape, strides, x.offset, (t) => unsqueeze(t, d)), [x], [], [(g) => reshape(g, x.shape)]);
 }
 
 /** Merges dims startDim..endDim into one (a view when possible). */

@@ -6,7 +6,8 @@
 //   norm:  (sum |x|^p)^(1/p);   dx = g x |x|^(p-2) / norm^(p-1)  (0 where norm = 0)
 //   amax/amin and full max/min: the gradient is shared evenly between tied maxima
 //   max/min along a dim: values and the (first) index; the gradient goes to that index
-//   logsumexp: m + log sum exp(x - m) with m = max x, which keeps exp from overflowing
+//   logsumexp: m + log sum exp(x - m) with m = max x, which keeps exp from overflowing;
+//              over an empty dim it is log 0 = -inf, as in PyTorch
 
 import { record } from '../autograd/record.js';
 import { isFloatingPoint } from '../dtype.js';
@@ -18,7 +19,8 @@ import { add, div, mul, sub } from './binary.js';
 import { eq, where } from './compare.js';
 import { expand, reshape, squeeze } from './movement.js';
 import { scatterAdd } from './indexing.js';
-import { zerosLike } from '../creation.js';
+import { full, zerosLike } from '../creation.js';
+import { checkBoolean, checkNumber } from '../validate.js';
 
 type Dims = number | readonly number[] | undefined;
 
@@ -50,6 +52,7 @@ function reduceRaw(op: 'sum' | 'max' | 'min', x: Tensor, dims: readonly number[]
 
 /** Sum over `dim` (all dims when omitted). Integer and bool inputs give int32. */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkBoolean('sum', 'keepdim', keepdim);
   const dims = normalizeDims('sum', dim, x.ndim);
   const y = reduceRaw('sum', x, dims, keepdim);
   return record('SumBackward', y, [x], [], [(g) => expandBack(g, x, dims)]);
@@ -57,6 +60,7 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   requireFloat('mean', x);
+  checkBoolean('mean', 'keepdim', keepdim);
   const dims = normalizeDims('mean', dim, x.ndim);
   const n = dims.reduce((p, d) => p * x.shape[d], 1);
   return div(sum(x, dims, keepdim), n);
@@ -65,6 +69,8 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 /** Variance over `dim`; unbiased divides by n - 1 (Bessel's correction), as torch.var's default. */
 export function variance(x: Tensor, dim?: Dims, unbiased = true, keepdim = false): Tensor {
   requireFloat('var', x);
+  checkBoolean('var', 'unbiased', unbiased);
+  checkBoolean('var', 'keepdim', keepdim);
   const dims = normalizeDims('var', dim, x.ndim);
   const n = dims.reduce((p, d) => p * x.shape[d], 1);
   const centered = sub(x, mean(x, dims, true));
@@ -78,8 +84,8 @@ export function std(x: Tensor, dim?: Dims, unbiased = true, keepdim = false): Te
 /** The p-norm over `dim` (all elements by default): p = 2 ('fro'), 1, any p > 0, or Infinity. */
 export function norm(x: Tensor, p: number | 'fro' = 2, dim?: Dims, keepdim = false): Tensor {
   requireFloat('norm', x);
-  const order = p === 'fro' ? 2 : p;
-  if (!(order > 0)) throw new Error(`norm: p must be positive or Infinity, got ${p}`);
+  checkBoolean('norm', 'keepdim', keepdim);
+  const order = p === 'fro' ? 2 : checkNumber('norm', 'p', p, { min: 0, minExclusive: true });
   const dims = normalizeDims('norm', dim, x.ndim);
   if (order === Infinity) return amax(abs(x), dims, keepdim);
   const detached = x.detach();
@@ -110,6 +116,7 @@ export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 }
 
 function extremum(name: string, op: 'max' | 'min', x: Tensor, dim: Dims, keepdim: boolean): Tensor {
+  checkBoolean(name, 'keepdim', keepdim);
   const dims = normalizeDims(name, dim, x.ndim);
   const y = reduceRaw(op, x, dims, keepdim);
   return record(`${name === 'amax' ? 'Amax' : 'Amin'}Backward`, y, [x], [x, y], [
@@ -150,6 +157,7 @@ function argRaw(op: 'max' | 'min', x: Tensor, d: number): ValuesIndices {
 }
 
 function valuesIndices(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  checkBoolean(op, 'keepdim', keepdim);
   const d = normalizeDim(op, dim, x.ndim);
   const raw = argRaw(op, x, x.ndim === 0 ? 0 : d);
   const index = raw.indices;
@@ -170,6 +178,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 function argIndex(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  checkBoolean(`arg${op}`, 'keepdim', keepdim);
   if (dim === undefined) {
     const flat = reshape(x.detach(), [x.numel]);
     const idx = argRaw(op, flat, 0).indices;
@@ -183,7 +192,12 @@ function argIndex(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim
 /** log(sum(exp(x))) over dim, computed stably. */
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = false): Tensor {
   requireFloat('logsumexp', x);
+  checkBoolean('logsumexp', 'keepdim', keepdim);
   const dims = normalizeDims('logsumexp', dim, x.ndim);
+  if (dims.some((d) => x.shape[d] === 0)) {
+    const empty = full(finalShape(x.shape, dims, keepdim), -Infinity, { dtype: x.dtype, device: x.device });
+    return record('LogsumexpBackward', empty, [x], [], [(g) => zerosLike(x, { dtype: g.dtype })]);
+  }
   const m = amax(x.detach(), dims, true);
   const shift = where(eq(abs(m), Infinity), 0, m);
   const y = add(log(sum(exp(sub(x, shift)), dims, true)), shift);

@@ -11,6 +11,7 @@ import { backendOf, emptyTensor, floatDType } from './allocate.js';
 import { add, mul, sub, div } from './binary.js';
 import { gt, ge, le, logicalAnd } from './compare.js';
 import { zerosLike } from '../creation.js';
+import { checkChoice, checkNumber, checkOptions } from '../validate.js';
 
 function apply(op: UnaryOp, x: Tensor, dtype: DType, params?: readonly number[]): Tensor {
   const out = emptyTensor(x.shape, dtype, x.device, false);
@@ -112,9 +113,11 @@ export interface GeluOptions {
 /**
  * GELU (Hendrycks & Gimpel 2016): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), or with
  * approximate 'tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+ * `gelu(x, 'tanh')` is short for `gelu(x, {approximate: 'tanh'})` (torch.nn.functional.gelu).
  */
-export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
-  if (options.approximate === 'tanh') {
+export function gelu(x: Tensor, options: GeluOptions | 'none' | 'tanh' = {}): Tensor {
+  const { approximate = 'none' } = typeof options === 'string' ? { approximate: options } : checkOptions('gelu', options, ['approximate']);
+  if (checkChoice('gelu', 'approximate', approximate, ['none', 'tanh']) === 'tanh') {
     return record('GeluBackward', floatOp('geluTanh', x), [x], [x], [(g) => mul(g, geluTanhDerivative(x))]);
   }
   return record('GeluBackward', floatOp('gelu', x), [x], [x], [(g) => geluBackward(g, x)]);
@@ -150,6 +153,8 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   if ((min === undefined || min === null) && (max === undefined || max === null)) {
     throw new Error('clamp: at least one of min and max must be given');
   }
+  if (min !== undefined && min !== null) checkNumber('clamp', 'min', min);
+  if (max !== undefined && max !== null) checkNumber('clamp', 'max', max);
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
   // fractional bounds promote an integer tensor to float32, as PyTorch's type promotion does

@@ -22,9 +22,13 @@
 //
 // Bound: the registry holds each buffer strongly until its callback has run, and callbacks
 // only run between event-loop tasks. A long synchronous loop (a training loop that never
-// awaits) would therefore keep every buffer it ever allocated. So at most
-// MAX_UNRECLAIMED_BYTES may wait for a callback at any time; past that, new buffers are
-// left to the garbage collector alone, as if there were no pool.
+// awaits, outside scope()) would therefore keep every buffer it ever allocated, dead or
+// not, out of the garbage collector's reach. So only `unreclaimedLimit` bytes may wait for
+// a callback at any time; past that, new buffers are left to the garbage collector alone,
+// as if there were no pool. The limit starts small (a synchronous loop holds at most that
+// much dead memory) and adapts to the program: it rises to twice what one batch of
+// callbacks has actually handed back, so a loop that yields between steps (the benchmark
+// harness, a data loader) recycles whole steps, up to MAX_UNRECLAIMED_BYTES.
 
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, typedArrayFor, typedArrayOver } from '../../dtype.js';
 
@@ -36,9 +40,13 @@ const MAX_POOLED_BYTES = 4 * 2 ** 30;
 const free = new Map<string, ArrayBufferLike[]>();
 let pooledBytes = 0;
 
-/** Registered buffers whose typed array may have died but whose callback has not run yet. */
+/** Registered buffers whose typed array may have died but whose callback has not run yet: the bound's range and its current value. */
+const MIN_UNRECLAIMED_BYTES = 16 * 2 ** 20;
 const MAX_UNRECLAIMED_BYTES = 2 ** 30;
+let unreclaimedLimit = MIN_UNRECLAIMED_BYTES;
 let unreclaimedBytes = 0;
+/** Bytes handed back by the finalizer callbacks running now (they run in batches, between tasks). */
+let reclaimedInBatch = 0;
 
 /** Running totals since the process started: all bytes handed out, and those of them on reused memory. */
 const allocationStats = { allocatedBytes: 0, reusedBytes: 0 };
@@ -47,6 +55,14 @@ const keyOf = (bytes: number, shared: boolean) => `${shared ? 'shared' : 'plain'
 
 const registry = new FinalizationRegistry<ArrayBufferLike>((buffer) => {
   unreclaimedBytes -= buffer.byteLength;
+  if (reclaimedInBatch === 0) {
+    // after this batch of callbacks: what came back shows how much a step may leave to them
+    queueMicrotask(() => {
+      unreclaimedLimit = Math.min(MAX_UNRECLAIMED_BYTES, Math.max(unreclaimedLimit, 2 * reclaimedInBatch));
+      reclaimedInBatch = 0;
+    });
+  }
+  reclaimedInBatch += buffer.byteLength;
   pool(buffer);
 });
 
@@ -68,7 +84,7 @@ export function allocatePooled(dtype: DType, length: number, shared: boolean, ze
     data = typedArrayOver(dtype, buffer);
     if (zeroed) data.fill(0);
   }
-  if (unreclaimedBytes + bytes <= MAX_UNRECLAIMED_BYTES) {
+  if (unreclaimedBytes + bytes <= unreclaimedLimit) {
     registry.register(data, data.buffer, data);
     unreclaimedBytes += bytes;
   }
@@ -98,10 +114,11 @@ export function releasePooled(data: TypedArray): void {
 
 /**
  * CPU memory statistics: totals since the start (bytes handed out, bytes of those on reused
- * memory), free bytes pooled now, and bytes still waiting for their finalizer (bounded).
+ * memory), free bytes pooled now, and bytes still waiting for their finalizer with their
+ * current bound (see the header).
  */
-export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number; unreclaimedBytes: number } {
-  return { ...allocationStats, pooledBytes, unreclaimedBytes };
+export function cpuMemoryStats(): { allocatedBytes: number; reusedBytes: number; pooledBytes: number; unreclaimedBytes: number; unreclaimedLimit: number } {
+  return { ...allocationStats, pooledBytes, unreclaimedBytes, unreclaimedLimit };
 }
 
 /**

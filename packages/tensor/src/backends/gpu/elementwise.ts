@@ -31,7 +31,7 @@ export const UNARY_EXPRESSIONS: Record<UnaryOp, string> = {
   square: 'x * x',
   sin: 'Math.sin(x)',
   cos: 'Math.cos(x)',
-  clamp: '(x < p0 ? p0 : (x > p1 ? p1 : x))',
+  clamp: '((x < p0 ? p0 : x) > p1 ? p1 : (x < p0 ? p0 : x))', // min(max(x, lo), hi), as the CPU kernel
   powScalar: 'pow32(x, p0)',
   logicalNot: '(x === 0.0 ? 1.0 : 0.0)',
 };

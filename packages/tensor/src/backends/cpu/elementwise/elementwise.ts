@@ -31,7 +31,7 @@ export const UNARY_EXPRESSIONS: Record<UnaryOp, string> = {
   square: 'x * x',
   sin: 'Math.sin(x)',
   cos: 'Math.cos(x)',
-  clamp: 'x < p0 ? p0 : (x > p1 ? p1 : x)',
+  clamp: '(x < p0 ? p0 : x) > p1 ? p1 : (x < p0 ? p0 : x)', // min(max(x, lo), hi): hi everywhere when lo > hi, as PyTorch
   powScalar: 'Math.pow(x, p0)',
   logicalNot: 'x ? 0 : 1',
 };
