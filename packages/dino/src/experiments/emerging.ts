@@ -194,6 +194,8 @@ export interface EmergingResults {
   bestHead: { randomInit: number; supervised: number; dino: number };
   /** The highest Jaccard any set of whole patches reaches, averaged over the test images. */
   jaccardCeiling: number;
+  /** The share of canvas pixels in the digit mask, averaged over the test images. */
+  maskFraction: number;
   setup: Record<string, unknown>;
 }
 
@@ -247,8 +249,9 @@ export function evaluateEmerging(options: EvaluateOptions): EmergingResults {
     jaccardPerHead: pick((k) => jaccards[k].test.perHead),
     bestHead: pick((k) => jaccards[k].head),
     jaccardCeiling: ceiling,
+    maskFraction: testMasks.reduce((s, mask) => s + mask.reduce((a, b) => a + b, 0) / mask.length, 0) / testMasks.length,
     setup: {
-      trainImages: data.train.length, testImages: data.test.length, validationImagesForBestHead: validation, knn: 'weighted, k 20, T 0.07, cosine',
+      backboneParameters: dino.backbone.numParameters(), trainImages: data.train.length, testImages: data.test.length, validationImagesForBestHead: validation, knn: 'weighted, k 20, T 0.07, cosine',
       attentionThreshold: 0.6, architecture: dino.architecture,
       data: { canvasSize: S, digitSize: data.test.digitSize, fragments: data.test.fragments, fragmentSize: data.test.fragmentSize, maskThreshold: data.test.maskThreshold, trainSeed: data.train.seed, testSeed: data.test.seed }, normalization: data.normalization,
       dinoCheckpoint: dino.facts, supervisedCheckpoint: supervised.facts,
