@@ -9,6 +9,9 @@
 //   ... --export-dino                                                   save the teacher of the DINO run's last epoch checkpoint
 //                                                                       (a run stopped early) as the DINO checkpoint
 //   ... --eval-only                                                     evaluate the checkpoints only (minutes)
+//   ... --no-local-crops                                                with any of the above: the DINO variant with the 2
+//                                                                       global crops only (its own checkpoint, run folder,
+//                                                                       results-no-local.json and attention-no-local.png)
 //
 // Training: DINO (trainDino, BatchNorm head) and a supervised ViT (trainSupervised), same
 // architecture, batch size, iterations and seed, one CPU thread each. Their backbones go to
@@ -38,25 +41,25 @@ export const DATA: ClutteredDigitsOptions = { canvasSize: 48, digitSize: [24, 36
 const SEED = 0;
 const BATCH = 64;
 /** 8,000 training images: 125 iterations per epoch. */
-const EPOCHS = 16;
+const EPOCHS = 4;
 const ITERATIONS = EPOCHS * Math.floor(8000 / BATCH);
 
 /** The DINO run: the BatchNorm-head recipe of the small-scale probes, scaled to 48 px crops. */
-function dinoConfig(dataset: Dataset<LabeledImage>, normalization: Normalization, outputDir: string, resume: boolean): TrainDinoConfig {
+function dinoConfig(dataset: Dataset<LabeledImage>, normalization: Normalization, outputDir: string, resume: boolean, localCropsNumber: number): TrainDinoConfig {
   return {
     dataset,
     model: { ...ARCHITECTURE, mlpRatio: 4, qkvBias: true, dropPathRate: 0, outDim: 1024, headHiddenDim: 256, headBottleneckDim: 64, headNlayers: 3, headUseBn: true },
     augmentation: {
-      globalCropSize: 48, localCropSize: 24, localCropsNumber: 4, globalCropsScale: [0.5, 1], localCropsScale: [0.2, 0.5],
+      globalCropSize: 48, localCropSize: 24, localCropsNumber, globalCropsScale: [0.5, 1], localCropsScale: [0.2, 0.5],
       colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0, hue: 0 }, colorJitterP: 0.8, grayscaleP: 0,
       blurP: [1, 0.1, 0.5], blurSigma: [0.1, 0.5], flipP: 0, solarizeP: 0, mean: normalization.mean, std: normalization.std,
     },
     batchSize: BATCH,
     epochs: EPOCHS,
-    // 1e-3 at batch 64 (trainDino scales the base lr by batchSize / 256).
-    lr: 0.004,
+    // 5e-4 at batch 64 (trainDino scales the base lr by batchSize / 256); 1e-3 let the teacher drift towards uniform (README).
+    lr: 0.002,
     minLr: 1e-6,
-    warmupEpochs: 2,
+    warmupEpochs: 1,
     weightDecay: 0.04,
     weightDecayEnd: 0.4,
     momentumTeacher: 0.99,
@@ -129,11 +132,11 @@ function log(message: string): void {
   console.log(`[${new Date().toISOString()}] ${message}`);
 }
 
-function trainDinoRun(data: EmergingData, checkpoint: string, runDir: string, resume: boolean): void {
+function trainDinoRun(data: EmergingData, checkpoint: string, runDir: string, resume: boolean, localCropsNumber: number): void {
   if (!resume) rmSync(runDir, { recursive: true, force: true });
   const started = performance.now();
-  const config = dinoConfig(data.train, data.normalization, runDir, resume);
-  log(`DINO: ${ITERATIONS} iterations of ${BATCH} (${EPOCHS} epochs), normalisation mean ${data.normalization.mean[0].toFixed(4)} std ${data.normalization.std[0].toFixed(4)}`);
+  const config = dinoConfig(data.train, data.normalization, runDir, resume, localCropsNumber);
+  log(`DINO (${localCropsNumber} local crops): ${ITERATIONS} iterations of ${BATCH} (${EPOCHS} epochs), normalisation mean ${data.normalization.mean[0].toFixed(4)} std ${data.normalization.std[0].toFixed(4)}`);
   const result = trainDino({
     ...config,
     onIteration: (m) => {
@@ -145,7 +148,7 @@ function trainDinoRun(data: EmergingData, checkpoint: string, runDir: string, re
   const last = result.history.at(-1);
   const seconds = (performance.now() - started) / 1000;
   saveBackbone(checkpoint, result.teacher.backbone, ARCHITECTURE, {
-    method: 'DINO teacher backbone', iterations: result.iteration, batchSize: BATCH, wallSecondsThisProcess: Math.round(seconds), resumed: resume,
+    method: 'DINO teacher backbone', localCropsNumber, iterations: result.iteration, batchSize: BATCH, wallSecondsThisProcess: Math.round(seconds), resumed: resume,
     finalLoss: last?.loss, finalTeacherEntropy: last?.teacherEntropy, finalEntropyOfMean: last?.entropyOfMean, normalization: data.normalization,
   });
   log(`DINO done in ${seconds.toFixed(0)} s: ${checkpoint}`);
@@ -194,6 +197,8 @@ export interface EmergingResults {
   bestHead: { randomInit: number; supervised: number; dino: number };
   /** The highest Jaccard any set of whole patches reaches, averaged over the test images. */
   jaccardCeiling: number;
+  /** The share of canvas pixels in the digit mask, averaged over the test images. */
+  maskFraction: number;
   setup: Record<string, unknown>;
 }
 
@@ -247,8 +252,9 @@ export function evaluateEmerging(options: EvaluateOptions): EmergingResults {
     jaccardPerHead: pick((k) => jaccards[k].test.perHead),
     bestHead: pick((k) => jaccards[k].head),
     jaccardCeiling: ceiling,
+    maskFraction: testMasks.reduce((s, mask) => s + mask.reduce((a, b) => a + b, 0) / mask.length, 0) / testMasks.length,
     setup: {
-      trainImages: data.train.length, testImages: data.test.length, validationImagesForBestHead: validation, knn: 'weighted, k 20, T 0.07, cosine',
+      backboneParameters: dino.backbone.numParameters(), trainImages: data.train.length, testImages: data.test.length, validationImagesForBestHead: validation, knn: 'weighted, k 20, T 0.07, cosine',
       attentionThreshold: 0.6, architecture: dino.architecture,
       data: { canvasSize: S, digitSize: data.test.digitSize, fragments: data.test.fragments, fragmentSize: data.test.fragmentSize, maskThreshold: data.test.maskThreshold, trainSeed: data.train.seed, testSeed: data.test.seed }, normalization: data.normalization,
       dinoCheckpoint: dino.facts, supervisedCheckpoint: supervised.facts,
@@ -270,17 +276,23 @@ export function evaluateEmerging(options: EvaluateOptions): EmergingResults {
 function main(argv: readonly string[]): void {
   setNumThreads(Number(process.env.DINOTS_THREADS ?? 1));
   const root = resolve(process.env.EMERGING_ROOT ?? '.');
-  const checkpoints = { dino: join(root, 'checkpoints', 'emerging-dino.safetensors'), supervised: join(root, 'checkpoints', 'emerging-supervised.safetensors') };
+  // The variant without local crops keeps its files beside the main run's.
+  const variant = argv.includes('--no-local-crops') ? '-no-local' : '';
+  const localCropsNumber = variant === '' ? 4 : 0;
+  const checkpoints = { dino: join(root, 'checkpoints', `emerging-dino${variant}.safetensors`), supervised: join(root, 'checkpoints', 'emerging-supervised.safetensors') };
   const out = join(root, 'experiments', 'emerging');
+  const runDir = join(out, `run-dino${variant}`);
+  const resultsPath = join(out, `results${variant}.json`);
+  const figurePath = join(out, `attention${variant}.png`);
   const only = argv.includes('--train') ? argv[argv.indexOf('--train') + 1] : undefined;
   if (only !== undefined && only !== 'dino' && only !== 'supervised') throw new Error(`--train takes dino or supervised, got ${only}`);
   if (argv.includes('--export-dino')) {
-    exportDinoRun(join(out, 'run-dino'), checkpoints.dino);
+    exportDinoRun(runDir, checkpoints.dino);
     return;
   }
   const data = emergingData();
   if (!argv.includes('--eval-only')) {
-    if (only !== 'supervised') trainDinoRun(data, checkpoints.dino, join(out, 'run-dino'), argv.includes('--resume'));
+    if (only !== 'supervised') trainDinoRun(data, checkpoints.dino, runDir, argv.includes('--resume'), localCropsNumber);
     if (only !== 'dino') trainSupervisedRun(data, checkpoints.supervised);
     if (only !== undefined) return;
   }
@@ -288,11 +300,11 @@ function main(argv: readonly string[]): void {
   const started = performance.now();
   const results = evaluateEmerging({
     dinoCheckpoint: checkpoints.dino, supervisedCheckpoint: checkpoints.supervised, data,
-    resultsPath: join(out, 'results.json'), figurePath: join(out, 'attention.png'),
+    resultsPath, figurePath,
   });
   log(`k-NN top-1 (%): ${JSON.stringify(results.knn)}`);
   log(`Jaccard, best head: ${JSON.stringify(results.jaccard)}; mean over heads: ${JSON.stringify(results.jaccardMean)}; patch ceiling ${results.jaccardCeiling.toFixed(4)}`);
-  log(`evaluation took ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${join(out, 'results.json')} and ${join(out, 'attention.png')}`);
+  log(`evaluation took ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${resultsPath} and ${figurePath}`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main(process.argv.slice(2));
