@@ -6,16 +6,17 @@
 //   head, blended over the image) | the `threshold`-mass mask of one head (its patches
 //   tinted blue; the ground truth in red on top).
 // Panels are upsampled by repeating pixels (nearest), so each patch stays a visible square.
-// A header names the backbones and the columns (bitmap-font.ts).
+// A header names the backbones and the columns (figures/raster.ts, its 5x7 font).
 
 import { writeFileSync } from 'node:fs';
-import { type Tensor, tensor } from '@dinots/tensor';
+import type { Tensor } from '@dinots/tensor';
 import type { VisionTransformer } from '@dinots/nn';
 import { imageSize } from './augment/image.js';
 import { attentionHeatmap } from './attention-heatmap.js';
 import { lastClsAttention } from './attention-jaccard.js';
 import { attentionMassMask } from './attention-maps.js';
-import { GLYPH_HEIGHT, drawText, textWidth } from './bitmap-font.js';
+import { GLYPH_HEIGHT } from './figures/bitmap-font.js';
+import { Raster } from './figures/raster.js';
 import { encodePng } from './data/image-codec.js';
 
 export interface FigureModel {
@@ -120,11 +121,12 @@ export function writeAttentionFigure(path: string, models: readonly FigureModel[
   const width = x - 2 * GAP;
   const top = GAP + 2 * LINE + GAP;
   const height = top + n * (panel.height + GAP);
-  const rgb = new Float64Array(3 * height * width).fill(1);
+  const raster = new Raster(width, height);
+  const rgb = raster.pixels;
   for (const g of groupX) {
-    drawText(rgb, height, width, g.title, g.x + Math.max(0, Math.floor((g.right - g.x - textWidth(g.title, FONT_SCALE)) / 2)), GAP, FONT_SCALE, [0, 0, 0]);
+    raster.text(g.x + Math.max(0, Math.floor((g.right - g.x - Raster.textWidth(g.title, FONT_SCALE)) / 2)), GAP, g.title, [0, 0, 0], FONT_SCALE);
   }
-  groups.flatMap((g) => g.columns).forEach((label, c) => drawText(rgb, height, width, label, columnX[c], GAP + LINE, FONT_SCALE, [0.2, 0.2, 0.2]));
+  groups.flatMap((g) => g.columns).forEach((label, c) => raster.text(columnX[c], GAP + LINE, label, [0.2, 0.2, 0.2], FONT_SCALE));
   pictures.forEach((row, i) => {
     const y0 = top + i * (panel.height + GAP);
     row.forEach((picture, c) => {
@@ -141,6 +143,6 @@ export function writeAttentionFigure(path: string, models: readonly FigureModel[
       }
     });
   });
-  writeFileSync(path, encodePng(tensor(rgb, { shape: [3, height, width], dtype: 'float64' })));
+  writeFileSync(path, encodePng(raster.toImage()));
   return { width, height };
 }
