@@ -31,6 +31,11 @@ export interface Derivative {
 // In source order within each file; a node recorded at two places (clone and contiguous)
 // has one entry per place.
 export const DERIVATIVES: readonly Derivative[] = [
+  {
+    file: 'autograd/rebase.ts', node: 'CopySlices', ops: 'an in-place op on a view whose base takes part in autograd (the base\'s new history)',
+    grads: ['base before the op: g where the view does not cover, 0 where it does', 'the in-place result of the view: the view of g'],
+  },
+  { file: 'autograd/rebase.ts', node: 'CloneBackward', ops: "(a copy laid out as the view's base, inside CopySlices' gradient)", grads: ['x: g'] },
   { file: 'ops/binary.ts', node: 'AddBackward', ops: 'add', grads: ['a: unbroadcast(g, a)', 'b: unbroadcast(g, b)'] },
   { file: 'ops/binary.ts', node: 'SubBackward', ops: 'sub', grads: ['a: unbroadcast(g, a)', 'b: unbroadcast(-g, b)'] },
   { file: 'ops/binary.ts', node: 'MulBackward', ops: 'mul', grads: ['a: unbroadcast(g * b, a)', 'b: unbroadcast(g * a, b)'] },
@@ -44,6 +49,8 @@ export const DERIVATIVES: readonly Derivative[] = [
   { file: 'ops/copy.ts', node: 'ToCopyBackward', ops: 'to(dtype)', grads: ['x: g.to(x.dtype)'] },
   { file: 'ops/copy.ts', node: 'ToDeviceBackward', ops: 'to(device)', grads: ['x: g.to(x.device)'] },
   { file: 'ops/indexing.ts', node: 'GatherBackward', ops: 'gather(x, dim, index)', grads: ['x: scatterAdd(zeros like x, dim, index, g)'] },
+  { file: 'ops/inplace.ts', node: 'CopyBackwards', ops: 'copy_(src) on a tensor in autograd', grads: ['the tensor before: 0 (overwritten)', 'src: unbroadcast(g, src)'] },
+  { file: 'ops/inplace.ts', node: 'FillBackward', ops: 'fill_(v) on a tensor in autograd', grads: ['the tensor before: 0 (overwritten)'] },
   { file: 'ops/indexing.ts', node: 'ScatterAddBackward', ops: 'scatterAdd(x, dim, index, src)', grads: ['x: g', 'src: gather(g, dim, index)'] },
   { file: 'ops/join.ts', node: 'CatBackward', ops: 'cat, stack', grads: ['each input i: g.narrow(dim, offset_i, size_i), its own slab of g'] },
   { file: 'ops/layer-norm.ts', node: 'NativeLayerNormBackward', ops: 'layerNorm', grads: ['x: rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), with xhat = (x - mean) * rstd, gw = g * weight, means over the normalised dims', 'weight: sum(g * xhat) over the leading dims', 'bias: sum(g) over the leading dims'] },
@@ -60,6 +67,7 @@ export const DERIVATIVES: readonly Derivative[] = [
   { file: 'ops/movement.ts', node: 'SqueezeBackward', ops: 'squeeze', grads: ['x: g.reshape(x.shape)'] },
   { file: 'ops/movement.ts', node: 'UnsqueezeBackward', ops: 'unsqueeze', grads: ['x: g.reshape(x.shape)'] },
   { file: 'ops/pad.ts', node: 'ConstantPadBackward', ops: 'pad (constant)', grads: ['x: g cropped back to the unpadded window (a view of g)'] },
+  { file: 'ops/reduce.ts', node: 'LogsumexpBackward', ops: 'logsumexp over an empty dim (-inf)', grads: ['x: 0 (x has no elements to differentiate)'] },
   { file: 'ops/reduce.ts', node: 'SumBackward', ops: 'sum, mean (as sum / n)', grads: ['x: g expanded back over the reduced dims'] },
   { file: 'ops/reduce.ts', node: 'NormBackward', ops: 'norm(x, p)', grads: ['x: p = 1: g * sign(x); p = 2: g * x / y; other p: g * x * |x|^(p-2) / y^(p-1); 0 where y = 0'] },
   { file: 'ops/reduce.ts', node: 'AmaxBackward', ops: 'amax, max(x)', grads: ['x: g * [x = y] / (number of maxima), ties share evenly'] },
@@ -120,7 +128,8 @@ export function nodeSites(): NodeSite[] {
       if (/^\s*(\/\/|\*|\/\*)/.test(text)) return;
       const line = i + 1;
       const found: string[] = [];
-      for (const m of text.matchAll(/'([A-Z][A-Za-z0-9]*Backward)'/g)) found.push(m[1]);
+      // CopySlices (an in-place op on a view) and CopyBackwards (copy_) keep PyTorch's spelling.
+      for (const m of text.matchAll(/'([A-Z][A-Za-z0-9]*Backward|CopySlices|CopyBackwards)'/g)) found.push(m[1]);
       for (const m of text.matchAll(/`\$\{[^}]*'([A-Z]\w*)' : '([A-Z]\w*)'\}Backward`/g)) found.push(`${m[1]}Backward`, `${m[2]}Backward`);
       const call = /\brecord\(\s*([^,]*),/.exec(text);
       if (call && found.length === 0 && !/^[a-z]\w*$/.test(call[1].trim())) {
