@@ -18,7 +18,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Device, Generator, type GeneratorState, backendInfo, checkInteger, randperm } from '@dinots/tensor';
+import { type Device, Generator, type GeneratorState, backendInfo, checkInteger, randperm, scope } from '@dinots/tensor';
 import { AdamW, cosineSchedule } from '@dinots/nn';
 import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
@@ -214,10 +214,12 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
       group.lr = lrSchedule[it];
       if (g === 0) group.weightDecay = wdSchedule[it];
     }
-    const crops = batch.crops.map((c) => c.to({ device, dtype }));
     let result: ReturnType<typeof dinoIteration>;
     try {
-      result = dinoIteration({ student, teacher, dinoLoss, optimizer, clipGrad, freezeLastLayer }, crops, epoch, momentumSchedule[it]);
+      // The crops' copies on the device are freed with this scope, after the iteration.
+      result = scope(() => dinoIteration(
+        { student, teacher, dinoLoss, optimizer, clipGrad, freezeLastLayer }, batch.crops.map((c) => c.to({ device, dtype })), epoch, momentumSchedule[it],
+      ));
     } catch (error) {
       throw new Error(`trainDino: iteration ${it} (epoch ${epoch}, step ${step}): ${(error as Error).message}`);
     }
