@@ -16,7 +16,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import { bundle } from './bundle.js';
 import { chromiumMissing, launchChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -76,6 +75,7 @@ describe('GPU conformance in headless Chromium', function () {
     }
     dir = mkdtempSync(join(tmpdir(), 'dinots-conformance-'));
     writeFileSync(join(dir, 'entry.js'), ENTRY);
+    const { bundle } = (await import(pathToFileURL(join(root, 'web/build.mjs')).href)) as { bundle(entries: Record<string, string>, outdir: string): Promise<string[]> };
     const warnings = await bundle({ suite: join(dir, 'entry.js') }, dir);
     expect(warnings, 'esbuild warnings').to.deep.equal([]);
     copyFileSync(join(dirname(require.resolve('mocha/package.json')), 'mocha.js'), join(dir, 'mocha.js'));
