@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       const canvas = document.createElement('canvas');
       drawImage(canvas, stackImages(digits, [bank[i]]).select(0, 0), 2);
       const label = document.createElement('figcaption');
-      label.textContent = `${digits.labels[bank[i]]} (${similarity[i].toFixed(2)})`;
+      label.textContent = `${digits.labels[bank[i]]} (${similarity[i].toFixed(3)})`;
       figure.append(canvas, label);
       row.append(figure);
     }
@@ -220,9 +220,10 @@ async function main(): Promise<void> {
   pad.addEventListener('pointerup', () => (drawing = false));
   pad.addEventListener('pointermove', (e) => {
     if (!drawing) return;
+    const scale = pad.width / pad.clientWidth; // CSS pixels -> canvas pixels
     padContext.fillStyle = '#fff';
     padContext.beginPath();
-    padContext.arc(e.offsetX, e.offsetY, 9, 0, 2 * Math.PI);
+    padContext.arc(e.offsetX * scale, e.offsetY * scale, 9, 0, 2 * Math.PI);
     padContext.fill();
   });
   $('clear').addEventListener('click', clearPad);
