@@ -124,37 +124,42 @@ async function main(): Promise<void> {
     $('timings').textContent = `forward (1 digit, attention + read): ${timings.forwardMs.toFixed(1)} ms; training step: ${Number.isNaN(timings.stepMs) ? '-' : `${timings.stepMs.toFixed(0)} ms`}`;
   };
 
+  /** Redraws the attention view for the current query digit (callers hold `exclusive`). */
+  const renderAttention = async () => {
+    const started = performance.now();
+    const attention = await attentionOf(nets, query, backend.device);
+    timings.forwardMs = performance.now() - started;
+    console.info(`dinots page: attention forward in ${timings.forwardMs.toFixed(0)} ms`);
+    const image = query.select(0, 0);
+    const patch = nets.model.patchSize;
+    const scale = 5;
+    drawImage($('input'), image, scale);
+    const heads = $('heads');
+    const masks = $('masks');
+    heads.replaceChildren();
+    masks.replaceChildren();
+    const mask = attentionMassMask(attention, MASS);
+    for (let h = 0; h < attention.shape[0]; h++) {
+      for (const [row, picture, caption] of [
+        [heads, attentionHeatmap(image, attention.select(0, h), patch), `head ${h}`],
+        [masks, maskOverlay(image, mask.select(0, h), patch), `head ${h}: ${MASS * 100} % mass`],
+      ] as const) {
+        const figure = document.createElement('figure');
+        const canvas = document.createElement('canvas');
+        canvas.className = 'attention';
+        drawImage(canvas, picture, scale);
+        const label = document.createElement('figcaption');
+        label.textContent = caption;
+        figure.append(canvas, label);
+        row.append(figure);
+      }
+    }
+  };
+
   /** Redraws the attention view and the k-NN answer for the current query digit. */
   const render = () =>
     exclusive(async () => {
-      const started = performance.now();
-      const attention = await attentionOf(nets, query, backend.device);
-      timings.forwardMs = performance.now() - started;
-      console.info(`dinots page: attention forward in ${timings.forwardMs.toFixed(0)} ms`);
-      const image = query.select(0, 0);
-      const patch = nets.model.patchSize;
-      const scale = 5;
-      drawImage($('input'), image, scale);
-      const heads = $('heads');
-      const masks = $('masks');
-      heads.replaceChildren();
-      masks.replaceChildren();
-      const mask = attentionMassMask(attention, MASS);
-      for (let h = 0; h < attention.shape[0]; h++) {
-        for (const [row, picture, caption] of [
-          [heads, attentionHeatmap(image, attention.select(0, h), patch), `head ${h}`],
-          [masks, maskOverlay(image, mask.select(0, h), patch), `head ${h}: ${MASS * 100} % mass`],
-        ] as const) {
-          const figure = document.createElement('figure');
-          const canvas = document.createElement('canvas');
-          canvas.className = 'attention';
-          drawImage(canvas, picture, scale);
-          const label = document.createElement('figcaption');
-          label.textContent = caption;
-          figure.append(canvas, label);
-          row.append(figure);
-        }
-      }
+      await renderAttention();
       await renderKnn();
       showTimings();
     });
@@ -301,6 +306,7 @@ async function main(): Promise<void> {
         bar.value = it + 1;
         $('train-status').textContent = `iteration ${it + 1} / ${iterations}: loss ${metrics.loss.toFixed(3)}, teacher entropy ${metrics.teacherEntropy.toFixed(2)} (log K ${metrics.logK.toFixed(2)})`;
         plots();
+        if ((it + 1) % 20 === 0) await renderAttention(); // watch the heads change as it trains
         showTimings();
         await new Promise((next) => setTimeout(next, 0)); // let the page paint
       }
