@@ -28,7 +28,7 @@ import { DinoStepper, type StepMetrics } from './train-step.js';
 
 interface TrainOptions {
   batchSize?: number;
-  /** Peak learning rate (default 0.02 * batchSize / 256, DINO's linear scaling rule with a higher base for a tiny ViT). */
+  /** Peak learning rate (default 0.01 * batchSize / 256, DINO's linear scaling rule with a higher base for a tiny ViT). */
   lr?: number;
   teacherTemp?: number;
   /** The teacher's and the center's EMA momenta (default 0.996 and 0.9); 1 and 1 hold the targets fixed. */
@@ -281,9 +281,12 @@ async function main(): Promise<void> {
    */
   const train = (iterations: number, options: TrainOptions = {}): Promise<(StepMetrics & { ms: number })[]> =>
     exclusive(async () => {
-      const { batchSize = 32, lr = 0.02 * (batchSize / 256), teacherTemp = 0.02, momentumTeacher = 0.996, centerMomentum = 0.9, sameBatch = false } = options;
+      // Defaults: the small-scale settings of test/train-short.test.ts (a low teacher temperature and momentum, so
+      // that a small network's weak image dependence survives centering; the head's last layer frozen during warmup).
+      const { batchSize = 32, lr = 0.01 * (batchSize / 256), teacherTemp = 0.01, momentumTeacher = 0.99, centerMomentum = 0.9, sameBatch = false } = options;
+      const warmup = Math.max(1, Math.floor(iterations / 10));
       const stepper = new DinoStepper(nets.student, nets.teacher, nets.model.outDim, augmentation.ncrops, backend.device, {
-        iterations, lr, warmup: Math.max(1, Math.floor(iterations / 10)), momentumTeacher, centerMomentum, teacherTemp, clipGrad: 3, freezeLastLayer: 1,
+        iterations, lr, warmup, momentumTeacher, centerMomentum, teacherTemp, clipGrad: 3, freezeLastLayer: warmup,
       }, nets.center);
       const history: (StepMetrics & { ms: number })[] = [];
       const bar = $<HTMLProgressElement>('progress');
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
         entropies.push(metrics.teacherEntropy);
         logK = metrics.logK;
         bar.value = it + 1;
-        $('train-status').textContent = `iteration ${it + 1} / ${iterations}: loss ${metrics.loss.toFixed(3)}, teacher entropy ${metrics.teacherEntropy.toFixed(2)} (log K ${metrics.logK.toFixed(2)})`;
+        $('train-status').textContent = `iteration ${it + 1} / ${iterations}: loss ${metrics.loss.toFixed(3)}, teacher entropy ${metrics.teacherEntropy.toFixed(2)}, of the batch mean ${metrics.entropyOfMean.toFixed(2)} (log K ${metrics.logK.toFixed(2)})`;
         plots();
         if ((it + 1) % 20 === 0) await renderAttention(); // watch the heads change as it trains
         showTimings();
