@@ -5,16 +5,14 @@
 // image where the mask is 1 and darken it elsewhere. The image is cropped to a multiple
 // of p first, as the ViT ignores the remainder.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Writing them as PNG files is attention-pngs.ts (Node); this file also runs in browsers.
+
 import { type Tensor, tensor } from '@dinots/tensor';
 import { imageSize } from './augment/image.js';
-import { attentionMassMask } from './attention-maps.js';
 import { viridis } from './colormap.js';
-import { encodePng } from './data/image-codec.js';
 
 /** The patch grid (rows, cols) of an image for patch size p, checked against N attention values. */
-function patchGrid(op: string, image: Tensor, n: number, patchSize: number): [number, number] {
+export function patchGrid(op: string, image: Tensor, n: number, patchSize: number): [number, number] {
   const { height, width } = imageSize(op, image);
   const rows = Math.floor(height / patchSize);
   const cols = Math.floor(width / patchSize);
@@ -25,7 +23,7 @@ function patchGrid(op: string, image: Tensor, n: number, patchSize: number): [nu
 }
 
 /** RGB pixels [3, rows*p, cols*p] of the image's top-left patch-aligned region (gray -> RGB). */
-function croppedRgb(image: Tensor, rows: number, cols: number, p: number): Float64Array {
+export function croppedRgb(image: Tensor, rows: number, cols: number, p: number): Float64Array {
   const { channels, width } = imageSize('croppedRgb', image);
   const src = image.contiguous().dataSync();
   const H = rows * p;
@@ -81,34 +79,4 @@ export function maskOverlay(image: Tensor, mask: Tensor, patchSize: number, dim 
     }
   }
   return tensor(out, { shape: [3, H, W], dtype: 'float64' });
-}
-
-export interface AttentionPngOptions {
-  /** Also write the mass-threshold masks (the paper uses 0.6). */
-  threshold?: number;
-  alpha?: number;
-}
-
-/**
- * Writes img.png, attn-head<h>.png per head, and with a threshold mask-th<t>-head<h>.png,
- * for one image [C, H, W] in [0, 1] and its CLS attention [heads, N]. Returns the paths.
- */
-export function writeAttentionPngs(dir: string, image: Tensor, clsAttention: Tensor, patchSize: number, options: AttentionPngOptions = {}): string[] {
-  if (clsAttention.ndim !== 2) throw new Error(`writeAttentionPngs: expected CLS attention [heads, N], got shape [${clsAttention.shape}]`);
-  const [heads, n] = clsAttention.shape;
-  const [rows, cols] = patchGrid('writeAttentionPngs', image, n, patchSize);
-  mkdirSync(dir, { recursive: true });
-  const written: string[] = [];
-  const write = (name: string, picture: Tensor) => {
-    const path = join(dir, name);
-    writeFileSync(path, encodePng(picture));
-    written.push(path);
-  };
-  write('img.png', tensor(croppedRgb(image, rows, cols, patchSize), { shape: [3, rows * patchSize, cols * patchSize], dtype: 'float64' }));
-  const masks = options.threshold === undefined ? null : attentionMassMask(clsAttention, options.threshold);
-  for (let h = 0; h < heads; h++) {
-    write(`attn-head${h}.png`, attentionHeatmap(image, clsAttention.select(0, h), patchSize, options.alpha));
-    if (masks !== null) write(`mask-th${options.threshold}-head${h}.png`, maskOverlay(image, masks.select(0, h), patchSize));
-  }
-  return written;
 }

@@ -11,7 +11,8 @@ import type { GeneratorState, Tensor } from '@dinots/tensor';
 import { type AdamW, type AdamWHyper, type OptimizerStateDict, loadSafetensors, serializeSafetensors } from '@dinots/nn';
 import { writeFileAtomic } from './atomic-write.js';
 import type { DINOLoss } from './loss.js';
-import { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
+import { networksFromCheckpoint } from './checkpoint-networks.js';
+import type { DinoNetwork } from './model.js';
 
 export interface CheckpointMeta {
   format: 'dinots-dino-checkpoint';
@@ -96,12 +97,5 @@ export function loadCheckpointNetworks(file: string): { student: DinoNetwork; te
   const json = sidecarPath(path);
   if (!existsSync(path) || !existsSync(json)) throw new Error(`loadCheckpointNetworks: need both ${path} and ${json}`);
   const meta = JSON.parse(readFileSync(json, 'utf8')) as CheckpointMeta;
-  const model = meta.config?.model as DinoModelOptions | undefined;
-  if (meta.format !== 'dinots-dino-checkpoint' || model === undefined) throw new Error(`loadCheckpointNetworks: ${json} is not a dinots DINO checkpoint sidecar`);
-  const { student, teacher } = buildDinoNetworks(model);
-  const tensors = loadSafetensors(readFileSync(path));
-  const part = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-  student.loadStateDict(part('student.'));
-  teacher.loadStateDict(part('teacher.'));
-  return { student, teacher, meta };
+  return { ...networksFromCheckpoint(readFileSync(path), meta, path), meta };
 }

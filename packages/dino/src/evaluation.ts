@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type Tensor, cat, noGrad, stack } from '@dinots/tensor';
 import type { VisionTransformer } from '@dinots/nn';
 import { normalize } from './augment/normalize.js';
-import { writeAttentionPngs } from './attention-heatmap.js';
+import { writeAttentionPngs } from './attention-pngs.js';
 import { clsAttention } from './attention-maps.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
 import { type KnnOptions, type KnnResult, knnClassifier } from './knn.js';

@@ -1,30 +1,21 @@
 // @dinots/dino: DINO self-distillation (Caron et al. 2021) on @dinots/tensor.
+// browser.ts holds everything that also runs in a browser; this entry (Node) adds what
+// reads and writes files.
 
-export { DINOLoss, type DINOLossOptions } from './loss.js';
-export { teacherTempSchedule, type TeacherTempOptions } from './teacher-temperature.js';
-export { knnClassifier, l2Normalize, topkIndices, type KnnOptions, type KnnResult } from './knn.js';
-export { clsAttention, attentionMassMask } from './attention-maps.js';
-export * from './augment/index.js';
-export * from './data/index.js';
-export { attentionHeatmap, maskOverlay, writeAttentionPngs, type AttentionPngOptions } from './attention-heatmap.js';
-export { viridis } from './colormap.js';
-export { teacherEntropy, teacherEntropyOfValues, checkCollapse, type TeacherEntropy, type CollapseKind, type CollapseThresholds, type CollapseReport } from './collapse.js';
+export * from './browser.js';
+export { decodeImage, encodePng, isImageFile } from './data/image-codec.js';
+export { ImageFolder, type ImageFolderOptions } from './data/image-folder.js';
+export { MNIST } from './data/mnist.js';
+export { ClutteredDigits, type ClutteredDigitsOptions, type ClutteredSample } from './data/cluttered-mnist.js';
+export { writeAttentionPngs, type AttentionPngOptions } from './attention-pngs.js';
 export { ProgressBar, formatMetric, formatDuration, type ProgressBarOptions, type ProgressStream } from './progress-bar.js';
 export { JsonlLogger, toJsonLine } from './jsonl-logger.js';
 export { writeFileAtomic } from './atomic-write.js';
 export { mnistRecipe, mnistSplit, type DinoRecipe } from './recipes/mnist.js';
-export { DINOHead, WeightNormLinear, type DINOHeadOptions } from './head.js';
-export { MultiCropWrapper } from './multicrop-wrapper.js';
-export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
-export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
-export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
-export { dinoIteration, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
 export { trainDino, type KnnEvaluation, type TrainDinoConfig, type TrainDinoResult, type IterationMetrics } from './train.js';
-export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath, type CheckpointMeta, type TrainingState } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointNetworks, sidecarPath } from './checkpoint.js';
 export { officialCheckpoint } from './export-pth.js';
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
-export { Raster, type Rgb } from './figures/raster.js';
 export { drawChart, writeCharts, niceTicks, PALETTE, type ChartPanel, type Series, type ReferenceLine } from './figures/line-chart.js';
-export { jaccard, patchMaskToPixels, bestPatchJaccard, headJaccards, summarizeJaccard, lastClsAttention, attentionJaccard, type AttentionJaccard } from './attention-jaccard.js';
 export { writeAttentionFigure, type FigureModel, type AttentionFigureOptions } from './attention-figure.js';
 export { trainSupervised, buildBackbone, crossEntropy, ViTClassifier, type VitArchitecture, type TrainSupervisedConfig, type TrainSupervisedResult, type SupervisedMetrics } from './supervised.js';

@@ -19,7 +19,7 @@ export function cosineSchedule(base: number, final: number, epochs: number, iter
     throw new Error(`cosineSchedule: need whole, non-negative iteration counts with warmup <= total; got ${epochs} epochs x ${itersPerEpoch} iterations, ${warmupEpochs} warmup epochs`);
   }
   const schedule: number[] = [];
-  const step = (base - startWarmup) / (warmupIters - 1);
+  const step = warmupIters > 1 ? (base - startWarmup) / (warmupIters - 1) : 0; // numpy.linspace(a, b, 1) is [a]
   for (let i = 0; i < warmupIters; i++) schedule.push(i === warmupIters - 1 && warmupIters > 1 ? base : startWarmup + i * step);
   const R = total - warmupIters;
   for (let i = 0; i < R; i++) schedule.push(final + 0.5 * (base - final) * (1 + Math.cos((Math.PI * i) / R)));

@@ -12,6 +12,11 @@ describe('cosineSchedule', () => {
     expect(s[5]).to.be.above(0);
   });
 
+  it('a warmup of one iteration is startWarmup, as numpy.linspace(start, base, 1) gives (not NaN)', () => {
+    expect(cosineSchedule(1, 0, 4, 1, { warmupEpochs: 1, startWarmup: 0.25 })[0]).to.equal(0.25);
+    expect(cosineSchedule(1, 0, 4, 1, { warmupEpochs: 1 })[1]).to.equal(1);
+  });
+
   it('refuses a warmup longer than the schedule', () => {
     expect(() => cosineSchedule(1, 0, 1, 4, { warmupEpochs: 2 })).to.throw(/cosineSchedule: need whole, non-negative iteration counts/);
   });

@@ -19,8 +19,11 @@
 // scope frees). Unlike tfjs's tidy, fn may be async: in
 // Node the scope follows fn's own async context (AsyncLocalStorage), so awaiting inside
 // it, or running two scopes concurrently, attributes each allocation to the right scope.
-// Browsers lack AsyncLocalStorage: there a scope is the innermost one still open, which
-// is right for sequential code and ambiguous for concurrently interleaved scopes.
+// Browsers lack AsyncLocalStorage. Their equivalent is the TC39 AsyncContext proposal
+// (https://github.com/tc39/proposal-async-context), used where a browser ships
+// AsyncContext.Variable; until then a scope there is the innermost one still open,
+// which is right for sequential code (each `await scope(...)` in turn, as in a training
+// loop) and ambiguous for scopes that run concurrently and interleave.
 
 import type { Storage } from './storage.js';
 import { Tensor } from './tensor.js';
@@ -35,7 +38,17 @@ interface ScopeTracker {
   run<T>(scope: Scope, fn: () => T): T;
 }
 
+/** The part of AsyncLocalStorage and of AsyncContext.Variable that scopes use. */
+interface AsyncVariable<T> {
+  run<R>(value: T, fn: () => R): R;
+}
+
 function makeTracker(): ScopeTracker {
+  const AsyncContext = (globalThis as { AsyncContext?: { Variable: new () => AsyncVariable<Scope> & { get(): Scope | undefined } } }).AsyncContext;
+  if (AsyncContext !== undefined) {
+    const variable = new AsyncContext.Variable();
+    return { current: () => variable.get() ?? null, run: (scope, fn) => variable.run(scope, fn) };
+  }
   const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
   const hooks = getBuiltin?.('node:async_hooks') as typeof import('node:async_hooks') | undefined;
   if (hooks !== undefined) {

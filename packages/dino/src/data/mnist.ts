@@ -6,13 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { tensor } from '@dinots/tensor';
-import { checkIndex, type Dataset, type LabeledImage } from './dataset.js';
+import { DigitImages, MNIST_SIZE } from './digits.js';
 
-export const MNIST_SIZE = 28;
-/** Mean and std of MNIST pixels in [0, 1] (the usual torchvision values). */
-export const MNIST_MEAN = [0.1307] as const;
-export const MNIST_STD = [0.3081] as const;
+export { MNIST_MEAN, MNIST_SIZE, MNIST_STD } from './digits.js';
 
 let cached: { pixels: Uint8Array; labels: Uint8Array } | null = null;
 
@@ -36,24 +32,10 @@ function loadDigits(): { pixels: Uint8Array; labels: Uint8Array } {
   return cached;
 }
 
-/** The 10,000 embedded MNIST digits as [1, 28, 28] float32 images in [0, 1] with labels 0..9. */
-export class MNIST implements Dataset<LabeledImage> {
-  private readonly data = loadDigits();
-
-  get length(): number {
-    return this.data.labels.length;
-  }
-
-  get(index: number): LabeledImage {
-    checkIndex('MNIST', index, this.length);
-    const area = MNIST_SIZE * MNIST_SIZE;
-    const pixels = new Float32Array(area);
-    for (let i = 0; i < area; i++) pixels[i] = this.data.pixels[index * area + i] / 255;
-    return { image: tensor(pixels, { shape: [1, MNIST_SIZE, MNIST_SIZE] }), label: this.data.labels[index] };
-  }
-
-  /** All labels, in dataset order. */
-  get labels(): Uint8Array {
-    return this.data.labels;
+/** The 10,000 embedded MNIST digits as [1, 28, 28] float32 images in [0, 1] with labels 0..9 (Node: reads the package's files). */
+export class MNIST extends DigitImages {
+  constructor() {
+    const { pixels, labels } = loadDigits();
+    super(pixels, labels);
   }
 }

@@ -7,7 +7,8 @@
 // digits drawn by randomSplit with Generator(0).
 
 import { Generator } from '@dinots/tensor';
-import { MNIST, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
+import { MNIST } from '../data/mnist.js';
+import { MNIST_MEAN, MNIST_STD } from '../data/digits.js';
 import { type Dataset, type LabeledImage, randomSplit } from '../data/dataset.js';
 import type { TrainDinoConfig } from '../train.js';
 

@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { erf } from '../../src/math/erf.js';
-import { erf32, log1p32, pow32, tanh32 } from '../../src/backends/gpu/math32.js';
+import { erf32, log1p32, pow32, sinShift32, tanh32 } from '../../src/backends/gpu/math32.js';
 
 function grid(lo: number, hi: number, n: number): number[] {
   return Array.from({ length: n + 1 }, (_, i) => lo + ((hi - lo) * i) / n);
@@ -17,6 +17,13 @@ describe('gpu float32 math helpers', () => {
   it('tanh32 saturates without NaN and is accurate', () => {
     for (const x of grid(-100, 100, 4001)) expect(Math.abs(tanh32(x) - Math.tanh(x)), `tanh32(${x})`).to.be.below(1e-7);
     expect(tanh32(1e-6)).to.equal(1e-6);
+  });
+
+  it('sinShift32 gives sin (shift 0) and cos (shift 1) within 2e-7 (float64 arithmetic here; the GPU runs it in float32)', () => {
+    for (const x of grid(-100, 100, 20001)) {
+      expect(Math.abs(sinShift32(x, 0) - Math.sin(x)), `sinShift32(${x}, 0)`).to.be.below(2e-7);
+      expect(Math.abs(sinShift32(x, 1) - Math.cos(x)), `sinShift32(${x}, 1)`).to.be.below(2e-7);
+    }
   });
 
   it('log1p32 keeps relative accuracy for tiny arguments', () => {

@@ -5,6 +5,8 @@
 // (DINOTS_WEBGPU_RUNTIME=1, set by scripts/test.sh); and a mode named by DINOTS_GPU_MODE,
 // which also narrows the targets to that one mode:
 //   DINOTS_GPU_MODE=webgpu npx mocha packages/tensor/dist/test/backends/conformance.test.js
+// In a browser (test/browser/conformance.test.ts runs this suite in Chromium) these
+// variables come from globalThis.DINOTS_TEST_ENV, which the test's page sets.
 
 import { GPU_MODES, type Device, type GpuMode, GpuBackend, registerBackend } from '../../src/index.js';
 import { GpuContext } from '../../src/backends/gpu/context.js';
@@ -16,9 +18,15 @@ export interface Target {
   mode: GpuMode | null;
 }
 
+/** An environment variable: Node's, or in a browser the page's DINOTS_TEST_ENV. */
+function testEnv(name: string): string | undefined {
+  if (typeof process !== 'undefined') return process.env[name];
+  return (globalThis as { DINOTS_TEST_ENV?: Record<string, string> }).DINOTS_TEST_ENV?.[name];
+}
+
 /** The mode DINOTS_GPU_MODE names, or null (every mode). */
 const forced = ((): GpuMode | null => {
-  const asked = requestedMode(undefined);
+  const asked = typeof process !== 'undefined' ? requestedMode(undefined) : requestedMode((testEnv('DINOTS_GPU_MODE') || 'auto') as GpuMode | 'auto');
   return asked === 'auto' ? null : asked;
 })();
 
@@ -53,8 +61,8 @@ export function gpuBackendFor(mode: GpuMode): Promise<GpuBackend | string> {
 /** Whether a missing mode fails the run instead of being skipped. */
 export function isRequired(mode: GpuMode): boolean {
   if (mode === forced) return true;
-  if (process.env.CI !== 'true') return false;
-  return mode === 'headlessgl' || (mode === 'webgpu' && process.env.DINOTS_WEBGPU_RUNTIME === '1');
+  if (testEnv('CI') !== 'true') return false;
+  return mode === 'headlessgl' || (mode === 'webgpu' && testEnv('DINOTS_WEBGPU_RUNTIME') === '1');
 }
 
 const reported = new Set<GpuMode>();

@@ -21,7 +21,7 @@
 // trip; only reads await. A kernel error rejects that promise and every one that depends
 // on it, and surfaces at the next `await t.data()`.
 
-import { ERF32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, TANH32_SOURCE } from './math32.js';
+import { ERF32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, SIN_SHIFT32_SOURCE, TANH32_SOURCE } from './math32.js';
 import { type GpuBackendInfo, type GpuJs, type GpuJsKernel, type GpuMode, type WebGpuAdapterInfo, chooseMode, installNavigatorGpu, loadGpuJs, probeModes, requestedMode } from './mode.js';
 
 /** What a GPU storage holds: a gpu.js texture (GL modes), a pending WebGPU buffer, or a Float32Array (gpu.js cpu mode). */
@@ -110,7 +110,7 @@ export class GpuContext {
     const mode = chooseMode(requested, probes);
     if (mode === 'webgpu' && typeof process !== 'undefined' && process.versions?.node !== undefined) installNavigatorGpu();
     this.gpu = new GPU({ mode });
-    for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE]) this.gpu.addFunction(source);
+    for (const source of [ERF32_SOURCE, TANH32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, SIN_SHIFT32_SOURCE]) this.gpu.addFunction(source);
     this.cacheSize = options.kernelCacheSize ?? 512;
     const gl = mode !== 'cpu' && mode !== 'webgpu'; // this.isGl, before info exists
     const maxTextureSize = gl ? (this.gpu.Kernel.features?.maxTextureSize ?? null) : null;

@@ -29,8 +29,8 @@ export const UNARY_EXPRESSIONS: Record<UnaryOp, string> = {
   gelu: `0.5 * x * (1.0 + erf32(x * ${SQRT1_2}))`,
   geluTanh: `0.5 * x * (1.0 + tanh32(${SQRT_2_OVER_PI} * (x + 0.044715 * x * x * x)))`,
   square: 'x * x',
-  sin: 'Math.sin(x)',
-  cos: 'Math.cos(x)',
+  sin: 'sinShift32(x, 0.0)',
+  cos: 'sinShift32(x, 1.0)',
   clamp: '((x < p0 ? p0 : x) > p1 ? p1 : (x < p0 ? p0 : x))', // min(max(x, lo), hi), as the CPU kernel
   powScalar: 'pow32(x, p0)',
   logicalNot: '(x === 0.0 ? 1.0 : 0.0)',

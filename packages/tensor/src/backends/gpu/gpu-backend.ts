@@ -46,7 +46,8 @@ export class GpuBackend implements Backend {
     const dtype = dtypeOfArray(data);
     this.checkStorage('fromArray', dtype, data.length);
     if (data.length === 0) return new GpuStorage(dtype, 0);
-    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    // WebGL and WebGPU refuse views on a SharedArrayBuffer (where the CPU backend keeps large storages when it has threads): copy those.
+    const values = data instanceof Float32Array && !(data.buffer instanceof SharedArrayBuffer) ? data : Float32Array.from(data);
     return new GpuStorage(dtype, data.length, this.context.run(UPLOAD_SOURCE, data.length, [values], { resizable: true }));
   }
 

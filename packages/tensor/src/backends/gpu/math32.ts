@@ -64,6 +64,28 @@ export function pow32(x: number, y: number): number {
   return odd > 0.5 ? -m : m;
 }
 
+/**
+ * sin(x + shift * pi/2) (shift 0: sin, 1: cos), since GPU drivers may use fast
+ * approximations (SwiftShader's sin and cos are off by up to 2e-4 on [-6, 6]). Cephes's
+ * sinf/cosf: x = j * pi/2 + r with |r| <= pi/4, where j * pi/2 is subtracted in three
+ * parts whose leading ones are exact in float32 (Cody-Waite), then a minimax polynomial
+ * for sin(r) or cos(r) picked, with its sign, by the quadrant (j + shift) mod 4. Absolute
+ * error about 1e-7 for |x| up to a few thousand.
+ */
+export function sinShift32(x: number, shift: number): number {
+  const j = Math.floor(x * 0.6366197723675814 + 0.5);
+  const r = x - j * 1.5703125 - j * 4.837512969970703e-4 - j * 7.549789954891882e-8;
+  const z = r * r;
+  const q = j + shift - 4 * Math.floor((j + shift) / 4);
+  const s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  const c = 1 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  if (q < 0.5) return s;
+  if (q < 1.5) return c;
+  if (q < 2.5) return -s;
+  return -c;
+}
+
+export const SIN_SHIFT32_SOURCE = sinShift32.toString();
 export const ERF32_SOURCE = erf32.toString();
 export const TANH32_SOURCE = tanh32.toString();
 export const LOG1P32_SOURCE = log1p32.toString();

@@ -19,6 +19,8 @@
 // script that only called backendInfo(); destroying the device does not end it), so
 // picking it unasked would leave every program that touches the GPU backend hanging.
 
+import { gpuJs } from '#gpu-js';
+
 export type GpuMode = 'webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 export const GPU_MODES: readonly GpuMode[] = ['webgpu', 'headlessgl', 'webgl2', 'webgl', 'cpu'];
 
@@ -72,7 +74,8 @@ export interface GpuJsKernel {
   readonly context?: { getParameter(name: number): unknown; getExtension(name: string): unknown } | null;
 }
 
-interface GpuJsModule {
+/** What the backend takes from gpu.js's module (see gpu-js.ts and gpu-js.browser.ts). */
+export interface GpuJsModule {
   GPU: (new (settings: object) => GpuJs) & { isHeadlessGLSupported: boolean; isWebGL2Supported: boolean; isWebGLSupported: boolean };
 }
 
@@ -80,7 +83,7 @@ interface GpuJsModule {
 function nodeRequire(id: string, from: string = import.meta.url): NodeJS.Require {
   const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
   const nodeModule = getBuiltin?.('node:module') as typeof import('node:module') | undefined;
-  if (nodeModule === undefined) throw new Error(`gpu: cannot load ${id} here; in a browser, load gpu-browser.js first so that the global GPU exists`);
+  if (nodeModule === undefined) throw new Error(`gpu: cannot load ${id} here: it exists only in Node`);
   return nodeModule.createRequire(from);
 }
 
@@ -89,11 +92,9 @@ function requireHere(id: string): unknown {
   return nodeRequire(id)(id);
 }
 
-/** gpu.js itself (CommonJS); in a browser the global GPU from gpu-browser.js. */
+/** gpu.js itself: its CommonJS entry in Node, its browser bundle in a browser (package.json's "#gpu-js"). */
 export function loadGpuJs(): GpuJsModule {
-  const global = globalThis as { GPU?: GpuJsModule['GPU'] };
-  if (typeof process === 'undefined' && global.GPU !== undefined) return { GPU: global.GPU };
-  return requireHere('gpu.js') as GpuJsModule;
+  return gpuJs();
 }
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;

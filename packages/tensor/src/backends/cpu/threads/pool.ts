@@ -15,9 +15,19 @@
 // (tasks.ts), which both sides load, so only plain parameters and shared arrays cross the
 // thread boundary.
 //
-// Threads exist only under Node (worker_threads, reached through process.getBuiltinModule
-// so that bundlers for browsers see no Node import); elsewhere everything runs on the
-// calling thread. Workers are unref'd: an idle pool never keeps a process alive.
+// Threads exist under Node (worker_threads, reached through process.getBuiltinModule so
+// that bundlers for browsers see no Node import) and in browsers on pages that are
+// cross-origin isolated (COOP/COEP headers; only then does SharedArrayBuffer exist:
+// https://developer.mozilla.org/en-US/docs/Web/API/Window/crossOriginIsolated), as
+// module Web Workers running worker-web.ts. Elsewhere everything runs on the calling
+// thread, and a browser says so once in the console. Two browser differences:
+// - a browser's main thread may not block in Atomics.wait, so there the caller spins on
+//   the chunk counter until the workers' last ranges finish (as Emscripten's pthreads do
+//   on the main thread); it never waits for a range nobody claimed, since it claims
+//   ranges itself;
+// - a Web Worker starts asynchronously, so workers join the pool once they report ready,
+//   and kernels run on the threads that are ready (on one until the first ones are).
+// Node workers are unref'd: an idle pool never keeps a process alive.
 
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { type TypedArray, dtypeOfArray } from '../../../dtype.js';
@@ -28,36 +38,50 @@ import { CHUNK_BITS, type Task, runChunks, taskIndex } from './tasks.js';
 /** Storages of at least this many elements go on shared memory when threads are available. */
 const SHARED_STORAGE_ELEMENTS = 4096;
 
-interface NodeThreads {
-  readonly Worker: typeof Worker;
-  readonly MessageChannel: typeof import('node:worker_threads').MessageChannel;
-  readonly receiveMessageOnPort: typeof import('node:worker_threads').receiveMessageOnPort;
-  readonly cores: number;
+/** What a task message carries to a worker (see worker.ts and worker-web.ts). */
+export interface Job {
+  /** The task's index in TASKS (tasks.ts), which both sides load. */
+  readonly task: number;
+  readonly args: unknown;
+  readonly total: number;
+  readonly chunks: number;
+  readonly generation: number;
+  /** [0]: chunks not yet finished; [1]: the claim word (see runChunks in tasks.ts). */
+  readonly counters: Int32Array;
 }
 
-const node: NodeThreads | null = loadNodeThreads();
-
-function loadNodeThreads(): NodeThreads | null {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (typeof proc?.getBuiltinModule !== 'function' || typeof SharedArrayBuffer === 'undefined') return null;
-  const threads = proc.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
-  const os = proc.getBuiltinModule('node:os') as typeof import('node:os');
-  if (!threads.isMainThread) return null; // a worker runs its share on its own thread, never a nested pool
-  return { Worker: threads.Worker, MessageChannel: threads.MessageChannel, receiveMessageOnPort: threads.receiveMessageOnPort, cores: os.availableParallelism() };
-}
-
-if (node !== null) sharedMemoryThreshold.elements = SHARED_STORAGE_ELEMENTS;
+/** The name a pool's Web Worker runs under: dinots loaded there never starts a pool of its own. */
+export const WEB_WORKER_NAME = 'dinots-pool';
 
 interface PoolWorker {
-  readonly worker: Worker;
-  /** Where the worker reports a failed task, read synchronously after the wait. */
-  readonly errors: MessagePort;
+  post(job: Job): void;
+  /** The messages of the tasks that failed on this worker since the last call. */
+  failures(): string[];
+  terminate(): void;
 }
 
-let threads = node?.cores ?? 1;
+/** Where threads come from: Node's worker_threads or the browser's Web Workers. */
+interface ThreadHost {
+  readonly cores: number;
+  /**
+   * Starts a worker. Node: returns it once it is ready, or null if it could not start.
+   * Browser: returns at once, and the worker joins `workers` when it reports ready.
+   */
+  start(): PoolWorker | null | 'pending';
+  /** Blocks until counters[0], the chunks not yet finished, is zero. */
+  waitDone(counters: Int32Array): void;
+}
+
+const host: ThreadHost | null = nodeHost() ?? webHost();
+
+if (host !== null) sharedMemoryThreshold.elements = SHARED_STORAGE_ELEMENTS;
+
+let threads = host?.cores ?? 1;
 const workers: PoolWorker[] = [];
+/** Browser: workers started and not yet ready. */
+let starting = 0;
 /** [0]: chunks of the current task not yet finished; [1]: the claim word (see runChunks in tasks.ts). */
-const counters = node === null ? new Int32Array(2) : new Int32Array(new SharedArrayBuffer(8));
+const counters = host === null ? new Int32Array(2) : new Int32Array(new SharedArrayBuffer(8));
 /** Numbers the tasks the pool runs, modulo what fits above CHUNK_BITS in the claim word. */
 let generation = 0;
 
@@ -69,8 +93,8 @@ export function getNumThreads(): number {
 /** Sets the number of threads kernels use (default: the number of cores); 1 runs everything on the calling thread. */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
-  threads = node === null ? 1 : n;
-  while (workers.length > threads - 1) void workers.pop()!.worker.terminate();
+  threads = host === null ? 1 : n;
+  while (workers.length > threads - 1) workers.pop()!.terminate();
 }
 
 /**
@@ -82,7 +106,7 @@ export function setNumThreads(n: number): void {
  * about 1000 pages, slower than the matrix product that reads it).
  */
 export function onSharedMemory(data: TypedArray, offset: number, shape: readonly number[], strides: readonly number[]): { data: TypedArray; offset: number } {
-  if (node === null || threads === 1 || data.buffer instanceof SharedArrayBuffer) return { data, offset };
+  if (host === null || threads === 1 || data.buffer instanceof SharedArrayBuffer) return { data, offset };
   let first = offset;
   let last = offset;
   shape.forEach((n, d) => {
@@ -111,54 +135,80 @@ function allShared(args: object): boolean {
 export function parallelFor<T extends Task>(task: T, args: Parameters<T>[0], total: number, grain: number): void {
   const run = task as (args: Parameters<T>[0], begin: number, end: number) => void;
   const index = taskIndex(task);
-  const parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)), 2 ** CHUNK_BITS - 1);
-  if (parts <= 1 || node === null || !allShared(args)) {
+  let parts = Math.min(threads, Math.floor(total / Math.max(grain, 1)), 2 ** CHUNK_BITS - 1);
+  if (parts <= 1 || host === null || !allShared(args)) {
     run(args, 0, total);
     return;
   }
-  while (workers.length < parts - 1) {
-    const worker = startWorker(node);
+  while (workers.length + starting < parts - 1) {
+    const worker = host.start();
     if (worker === null) {
       // No usable worker here (e.g. a bundle without worker.js): run single-threaded from now on.
-      process.emitWarning('dinots: worker threads failed to start; CPU kernels run on one thread');
+      warn('dinots: worker threads failed to start; CPU kernels run on one thread');
       setNumThreads(1);
       run(args, 0, total);
       return;
     }
-    workers.push(worker);
+    if (worker === 'pending') starting++;
+    else workers.push(worker);
+  }
+  parts = Math.min(parts, workers.length + 1);
+  if (parts <= 1) {
+    run(args, 0, total);
+    return;
   }
   generation = (generation + 1) % 2 ** (31 - CHUNK_BITS);
   Atomics.store(counters, 0, parts);
   Atomics.store(counters, 1, generation << CHUNK_BITS);
-  for (let p = 1; p < parts; p++) workers[p - 1].worker.postMessage({ task: index, args, total, chunks: parts, generation, counters });
+  for (let p = 1; p < parts; p++) workers[p - 1].post({ task: index, args, total, chunks: parts, generation, counters });
   let failure: unknown = null;
   runChunks(run, args, total, parts, generation, counters, (error) => {
     failure ??= error;
   });
-  for (let left = Atomics.load(counters, 0); left !== 0; left = Atomics.load(counters, 0)) Atomics.wait(counters, 0, left);
+  host.waitDone(counters);
   // A worker may have failed on more than one range: read every report, so none is left for the next task.
   for (let p = 1; p < parts; p++) {
-    for (let report = node.receiveMessageOnPort(workers[p - 1].errors); report !== undefined; report = node.receiveMessageOnPort(workers[p - 1].errors)) {
-      failure ??= new Error(`${task.name}: a worker thread failed: ${String(report.message)}`);
-    }
+    for (const message of workers[p - 1].failures()) failure ??= new Error(`${task.name}: a worker thread failed: ${message}`);
   }
   if (failure !== null) throw failure;
+}
+
+function warn(message: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (m: string) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message);
+  else console.warn(message);
 }
 
 /** Workers get this long to load their modules and report ready. */
 const STARTUP_TIMEOUT_MS = 10_000;
 
+/** Node's worker_threads, on Node's main thread (a worker runs its share on its own thread, never a nested pool). */
+function nodeHost(): ThreadHost | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function' || typeof SharedArrayBuffer === 'undefined') return null;
+  const node = proc.getBuiltinModule('node:worker_threads') as typeof import('node:worker_threads');
+  const os = proc.getBuiltinModule('node:os') as typeof import('node:os');
+  if (!node.isMainThread) return null;
+  return {
+    cores: os.availableParallelism(),
+    start: () => startNodeWorker(node),
+    waitDone(counters) {
+      for (let left = Atomics.load(counters, 0); left !== 0; left = Atomics.load(counters, 0)) Atomics.wait(counters, 0, left);
+    },
+  };
+}
+
 /**
- * A new worker, once it has reported ready (its message handler installed), or null if
- * it could not start. Waiting here means a worker that dies while loading never leaves
+ * A new Node worker, once it has reported ready (its message handler installed), or null
+ * if it could not start. Waiting here means a worker that dies while loading never leaves
  * the pool waiting forever on a task it will not run.
  */
-function startWorker(threads: NodeThreads): PoolWorker | null {
-  const { port1, port2 } = new threads.MessageChannel();
+function startNodeWorker(node: typeof import('node:worker_threads')): PoolWorker | null {
+  const { port1, port2 } = new node.MessageChannel();
   const ready = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker;
   try {
-    worker = new threads.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2, ready }, transferList: [port2] });
+    worker = new node.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2, ready }, transferList: [port2] });
   } catch {
     return null;
   }
@@ -170,7 +220,16 @@ function startWorker(threads: NodeThreads): PoolWorker | null {
     void worker.terminate();
     return null;
   }
-  const entry = { worker, errors: port1 };
+  const errors: MessagePort = port1;
+  const entry: PoolWorker = {
+    post: (job) => worker.postMessage(job),
+    failures() {
+      const messages: string[] = [];
+      for (let report = node.receiveMessageOnPort(errors); report !== undefined; report = node.receiveMessageOnPort(errors)) messages.push(String(report.message.message));
+      return messages;
+    },
+    terminate: () => void worker.terminate(),
+  };
   // A worker that dies later (out of memory, terminated) leaves the pool; the next split starts a new one.
   const drop = () => {
     const at = workers.indexOf(entry);
@@ -179,4 +238,83 @@ function startWorker(threads: NodeThreads): PoolWorker | null {
   worker.on('error', drop);
   worker.on('exit', drop);
   return entry;
+}
+
+/** The browser's globals the Web Worker pool uses. */
+interface WebGlobals {
+  Worker?: new (url: URL, options: { type: 'module'; name: string }) => WebWorker;
+  crossOriginIsolated?: boolean;
+  name?: string;
+  navigator?: { hardwareConcurrency?: number };
+  document?: unknown;
+}
+
+interface WebWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  addEventListener(type: 'message' | 'error', listener: (event: { data?: unknown; message?: string }) => void): void;
+}
+
+/** Web Workers, on a cross-origin isolated page (not inside a pool worker); else null, after saying why in the console. */
+function webHost(): ThreadHost | null {
+  const web = globalThis as WebGlobals;
+  if (typeof web.Worker !== 'function' || web.name === WEB_WORKER_NAME || typeof web.navigator !== 'object') return null;
+  if (web.crossOriginIsolated !== true || typeof SharedArrayBuffer === 'undefined') {
+    console.info(
+      'dinots: this page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and ' +
+        'Cross-Origin-Embedder-Policy: require-corp), so SharedArrayBuffer is unavailable and CPU kernels run on one thread',
+    );
+    return null;
+  }
+  // A window's thread may not block; a worker's may (https://tc39.es/ecma262/#sec-agentcansuspend).
+  const canBlock = web.document === undefined;
+  return {
+    cores: web.navigator.hardwareConcurrency ?? 1,
+    start: () => startWebWorker(web.Worker!),
+    waitDone(counters) {
+      if (canBlock) {
+        for (let left = Atomics.load(counters, 0); left !== 0; left = Atomics.load(counters, 0)) Atomics.wait(counters, 0, left);
+      } else {
+        while (Atomics.load(counters, 0) !== 0);
+      }
+    },
+  };
+}
+
+/**
+ * Starts a module Web Worker on worker-web.js beside this file (a bundle names it so:
+ * see web/build.mjs); it joins the pool when it reports ready. A task that fails on it
+ * counts in a shared word, read synchronously after the wait; the message itself arrives
+ * later, and goes to the console.
+ */
+function startWebWorker(WorkerClass: NonNullable<WebGlobals['Worker']>): 'pending' {
+  const failed = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new WorkerClass(new URL('./worker-web.js', import.meta.url), { type: 'module', name: WEB_WORKER_NAME });
+  const entry: PoolWorker = {
+    post: (job) => worker.postMessage(job),
+    failures() {
+      const n = Atomics.exchange(failed, 0, 0);
+      return n === 0 ? [] : [`${n} range(s) threw in a Web Worker (its message is in the console)`];
+    },
+    terminate: () => worker.terminate(),
+  };
+  let ready = false;
+  worker.addEventListener('message', (event) => {
+    if (event.data !== 'ready' || ready) return;
+    ready = true;
+    starting--;
+    if (workers.length < threads - 1) workers.push(entry);
+    else worker.terminate();
+  });
+  worker.addEventListener('error', (event) => {
+    if (!ready) {
+      starting--;
+      warn(`dinots: a Web Worker of the CPU thread pool failed to start (${event.message ?? 'no message'}); CPU kernels run on one thread`);
+      setNumThreads(1);
+    }
+    const at = workers.indexOf(entry);
+    if (at >= 0) workers.splice(at, 1);
+  });
+  worker.postMessage({ failed });
+  return 'pending';
 }

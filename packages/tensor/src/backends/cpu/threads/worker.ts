@@ -3,18 +3,8 @@
 // counter moves, so the caller finds it once it wakes.
 
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { Job } from './pool.js';
 import { TASKS, runChunks } from './tasks.js';
-
-interface Job {
-  /** The task's index in TASKS. */
-  readonly task: number;
-  readonly args: unknown;
-  readonly total: number;
-  readonly chunks: number;
-  readonly generation: number;
-  /** [0]: chunks not yet finished; [1]: the claim word (see runChunks). */
-  readonly counters: Int32Array;
-}
 
 const { errors, ready } = workerData as { errors: MessagePort; ready: Int32Array };
 

@@ -1,0 +1,34 @@
+// Headless Chromium for the browser tests, driven by playwright-core (which downloads no
+// browser): the system's Chromium (CHROMIUM_PATH, else /usr/bin/chromium, as Debian's
+// `chromium` package installs it). Flags: ANGLE on SwiftShader gives WebGL2 without a GPU
+// (--enable-unsafe-swiftshader: Chromium no longer falls back to it on its own), and
+// --enable-unsafe-webgpu exposes WebGPU on it (an adapter with architecture 'swiftshader').
+// The network flags keep Chromium from calling home on a closed network, where its
+// refused connections would only add noise. playwright gives each launch a new empty
+// profile directory.
+
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', // root in a container has no user namespaces for the sandbox
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--enable-unsafe-webgpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Why Chromium cannot run here, or null when its binary exists. */
+export function chromiumMissing(): string | null {
+  return existsSync(CHROMIUM_PATH) ? null : `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
