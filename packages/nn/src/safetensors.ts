@@ -19,6 +19,7 @@
 // bundles load this file; in a browser, pass the bytes (e.g. from fetch or a dropped File).
 
 import { type DType, type Tensor, type TypedArray, checkTensor, describe, formatShape, tensor } from '@dinots/tensor';
+import { nodeBuiltin } from './node-builtin.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'BOOL';
 
@@ -142,19 +143,10 @@ function decode(e: HeaderEntry, raw: Uint8Array): TypedArray {
 
 /** Reads a safetensors file (a path, or its bytes) into name -> Tensor, like Python's safetensors load_file / load. */
 export function loadSafetensors(pathOrBytes: string | Uint8Array | ArrayBuffer): Record<string, Tensor> {
-  if (typeof pathOrBytes === 'string') return parseSafetensors(nodeFs('loadSafetensors').readFileSync(pathOrBytes)).tensors;
+  if (typeof pathOrBytes === 'string') return parseSafetensors(nodeBuiltin<typeof import('node:fs')>('loadSafetensors', 'node:fs').readFileSync(pathOrBytes)).tensors;
   if (pathOrBytes instanceof Uint8Array) return parseSafetensors(pathOrBytes).tensors;
   if (pathOrBytes instanceof ArrayBuffer) return parseSafetensors(new Uint8Array(pathOrBytes)).tensors;
   throw new TypeError(`loadSafetensors: expected a file path, a Uint8Array or an ArrayBuffer, got ${describe(pathOrBytes)}`);
-}
-
-/** Node's fs, or an error naming `op` where there is none (a browser). */
-function nodeFs(op: string): typeof import('node:fs') {
-  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
-  if (typeof getBuiltin !== 'function') {
-    throw new Error(`${op}: file paths need Node's fs; here pass the file's bytes instead (parseSafetensors, serializeSafetensors)`);
-  }
-  return getBuiltin('node:fs') as typeof import('node:fs');
 }
 
 export interface SaveSafetensorsOptions {
@@ -210,7 +202,7 @@ function checkMetadata(metadata: unknown): void {
 
 /** Writes `tensors` (and optional metadata) as a safetensors file, like Python's save_file. */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>, options: SaveSafetensorsOptions = {}): void {
-  nodeFs('saveSafetensors').writeFileSync(path, serializeSafetensors(tensors, metadata, options));
+  nodeBuiltin<typeof import('node:fs')>('saveSafetensors', 'node:fs').writeFileSync(path, serializeSafetensors(tensors, metadata, options));
 }
 
 /** The little-endian bytes of `t` stored as `dtype`. */
