@@ -20,7 +20,7 @@ export { teacherEntropy, teacherEntropyOfValues, checkCollapse, type TeacherEntr
 export { DINOHead, WeightNormLinear, type DINOHeadOptions } from './head.js';
 export { MultiCropWrapper } from './multicrop-wrapper.js';
 export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
-export { buildDinoNetworks, type DinoModelOptions, type DinoNetwork } from './model.js';
+export { buildDinoNetworks, buildBackbone, type DinoModelOptions, type DinoNetwork, type VitArchitecture } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
 export { dinoIteration, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
 export { Raster, type Rgb } from './figures/raster.js';

@@ -18,4 +18,4 @@ export { officialCheckpoint } from './export-pth.js';
 export { loadImages, backboneFeatures, compareKnn, writeAttentionMaps, type LabeledBatch, type KnnComparison } from './evaluation.js';
 export { drawChart, writeCharts, niceTicks, PALETTE, type ChartPanel, type Series, type ReferenceLine } from './figures/line-chart.js';
 export { writeAttentionFigure, type FigureModel, type AttentionFigureOptions } from './attention-figure.js';
-export { trainSupervised, buildBackbone, crossEntropy, ViTClassifier, type VitArchitecture, type TrainSupervisedConfig, type TrainSupervisedResult, type SupervisedMetrics } from './supervised.js';
+export { trainSupervised, crossEntropy, ViTClassifier, type TrainSupervisedConfig, type TrainSupervisedResult, type SupervisedMetrics } from './supervised.js';

@@ -9,7 +9,8 @@ import { DINOHead } from './head.js';
 import { MultiCropWrapper } from './multicrop-wrapper.js';
 import { initTeacher } from './teacher.js';
 
-export interface DinoModelOptions {
+/** The backbone's architecture: a VisionTransformer's options without the training ones. */
+export interface VitArchitecture {
   imgSize: number;
   patchSize: number;
   inChans: number;
@@ -19,6 +20,9 @@ export interface DinoModelOptions {
   mlpRatio?: number;
   qkvBias?: boolean;
   layerNormEps?: number;
+}
+
+export interface DinoModelOptions extends VitArchitecture {
   /** Student stochastic depth (0.1 in the official code; the teacher always has 0). */
   dropPathRate?: number;
   /** K, the head's output dimension. */
@@ -34,22 +38,18 @@ export interface DinoModelOptions {
 
 export type DinoNetwork = MultiCropWrapper<VisionTransformer, DINOHead>;
 
+/** A VisionTransformer with DINO's defaults (MLP ratio 4, qkv bias, LayerNorm eps 1e-6; no drop path, float32 unless given). */
+export function buildBackbone(a: VitArchitecture, generator?: Generator, options: { dropPathRate?: number; dtype?: DType } = {}): VisionTransformer {
+  return new VisionTransformer({
+    imgSize: a.imgSize, patchSize: a.patchSize, inChans: a.inChans, embedDim: a.embedDim, depth: a.depth, numHeads: a.numHeads,
+    mlpRatio: a.mlpRatio ?? 4, qkvBias: a.qkvBias ?? true, layerNormEps: a.layerNormEps ?? 1e-6,
+    dropPathRate: options.dropPathRate ?? 0, dtype: options.dtype ?? 'float32', generator,
+  });
+}
+
 function network(o: DinoModelOptions, dropPathRate: number, generator: Generator | undefined, normLastLayer: boolean): DinoNetwork {
   const dtype = o.dtype ?? 'float32';
-  const backbone = new VisionTransformer({
-    imgSize: o.imgSize,
-    patchSize: o.patchSize,
-    inChans: o.inChans,
-    embedDim: o.embedDim,
-    depth: o.depth,
-    numHeads: o.numHeads,
-    mlpRatio: o.mlpRatio ?? 4,
-    qkvBias: o.qkvBias ?? true,
-    layerNormEps: o.layerNormEps ?? 1e-6,
-    dropPathRate,
-    dtype,
-    generator,
-  });
+  const backbone = buildBackbone(o, generator, { dropPathRate, dtype });
   const head = new DINOHead({
     inDim: o.embedDim,
     outDim: o.outDim,

@@ -17,28 +17,8 @@ import type { Transform } from './augment/image.js';
 import { normalize } from './augment/normalize.js';
 import type { Dataset, LabeledImage } from './data/dataset.js';
 import { ProgressBar, type ProgressStream } from './progress-bar.js';
+import { type VitArchitecture, buildBackbone } from './model.js';
 import { getParamsGroups } from './teacher.js';
-
-/** The backbone's architecture (DinoModelOptions' backbone part). */
-export interface VitArchitecture {
-  imgSize: number;
-  patchSize: number;
-  inChans: number;
-  embedDim: number;
-  depth: number;
-  numHeads: number;
-  mlpRatio?: number;
-  qkvBias?: boolean;
-  layerNormEps?: number;
-}
-
-/** A VisionTransformer with DINO's defaults (qkv bias, LayerNorm eps 1e-6, MLP ratio 4), as buildDinoNetworks makes it. */
-export function buildBackbone(a: VitArchitecture, generator?: Generator): VisionTransformer {
-  return new VisionTransformer({
-    imgSize: a.imgSize, patchSize: a.patchSize, inChans: a.inChans, embedDim: a.embedDim, depth: a.depth, numHeads: a.numHeads,
-    mlpRatio: a.mlpRatio ?? 4, qkvBias: a.qkvBias ?? true, layerNormEps: a.layerNormEps ?? 1e-6, dtype: 'float32', generator,
-  });
-}
 
 /** The backbone and a Linear on its CLS feature. */
 export class ViTClassifier extends Module {

@@ -7,7 +7,8 @@ import { type Compose, GaussianBlur, MNIST, MultiCropAugmentation, RandomHorizon
 import { bestPatchJaccard, headJaccards, jaccard, patchMaskToPixels, summarizeJaccard } from '../src/attention-jaccard.js';
 import { ClutteredDigits } from '../src/data/cluttered-mnist.js';
 import { type EmergingData, evaluateEmerging, loadBackbone, pixelStats, saveBackbone } from '../src/experiments/emerging.js';
-import { buildBackbone, crossEntropy, trainSupervised } from '../src/supervised.js';
+import { buildBackbone } from '../src/model.js';
+import { crossEntropy, trainSupervised } from '../src/supervised.js';
 
 const mnist = new MNIST();
 /** 60 digits from every class (the embedded set is ordered by class). */

@@ -34,7 +34,8 @@ import { randomSplit } from '../data/dataset.js';
 import { MNIST } from '../data/mnist.js';
 import { compareKnn, loadImages } from '../evaluation.js';
 import { type TrainDinoConfig, trainDino } from '../train.js';
-import { type VitArchitecture, buildBackbone, trainSupervised } from '../supervised.js';
+import { type VitArchitecture, buildBackbone } from '../model.js';
+import { trainSupervised } from '../supervised.js';
 
 export const ARCHITECTURE: VitArchitecture = { imgSize: 48, patchSize: 8, inChans: 1, embedDim: 64, depth: 2, numHeads: 4 };
 export const DATA: ClutteredDigitsOptions = { canvasSize: 48, digitSize: [24, 36], fragments: 6, fragmentSize: [6, 9], maskThreshold: 0.5 };
