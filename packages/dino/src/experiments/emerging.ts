@@ -36,6 +36,7 @@ import { compareKnn, loadImages } from '../evaluation.js';
 import { type TrainDinoConfig, trainDino } from '../train.js';
 import { type VitArchitecture, buildBackbone } from '../model.js';
 import { trainSupervised } from '../supervised.js';
+import { mnistRecipe } from '../recipes/mnist.js';
 
 export const ARCHITECTURE: VitArchitecture = { imgSize: 48, patchSize: 8, inChans: 1, embedDim: 64, depth: 2, numHeads: 4 };
 export const DATA: ClutteredDigitsOptions = { canvasSize: 48, digitSize: [24, 36], fragments: 6, fragmentSize: [6, 9], maskThreshold: 0.5 };
@@ -45,29 +46,17 @@ const BATCH = 64;
 const EPOCHS = 4;
 const ITERATIONS = EPOCHS * Math.floor(8000 / BATCH);
 
-/** The DINO run: the BatchNorm-head recipe of the small-scale probes, scaled to 48 px crops. */
+/** The DINO run: the MNIST recipe (recipes/mnist.ts) at 48 px, batch 64, lr 5e-4. */
 function dinoConfig(dataset: Dataset<LabeledImage>, normalization: Normalization, outputDir: string, resume: boolean, localCropsNumber: number): TrainDinoConfig {
+  const recipe = mnistRecipe(EPOCHS);
   return {
+    ...recipe,
     dataset,
-    model: { ...ARCHITECTURE, mlpRatio: 4, qkvBias: true, dropPathRate: 0, outDim: 1024, headHiddenDim: 256, headBottleneckDim: 64, headNlayers: 3, headUseBn: true },
-    augmentation: {
-      globalCropSize: 48, localCropSize: 24, localCropsNumber, globalCropsScale: [0.5, 1], localCropsScale: [0.2, 0.5],
-      colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0, hue: 0 }, colorJitterP: 0.8, grayscaleP: 0,
-      blurP: [1, 0.1, 0.5], blurSigma: [0.1, 0.5], flipP: 0, solarizeP: 0, mean: normalization.mean, std: normalization.std,
-    },
+    model: { ...recipe.model, ...ARCHITECTURE },
+    augmentation: { ...recipe.augmentation, globalCropSize: 48, localCropSize: 24, localCropsNumber, mean: normalization.mean, std: normalization.std },
     batchSize: BATCH,
-    epochs: EPOCHS,
     // 5e-4 at batch 64 (trainDino scales the base lr by batchSize / 256); 1e-3 let the teacher drift towards uniform (README).
     lr: 0.002,
-    minLr: 1e-6,
-    warmupEpochs: 1,
-    weightDecay: 0.04,
-    weightDecayEnd: 0.4,
-    momentumTeacher: 0.99,
-    clipGrad: 3,
-    freezeLastLayer: 0,
-    warmupTeacherTemp: 0.02,
-    teacherTemp: 0.02,
     seed: SEED,
     outputDir,
     resume,
