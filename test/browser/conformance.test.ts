@@ -20,6 +20,7 @@ import { chromiumMissing, launchChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const suiteDir = join(root, 'packages/tensor/dist/test/gpu');
+const conformanceDir = join(root, 'packages/tensor/dist/test/backends');
 const require = createRequire(import.meta.url);
 
 /** What the page reports when the suite has run. */
@@ -39,7 +40,7 @@ mocha.setup({ ui: 'bdd', timeout: 600000, reporter: function (runner) {
   runner.on('fail', (test, error) => result.failures.push({ title: test.fullTitle(), error: String(error && (error.stack || error.message) || error) }));
   runner.on('pending', (test) => result.pending.push(test.fullTitle()));
 } });
-await import(${JSON.stringify(join(suiteDir, 'conformance.test.js'))});
+await import(${JSON.stringify(join(conformanceDir, 'conformance.test.js'))});
 mocha.run(async () => {
   const backend = await gpuBackendFor(DINOTS_TEST_ENV.DINOTS_GPU_MODE);
   result.info = typeof backend === 'string' ? backend : { mode: backend.context.info.mode, renderer: backend.context.info.renderer, isGpu: backend.context.info.isGpu };
