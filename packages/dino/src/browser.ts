@@ -18,7 +18,7 @@ export { attentionHeatmap, maskOverlay } from './attention-heatmap.js';
 export { viridis } from './colormap.js';
 export { teacherEntropy, teacherEntropyOfValues, checkCollapse, type TeacherEntropy, type CollapseKind, type CollapseThresholds, type CollapseReport } from './collapse.js';
 export { DINOHead, WeightNormLinear, type DINOHeadOptions } from './head.js';
-export { MultiCropWrapper } from './multicrop-wrapper.js';
+export { MultiCropWrapper } from './multi-crop-wrapper.js';
 export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
 export { buildDinoNetworks, buildBackbone, type DinoModelOptions, type DinoNetwork, type VitArchitecture } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';

@@ -6,7 +6,7 @@
 import type { DType, Generator } from '@dinots/tensor';
 import { VisionTransformer } from '@dinots/nn';
 import { DINOHead } from './head.js';
-import { MultiCropWrapper } from './multicrop-wrapper.js';
+import { MultiCropWrapper } from './multi-crop-wrapper.js';
 import { initTeacher } from './teacher.js';
 
 /** The backbone's architecture: a VisionTransformer's options without the training ones. */

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Device, Generator, type GeneratorState, backendInfo, checkInteger, randperm, scope } from '@dinots/tensor';
 import { AdamW, cosineSchedule } from '@dinots/nn';
-import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop.js';
+import { MultiCropAugmentation, type MultiCropOptions } from './augment/multi-crop-augmentation.js';
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint, sidecarPath } from './checkpoint.js';
 import { type CollapseKind, checkCollapse, teacherEntropyOfValues } from './collapse.js';
 import { collateMultiCrop } from './data/collate.js';

@@ -11,4 +11,4 @@ export { gaussianBlur, boxBlurRadius, GaussianBlur } from './gaussian-blur.js';
 export { solarize, Solarization } from './solarize.js';
 export { normalize, Normalize, IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';
 export { Compose, RandomApply } from './compose.js';
-export { MultiCropAugmentation, type MultiCropOptions } from './multi-crop.js';
+export { MultiCropAugmentation, type MultiCropOptions } from './multi-crop-augmentation.js';

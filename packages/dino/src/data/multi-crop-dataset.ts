@@ -3,7 +3,7 @@
 // resuming) fixes them.
 
 import type { Generator } from '@dinots/tensor';
-import type { MultiCropAugmentation } from '../augment/multi-crop.js';
+import type { MultiCropAugmentation } from '../augment/multi-crop-augmentation.js';
 import type { MultiCropSample } from './collate.js';
 import type { Dataset, LabeledImage } from './dataset.js';
 

@@ -8,7 +8,7 @@
 // Defaults are the official ones (224/96 px, scales (0.4, 1) and (0.05, 0.4), 8 local crops,
 // ImageNet mean/std); small images (MNIST: 28 px, 1 channel) set their own sizes and stats.
 // This makes the crops of one image; the model side, which runs the backbone and head over
-// a batch of such crops, is MultiCropWrapper (../multicrop-wrapper.ts).
+// a batch of such crops, is MultiCropWrapper (../multi-crop-wrapper.ts).
 
 import type { Generator, Tensor } from '@dinots/tensor';
 import { ColorJitter, type ColorJitterOptions } from './color-jitter.js';

@@ -4,7 +4,7 @@
 // Output rows are crop-major: rows [c*B, (c+1)*B) belong to crop c, which DINOLoss relies on.
 // For a ViT (no batch norm) grouping changes nothing numerically; it saves backbone calls.
 // State-dict keys: backbone.* and head.*, as the official checkpoints.
-// The crops themselves come from MultiCropAugmentation (augment/multi-crop.ts).
+// The crops themselves come from MultiCropAugmentation (augment/multi-crop-augmentation.ts).
 
 import { type Tensor, cat, formatShape } from '@dinots/tensor';
 import { Module, type TensorModule } from '@dinots/nn';
