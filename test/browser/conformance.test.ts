@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchChromium } from './chromium.js';
+import { skipWithoutChromium, launchChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const suiteDir = join(root, 'packages/tensor/dist/test/gpu');
@@ -68,12 +68,7 @@ describe('GPU conformance in headless Chromium', function () {
   let browser: Browser | null = null;
 
   before(async function () {
-    const missing = chromiumMissing();
-    if (missing !== null) {
-      if (process.env.CI === 'true') throw new Error(`browser tests are required with CI=true: ${missing}`);
-      console.log(`    [browser] skipping: ${missing}`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     dir = mkdtempSync(join(tmpdir(), 'dinots-conformance-'));
     writeFileSync(join(dir, 'entry.js'), ENTRY);
     const { bundle } = (await import(pathToFileURL(join(root, 'web/build.mjs')).href)) as { bundle(entries: Record<string, string>, outdir: string): Promise<string[]> };

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { noGrad, tensor } from '@dinots/tensor';
 import { MNIST, MNIST_MEAN, MNIST_STD, Subset, loadCheckpointNetworks, trainDino } from '@dinots/dino';
-import { chromiumMissing, launchChromium } from './chromium.js';
+import { skipWithoutChromium, launchChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const outputDir = join(root, 'test/dist/browser-output');
@@ -35,12 +35,7 @@ describe('the page in headless Chromium (webgl2)', function () {
   const consoleErrors: string[] = [];
 
   before(async function () {
-    const missing = chromiumMissing();
-    if (missing !== null) {
-      if (process.env.CI === 'true') throw new Error(`browser tests are required with CI=true: ${missing}`);
-      console.log(`    [browser] skipping: ${missing}`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     dir = mkdtempSync(join(tmpdir(), 'dinots-page-'));
     const mnist = new MNIST();
     trainDino({

@@ -78,19 +78,12 @@ function kernelFor(arity: 0 | 1 | 2 | 3, expr: string): StridedKernel {
 }
 
 /**
- * Runs `expr` over out and inputs (all of out's shape, broadcast by strides). Dims are
- * walked in the memory order of operand `lead` (0 = out, k = input k-1), then merged.
+ * Runs `expr` over out and inputs (all of out's shape, broadcast by strides), with the
+ * arguments of simplifyStrided: dims are walked in the memory order of operand `lead`
+ * (0 = out, k = input k-1), then merged.
  */
-export function runStrided(
-  arity: 0 | 1 | 2 | 3,
-  expr: string,
-  shape: readonly number[],
-  out: Operand,
-  inputs: readonly Operand[],
-  params: readonly number[] = [],
-  lead = 0,
-): void {
-  stridedSlab(simplifyStrided(arity, expr, shape, out, inputs, params, lead), 0, Infinity);
+export function runStrided(...args: Parameters<typeof simplifyStrided>): void {
+  stridedSlab(simplifyStrided(...args), 0, Infinity);
 }
 
 /** An elementwise loop with its index space simplified: operands[0] is the output. */
