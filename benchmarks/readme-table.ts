@@ -103,7 +103,7 @@ function runLine(record: ResultsRecord, link: string): string {
   const m = record.machine;
   const versions = peerVersions(record);
   const pytorch = record.modes.pytorch.available ? `PyTorch ${record.modes.pytorch.version}` : 'PyTorch not installed';
-  const when = `${record.date.slice(0, 10)} ${record.date.slice(11, 16)} UTC`;
+  const when = record.date.slice(0, 10);
   return `\`npm run bench\` (${record.mode}), ${when}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ` +
     `${PEER_PACKAGES.map((p) => `${p} ${versions[p]}`).join(', ')}; ${pytorch} (${link}).`;
 }
