@@ -1,11 +1,11 @@
 // The GPU conformance suite (packages/tensor/test/backends/conformance.test.ts) in a real
 // browser: the same fast-check properties, bundled with mocha's browser build, run in a
-// page of headless Chromium in gpu.js's webgl2 mode (WebGL2 on SwiftShader) and in its
-// webgpu mode (WebGPU on SwiftShader). In Node those modes only exist as headlessgl and
+// page of headless Chromium in gpu.js's webgl2 and webgl modes (WebGL2 and WebGL 1 on
+// SwiftShader) and in its webgpu mode (WebGPU on SwiftShader). In Node those modes only exist as headlessgl and
 // Dawn; this is where gpu.js's browser code paths are tested. Each mode runs in its own
 // page, narrowed to that mode with DINOTS_GPU_MODE (see targets.ts), so a mode that
 // cannot start fails its page. Whether a mode can start is asked first: where it cannot,
-// webgl2 fails with CI=true and otherwise skips with the reason, as headlessgl does in
+// webgl2 and webgl fail with CI=true and otherwise skip with the reason, as headlessgl does in
 // Node; webgpu skips with the reason (WebGPU in headless Chromium depends on its version
 // and flags). Without Chromium the suite fails with CI=true and skips otherwise.
 
@@ -49,12 +49,12 @@ mocha.run(async () => {
 `;
 
 /** Asks the page whether `mode` can start: null if it can, else why not. */
-async function modeMissing(page: import('playwright-core').Page, mode: 'webgl2' | 'webgpu'): Promise<string | null> {
+async function modeMissing(page: import('playwright-core').Page, mode: 'webgl' | 'webgl2' | 'webgpu'): Promise<string | null> {
   // page.evaluate runs this in the page; its globals are typed here by hand (the tests compile without the DOM's types)
-  type PageGlobals = { document: { createElement(tag: 'canvas'): { getContext(kind: 'webgl2'): unknown } }; navigator: { gpu?: { requestAdapter(): Promise<unknown> } } };
+  type PageGlobals = { document: { createElement(tag: 'canvas'): { getContext(kind: 'webgl' | 'webgl2'): unknown } }; navigator: { gpu?: { requestAdapter(): Promise<unknown> } } };
   return page.evaluate(async (m) => {
     const { document, navigator } = globalThis as unknown as PageGlobals;
-    if (m === 'webgl2') return document.createElement('canvas').getContext('webgl2') === null ? 'this Chromium has no WebGL2 context' : null;
+    if (m !== 'webgpu') return document.createElement('canvas').getContext(m) === null ? `this Chromium has no ${m} context` : null;
     const gpu = navigator.gpu;
     if (gpu === undefined) return 'navigator.gpu is missing';
     return (await gpu.requestAdapter()) === null ? 'WebGPU has no adapter' : null;
@@ -86,7 +86,7 @@ describe('GPU conformance in headless Chromium', function () {
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const mode of ['webgl2', 'webgpu'] as const) {
+  for (const mode of ['webgl2', 'webgl', 'webgpu'] as const) {
     it(`runs every property in gpu.js's ${mode} mode`, async function () {
       const page = await browser!.newPage();
       const errors: string[] = [];
@@ -98,7 +98,7 @@ describe('GPU conformance in headless Chromium', function () {
         await page.goto(server!.url + 'blank.html').catch(() => {}); // a page of this origin (secure context) to ask in
         const missing = await modeMissing(page, mode);
         if (missing !== null) {
-          if (mode === 'webgl2' && process.env.CI === 'true') throw new Error(`webgl2 is required with CI=true but cannot start in Chromium: ${missing}`);
+          if (mode !== 'webgpu' && process.env.CI === 'true') throw new Error(`${mode} is required with CI=true but cannot start in Chromium: ${missing}`);
           console.log(`    [browser] skipping ${mode}: ${missing}`);
           this.skip();
         }

@@ -77,7 +77,8 @@ export async function gpuBackendOrSkip(context: Mocha.Context, mode: GpuMode): P
   if (isRequired(mode)) throw new Error(`gpu mode ${mode} is required here but cannot run: ${backend}`);
   if (!reported.has(mode)) {
     reported.add(mode);
-    console.log(`    [gpu] skipping mode ${mode}: not required here and it cannot run: ${backend}`);
+    const elsewhere = mode === 'webgl' || mode === 'webgl2' ? ' (test/browser/conformance.test.ts runs this suite in that mode in Chromium)' : '';
+    console.log(`    [gpu] skipping mode ${mode}: not required here and it cannot run: ${backend}${elsewhere}`);
   }
   return context.skip();
 }
