@@ -31,7 +31,7 @@ export const DINO = {
 const CHECKED = 256;
 
 /** Student, teacher, loss and optimiser in the state of a fresh run from seed 0; `step` runs one iteration. */
-function dinoStep(): () => Float32Array {
+export function dinoStep(): () => Float32Array {
   const d = DINO;
   const { student, teacher } = buildDinoNetworks({
     imgSize: d.globalSize, patchSize: d.patchSize, inChans: 3, embedDim: d.embedDim, depth: d.depth, numHeads: d.numHeads,

@@ -13,6 +13,8 @@ import type { Implementation, Runner } from './harness.js';
 export { tf };
 
 let tfjsReady: Promise<void> | null = null;
+/** The flags each tfjs backend ran with, read from tf.env() once it started (run.ts records them). */
+export const tfjsFlags: Record<string, Record<string, unknown>> = {};
 
 /** Loads the tfjs-backend-wasm binary from its package (Node has no fetch of relative URLs). */
 function initTfjs(): Promise<void> {
@@ -84,6 +86,7 @@ export function tfjs(backend: TfBackend, build: () => () => tf.Tensor): Implemen
     async prepare(): Promise<Runner> {
       await initTfjs();
       if (!(await tf.setBackend(backend))) throw new Error(`tfjs: backend ${backend} failed to start`);
+      tfjsFlags[backend] = { ...tf.env().getFlags() };
       const step = build();
       let result: Float32Array | null = null;
       return {

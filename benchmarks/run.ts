@@ -19,7 +19,8 @@ import { dinoCases } from './dino.js';
 import { gpuCases, gpuStatus } from './gpu.js';
 import { type Case, type Measurement, measureCase } from './harness.js';
 import { type Variants, kernelCases } from './kernels.js';
-import { detectPyTorch } from './pytorch.js';
+import { tfjsFlags } from './peers.js';
+import { detectPyTorch, pytorchGemmWarning } from './pytorch.js';
 import { PEER_PACKAGES } from './readme-table.js';
 import { machine, markdownTable, memoryTable } from './report.js';
 import { vitCases } from './vit.js';
@@ -37,7 +38,7 @@ const threads = maxThreads > 1 ? [maxThreads, 1] : [1];
 const budget = full ? { timeMs: 3000, maxSamples: 50 } : { timeMs: 800, maxSamples: 15 };
 
 const pytorch = detectPyTorch();
-console.error(pytorch.available ? `PyTorch ${pytorch.version} (${pytorch.python}): peer rows on ${threads.join(' and ')} threads` : `PyTorch: no rows (${pytorch.reason})`);
+console.error(pytorch.available ? `PyTorch ${pytorch.version} (${pytorch.python}, BLAS ${pytorch.blas}): peer rows on ${threads.join(' and ')} threads` : `PyTorch: no rows (${pytorch.reason})`);
 const variants: Variants = { threads, pytorch };
 
 let cases: Case[] = [...kernelCases(variants, full), ...vitCases(variants), ...dinoCases(variants), ...gpuCases(variants, full)]
@@ -61,13 +62,17 @@ const m = machine();
 console.log(`\n## dinots benchmarks, ${started.toISOString()}\n`);
 console.log(`${m.cpu}, ${m.cores} cores, Node ${m.node}, load average ${loadAtStart[0].toFixed(1)} at the start and ${m.loadAverage[0].toFixed(1)} at the end; dinots threads: ${threads.join(' and ')}; ${full ? 'full' : 'quick'} mode\n`);
 if (gpu !== null) console.log(`${gpu.line}\n`);
-console.log(`${pytorch.available ? `PyTorch ${pytorch.version} on ${threads.join(' and ')} threads` : `PyTorch: not run (${pytorch.reason})`}\n`);
+console.log(`${pytorch.available ? `PyTorch ${pytorch.version} (BLAS ${pytorch.blas}) on ${threads.join(' and ')} threads` : `PyTorch: not run (${pytorch.reason})`}\n`);
 console.log(results.length > 0 ? markdownTable(results) : 'No case ran.');
 const memoryFamilies = ['ViT', 'DINO'];
 if (results.some((r) => memoryFamilies.includes(r.family))) {
   console.log('\nMemory (allocated: dinots tensor memory per step; RSS: the process, reset before each row where the OS allows):\n');
   console.log(memoryTable(results, memoryFamilies));
 }
+
+const warnings = [pytorchGemmWarning(pytorch, results), tfjsFlags.wasm !== undefined && tfjsFlags.wasm.WASM_HAS_SIMD_SUPPORT !== true ? 'warning: tfjs-backend-wasm ran without SIMD' : null]
+  .filter((w): w is string => w !== null);
+for (const w of warnings) console.log(`\n${w}`);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, '..', 'results');
@@ -86,9 +91,11 @@ writeFileSync(file, JSON.stringify({
     dinots: 'CPU, WebAssembly SIMD128 GEMM + worker_threads',
     tfjsWasm: 'SIMD, 1 thread',
     tfjsCpu: 'plain JavaScript',
+    tfjsFlags,
     gpu: gpu === null ? 'not selected' : { live: gpu.live, line: gpu.line, mode: gpu.info?.mode, isGpu: gpu.info?.isGpu, renderer: gpu.info?.renderer, probes: gpu.info?.probes },
     pytorch,
   },
+  warnings,
   results,
 }, null, 2) + '\n');
 console.error(`\nwrote ${path.relative(process.cwd(), file)}`);

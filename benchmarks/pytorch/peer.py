@@ -1,6 +1,7 @@
 """PyTorch peer for the dinots benchmarks: times one case on the CPU and reports back.
 
     python3 peer.py JOB_DIR
+    python3 peer.py --info      torch's version, the BLAS library it loads, its default threads
 
 The Node runner (benchmarks/pytorch.ts) writes JOB_DIR/job.json and JOB_DIR/inputs.bin
 (the case's inputs and weights as raw little-endian arrays, the same numbers the other
@@ -13,6 +14,10 @@ Cases, with the same math as the TypeScript ones:
   vit-train    its loss, backward and SGD update; result: loss and one weight's gradient
   dino-train   one DINO iteration (benchmarks/dino.ts); its own random weights, so
                timing only (result: none)
+
+With "profileSteps": N in job.json, the script instead runs two warm-up steps and N steps
+under torch.profiler, and writes JOB_DIR/profile.json: the mean time per step by phase and
+op family (benchmarks/profile.ts, which puts it beside dinots' own profile).
 
 Sampling follows the harness (benchmarks/harness.ts): one first step (the result, and a
 warm-up), then as many samples as fit the time budget (at least 3, or 1 above 20 s a step),
@@ -32,6 +37,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.autograd.profiler import record_function
 
 DTYPES = {"float32": (torch.float32, 4), "int32": (torch.int32, 4)}
 
@@ -293,22 +299,115 @@ def dino_step(p):
         if not math.isfinite(values[0].item()):
             raise RuntimeError(f"DINO step: the loss is {values[0].item()}")
         optimizer.zero_grad()
-        loss.backward()
-        for q in student.parameters():  # utils.clip_gradients: per tensor
-            if q.grad is not None:
-                coef = p["clipGrad"] / (q.grad.norm(2) + 1e-6)
-                if coef < 1:
-                    q.grad.mul_(coef)
-        optimizer.step()
+        with record_function("backward"):
+            loss.backward()
+        with record_function("gradient clipping"):
+            for q in student.parameters():  # utils.clip_gradients: per tensor
+                if q.grad is not None:
+                    coef = p["clipGrad"] / (q.grad.norm(2) + 1e-6)
+                    if coef < 1:
+                        q.grad.mul_(coef)
+        with record_function("optimizer"):
+            optimizer.step()
         optimizer.zero_grad()
-        with torch.no_grad():
+        with torch.no_grad(), record_function("EMA"):
             for qs, qt in zip(student.parameters(), teacher.parameters()):
                 qt.mul_(p["momentum"]).add_(qs.detach(), alpha=1 - p["momentum"])
         return None
     return step
 
 
+# ------------------------------------------------------------------ the profile (benchmarks/profile.ts)
+
+# aten ops by the op family of dinots' profiler (packages/tensor/src/profiler.ts). Only each
+# op's self time counts, so a composite (aten::linear -> aten::addmm) is not counted twice;
+# ops not named here are movement and dispatch (views, detach, chunk), whose self time
+# counts as overhead, except those that compute elementwise (ELEMENTWISE_DEFAULT).
+FAMILIES = {
+    "GEMM": {"aten::mm", "aten::addmm", "aten::mkldnn_convolution", "aten::convolution_backward"},
+    "batched GEMM": {"aten::bmm", "aten::baddbmm"},
+    "softmax": {"aten::_softmax", "aten::_log_softmax", "aten::_softmax_backward_data", "aten::_log_softmax_backward_data"},
+    "LayerNorm": {"aten::native_layer_norm", "aten::native_layer_norm_backward"},
+    "GELU": {"aten::gelu", "aten::gelu_backward"},
+    "copy": {"aten::copy_", "aten::cat", "aten::clone"},
+    "allocation": {"aten::empty", "aten::empty_strided", "aten::empty_like", "aten::resize_", "aten::zeros", "aten::new_empty", "aten::new_empty_strided"},
+    "reduction": {"aten::sum", "aten::mean", "aten::norm", "aten::linalg_vector_norm", "aten::max", "aten::amax"},
+    "indexing": {"aten::index", "aten::gather", "aten::scatter_add_", "aten::index_select", "aten::upsample_bicubic2d", "aten::upsample_bicubic2d_backward"},
+}
+MOVEMENT = {
+    "aten::view", "aten::reshape", "aten::_reshape_alias", "aten::permute", "aten::transpose", "aten::t", "aten::expand",
+    "aten::select", "aten::slice", "aten::unsqueeze", "aten::squeeze", "aten::chunk", "aten::split", "aten::narrow",
+    "aten::as_strided", "aten::detach", "detach", "aten::alias", "aten::unbind", "aten::flatten", "aten::linear",
+    "aten::matmul", "aten::conv2d", "aten::convolution", "aten::_convolution", "aten::contiguous", "aten::to",
+    "aten::_to_copy", "aten::item", "aten::_local_scalar_dense", "aten::is_nonzero", "aten::numpy_T", "aten::expand_as",
+    "aten::softmax", "aten::log_softmax", "aten::layer_norm", "aten::dropout", "aten::result_type", "aten::zeros_like",
+    "aten::lift_fresh", "aten::stack",
+}
+RANGES = ("backward", "optimizer", "gradient clipping", "EMA")
+
+
+def family_of(name):
+    for family, names in FAMILIES.items():
+        if name in names:
+            return family
+    if name.startswith("aten::") and name not in MOVEMENT:
+        return "elementwise"
+    return None
+
+
+def phase_of(event):
+    e = event.cpu_parent
+    while e is not None:
+        if e.name in RANGES:
+            return e.name
+        e = e.cpu_parent
+    return "forward"
+
+
+def profile_step(step, steps):
+    """Per-step means of self time by (phase, family) and of each range, under torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(2):
+        step()
+    cells, ranges, total = {}, {}, 0.0
+    for _ in range(steps):
+        gc.collect()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            step()
+            total += (time.perf_counter() - t0) * 1000
+        for e in prof.events():
+            if e.name in RANGES:
+                ranges[e.name] = ranges.get(e.name, 0.0) + e.cpu_time_total / 1000
+                continue
+            family = family_of(e.name)
+            if family is None:
+                continue
+            cell = cells.setdefault((phase_of(e), family), [0, 0.0])
+            cell[0] += 1
+            cell[1] += e.self_cpu_time_total / 1000
+    return {
+        "totalMs": total / steps,
+        "rows": [{"phase": ph, "family": fa, "calls": c / steps, "ms": ms / steps} for (ph, fa), (c, ms) in cells.items()],
+        "ranges": [{"name": n, "calls": 1, "ms": ms / steps} for n, ms in ranges.items()],
+    }
+
+
+def blas_library():
+    """The BLAS library torch has loaded (the file name from /proc/self/maps), after one product."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))
+    try:
+        with open("/proc/self/maps") as f:
+            names = [line.split()[-1] for line in f if "blas" in line.lower().rsplit("/", 1)[-1]]
+    except OSError:
+        return "unknown"
+    return os.path.basename(names[0]) if names else "none loaded (torch's own kernels)"
+
+
 def main():
+    if sys.argv[1] == "--info":
+        print(json.dumps({"torch": torch.__version__, "blas": blas_library(), "defaultThreads": torch.get_num_threads()}))
+        return
     job_dir = sys.argv[1]
     with open(os.path.join(job_dir, "job.json")) as f:
         job = json.load(f)
@@ -327,6 +426,10 @@ def main():
         step = dino_step(p)
     else:
         raise SystemExit(f"peer.py: unknown case {case!r}")
+    if job.get("profileSteps"):
+        with open(os.path.join(job_dir, "profile.json"), "w") as f:
+            json.dump(profile_step(step, job["profileSteps"]), f)
+        return
     result, latencies = measure(step, job["timeMs"], job["maxSamples"])
     peak = peak_rss_mib()
     if result is not None:
@@ -336,6 +439,7 @@ def main():
         json.dump({
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "blas": blas_library(),
             "latenciesMs": latencies,
             "rssAtStartMiB": rss_start,
             "peakRssMiB": peak,

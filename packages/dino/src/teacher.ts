@@ -6,7 +6,7 @@
 // cosine from 0.996 to 1. The teacher starts as an exact copy of the student and never
 // gets gradients.
 
-import { type Tensor, formatShape, noGrad } from '@dinots/tensor';
+import { type Tensor, formatShape, noGrad, recordFunction } from '@dinots/tensor';
 import type { Module } from '@dinots/nn';
 
 function pairedParameters(op: string, teacher: Module, student: Module): [string, Tensor, Tensor][] {
@@ -33,9 +33,9 @@ export function initTeacher<M extends Module>(teacher: M, student: Module): M {
 /** One EMA step of the teacher towards the student with momentum m. */
 export function updateTeacher(teacher: Module, student: Module, momentum: number): void {
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`updateTeacher: momentum must be in [0, 1], got ${momentum}`);
-  noGrad(() => {
+  recordFunction('EMA', () => noGrad(() => {
     for (const [, pt, ps] of pairedParameters('updateTeacher', teacher, student)) pt.mul_(momentum).add_(ps.detach(), 1 - momentum);
-  });
+  }));
 }
 
 /**

@@ -11,11 +11,11 @@
 // N = || (||g_1||_p, ..., ||g_k||_p) ||_p, and every gradient is multiplied by
 // min(1, maxNorm / (N + 1e-6)). Returns N.
 
-import { type Tensor, div, noGrad, stack, zeros } from '@dinots/tensor';
+import { type Tensor, div, noGrad, recordFunction, stack, zeros } from '@dinots/tensor';
 import type { Module } from './module.js';
 
 export function clipGradients(model: Module, clip: number): Tensor {
-  return noGrad(() => {
+  return recordFunction('gradient clipping', () => noGrad(() => {
     const norms: Tensor[] = [];
     for (const [, p] of model.namedParameters()) {
       if (p.grad === null) continue;
@@ -24,7 +24,7 @@ export function clipGradients(model: Module, clip: number): Tensor {
       p.grad.mul_(div(clip, norm.add(1e-6)).clamp(null, 1));
     }
     return norms.length === 0 ? zeros([0]) : stack(norms);
-  });
+  }));
 }
 
 export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, normType = 2): number {

@@ -63,6 +63,7 @@ export { GpuStorage } from './backends/gpu/gpu-storage.js';
 export { GpuContext, type GpuOptions } from './backends/gpu/context.js';
 export { type GpuBackendInfo, type GpuMode, type ModeProbe, type WebGpuAdapterInfo, GPU_MODES } from './backends/gpu/mode.js';
 export { memory, scope, keep, type MemoryInfo } from './memory.js';
+export { profile, recordFunction, classifyKernel, FORWARD_PHASE, type ProfileReport, type ProfileRow, type ProfileRange } from './profiler.js';
 export {
   describe,
   checkNumber,

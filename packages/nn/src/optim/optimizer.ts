@@ -6,7 +6,7 @@
 // Each parameter's update runs in a memory scope(): its temporaries go back to the buffer
 // pool at once (even in a training loop without scopes), and the state it writes is kept.
 
-import { type Tensor, formatShape, keep, noGrad, scope } from '@dinots/tensor';
+import { type Tensor, formatShape, keep, noGrad, recordFunction, scope } from '@dinots/tensor';
 
 /** Hyperparameters every optimizer has. */
 export interface BaseHyper {
@@ -60,7 +60,7 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
-    noGrad(() => {
+    recordFunction('optimizer', () => noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           if (p.grad === null) continue;
@@ -78,7 +78,7 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
           });
         }
       }
-    });
+    }));
   }
 
   /** Throws unless every hyperparameter in `hyper` is known and valid (PyTorch's constructor checks). */

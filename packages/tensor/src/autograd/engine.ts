@@ -17,6 +17,7 @@
 import type { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';
 import { scope } from '../memory.js';
+import { recordFunction } from '../profiler.js';
 import { setGradEnabled } from './grad-mode.js';
 import { AccumulateGrad, type Node } from './node.js';
 
@@ -31,7 +32,12 @@ interface RunOptions extends BackwardOptions {
   allowUnused?: boolean;
 }
 
+/** The backward pass from `roots`, as one 'backward' range for profile(). */
 export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor[], options: RunOptions): (Tensor | null)[] {
+  return recordFunction('backward', () => backwardPass(roots, rootGrads, options));
+}
+
+function backwardPass(roots: readonly Tensor[], rootGrads: readonly Tensor[], options: RunOptions): (Tensor | null)[] {
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
 

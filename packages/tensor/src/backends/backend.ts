@@ -128,3 +128,11 @@ export function getBackend(device: Device): Backend {
   }
   return backend;
 }
+
+/**
+ * Puts `backend` in the place of the device's instance (profiler.ts wraps the instance in
+ * timers this way, and puts it back afterwards). Not exported from the package.
+ */
+export function replaceBackendInstance(device: Device, backend: Backend): void {
+  instances.set(device, backend);
+}

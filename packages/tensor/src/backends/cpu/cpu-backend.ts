@@ -78,14 +78,22 @@ function rowsAndGrain(shape: readonly number[], dim: number, grain = ELEMENTWISE
 export interface CpuBackendOptions {
   /** Use the WebAssembly SIMD kernels where the runtime has them (default true); false runs the plain TypeScript ones. */
   readonly simd?: boolean;
+  /**
+   * Fuse each multiply-add of a matrix product (relaxed SIMD's madd; default true) where the
+   * engine has relaxed SIMD: faster, and each product rounds once, so results can differ in
+   * the last bit between machines. false rounds twice everywhere: the same bits on every machine.
+   */
+  readonly fma?: boolean;
 }
 
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
   readonly simd: boolean;
+  readonly fma: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
     this.simd = options.simd ?? true;
+    this.fma = options.fma ?? true;
   }
 
   allocate(dtype: DType, length: number, zeroed = true): CpuStorage {
@@ -184,7 +192,7 @@ export class CpuBackend implements Backend {
       return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
     };
     const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
-    parallelFor(gemmPart, { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, byColumns }, total, grain);
+    parallelFor(gemmPart, { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, fma: this.fma, byColumns }, total, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

@@ -42,21 +42,25 @@ export const KERNEL_SHAPE: Record<KernelDType, KernelShape> = {
  * The module's bytes: the exported functions `gemm`, `packA` and `packB` (panels of MR
  * and NR lines, pack-kernel.ts), `compactRows`, and an exported, growable `memory`.
  */
-export function gemmKernelModule(dtype: KernelDType, initialPages: number): Uint8Array<ArrayBuffer> {
+export function gemmKernelModule(dtype: KernelDType, initialPages: number, fma = false): Uint8Array<ArrayBuffer> {
   const shape = KERNEL_SHAPE[dtype];
   return assembleModule(
-    [gemmFunction(dtype, shape), packFunction(dtype, shape.mr, 'packA'), packFunction(dtype, shape.nr, 'packB'), compactRowsFunction()],
+    [gemmFunction(dtype, shape, fma), packFunction(dtype, shape.mr, 'packA'), packFunction(dtype, shape.nr, 'packB'), compactRowsFunction()],
     initialPages,
   );
 }
 
-function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef {
+function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape, fma: boolean): FunctionDef {
   const bytes = dtype === 'float32' ? 4 : 8;
   const lanes = 16 / bytes;
   const vectors = nr / lanes;
   const add = dtype === 'float32' ? op.f32x4Add : op.f64x2Add;
   const mul = dtype === 'float32' ? op.f32x4Mul : op.f64x2Mul;
   const splat = dtype === 'float32' ? op.v128Load32Splat : op.v128Load64Splat;
+  const madd = dtype === 'float32' ? op.f32x4RelaxedMadd : op.f64x2RelaxedMadd;
+  // acc(i, j) += a_i * b_j: one relaxed multiply-add, or a multiply and an add
+  const multiplyAdd = (i: number, j: number) =>
+    fma ? [op.localGet(av), op.localGet(bv(j)), op.localGet(acc(i, j)), madd] : [op.localGet(acc(i, j)), op.localGet(av), op.localGet(bv(j)), mul, add];
 
   // Parameters, then i32 locals, then v128 locals.
   const [mc, nc, kc, a, aPanelStride, b, bPanelStride, c, ldc, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -75,7 +79,7 @@ function gemmFunction(dtype: KernelDType, { mr, nr }: KernelShape): FunctionDef 
     ...each(vectors, (j) => [op.localGet(bp), op.v128Load(16 * j), op.localSet(bv(j))]),
     ...each(mr, (i) => [
       op.localGet(ap), splat(i * bytes), op.localSet(av),
-      ...each(vectors, (j) => [op.localGet(acc(i, j)), op.localGet(av), op.localGet(bv(j)), mul, add, op.localSet(acc(i, j))]),
+      ...each(vectors, (j) => [...multiplyAdd(i, j), op.localSet(acc(i, j))]),
     ]),
     ...increment(ap, mr * bytes),
     ...increment(bp, nr * bytes),

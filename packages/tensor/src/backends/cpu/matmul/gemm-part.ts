@@ -34,12 +34,14 @@ export interface GemmArgs {
   readonly c: MatrixStack;
   /** Whether to use the WebAssembly kernel (false: the TypeScript one). */
   readonly wasm: boolean;
+  /** Whether the WebAssembly kernel may fuse each multiply-add (gemm-wasm.ts). */
+  readonly fma: boolean;
   /** Whether [begin, end) indexes the columns of every item (else the stacked rows). */
   readonly byColumns: boolean;
 }
 
 /** C[i] = A[i] B[i] for the stacked output rows [begin, end), or for columns [begin, end) of every item. */
-export function gemmPart({ batch, M, N, K, a, b, c, wasm, byColumns }: GemmArgs, begin: number, end: number): void {
+export function gemmPart({ batch, M, N, K, a, b, c, wasm, fma, byColumns }: GemmArgs, begin: number, end: number): void {
   const dtype = c.data instanceof Float32Array ? 'float32' : 'float64';
   const useWasm = wasm && wasmGemmAvailable(dtype);
   const first = byColumns ? 0 : Math.floor(begin / M);
@@ -52,7 +54,7 @@ export function gemmPart({ batch, M, N, K, a, b, c, wasm, byColumns }: GemmArgs,
     const ai = { data: a.data, offset: a.offset + i * a.batchStride, rowStride: a.rowStride, colStride: a.colStride };
     const bi = { data: b.data, offset: b.offset + i * b.batchStride + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
     const cOffset = c.offset + i * c.batchStride + colBegin;
-    if (useWasm) gemmWasm(dtype, M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
+    if (useWasm) gemmWasm({ dtype, fma }, M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
     else gemm(M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
   }
 }

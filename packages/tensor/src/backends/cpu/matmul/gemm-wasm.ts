@@ -51,35 +51,62 @@ interface Kernel {
   readonly memory: WasmMemory;
   readonly mr: number;
   readonly nr: number;
+  /** Whether the kernel accumulates with relaxed SIMD's multiply-add. */
+  readonly fma: boolean;
   /** A view of `memory`, replaced when growing detaches its buffer. */
   view: Float32Array | Float64Array;
 }
 
-const kernels = new Map<KernelDType, Kernel | null>();
+const kernels = new Map<string, Kernel | null>();
 
-/** The compiled kernel for `dtype`, or null where WebAssembly SIMD is unavailable. */
-function kernelFor(dtype: KernelDType): Kernel | null {
-  let kernel = kernels.get(dtype);
+/**
+ * The compiled kernel for `dtype`, with relaxed SIMD's multiply-add where `fma` is set and
+ * the engine has relaxed SIMD (else the plain one), or null where WebAssembly SIMD is unavailable.
+ */
+function kernelFor(dtype: KernelDType, fma: boolean): Kernel | null {
+  const key = `${dtype}${fma ? ' fma' : ''}`;
+  let kernel = kernels.get(key);
   if (kernel === undefined) {
-    kernel = compile(dtype);
-    kernels.set(dtype, kernel);
+    kernel = (fma ? (compile(dtype, true) ?? (enableRelaxedSimdInNode() ? compile(dtype, true) : null)) : null) ?? compile(dtype, false);
+    kernels.set(key, kernel);
   }
   return kernel;
 }
 
-function compile(dtype: KernelDType): Kernel | null {
-  const exports = instantiate(gemmKernelModule(dtype, 1));
+/**
+ * Node 20 (V8 11.3) has relaxed SIMD behind --experimental-wasm-relaxed-simd, which V8
+ * reads when it validates a module, so setting it at run time (for the whole process, its
+ * worker threads included) is enough; Node 22 and Chrome 114 ship it on. Returns whether a
+ * flag was set: false outside Node.
+ */
+function enableRelaxedSimdInNode(): boolean {
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  if (typeof getBuiltin !== 'function') return false;
+  (getBuiltin('node:v8') as { setFlagsFromString(flags: string): void }).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return true;
+}
+
+function compile(dtype: KernelDType, fma: boolean): Kernel | null {
+  const exports = instantiate(gemmKernelModule(dtype, 1, fma));
   if (exports === null) return null;
   const { gemm, packA, packB, compactRows, memory } = exports as { gemm: Kernel['run']; packA: Pack; packB: Pack; compactRows: Kernel['compactRows']; memory: WasmMemory };
   const { mr, nr } = KERNEL_SHAPE[dtype];
-  return { run: gemm, packA, packB, compactRows, memory, mr, nr, view: viewOf(dtype, memory) };
+  return { run: gemm, packA, packB, compactRows, memory, mr, nr, fma, view: viewOf(dtype, memory) };
 }
 
 const viewOf = (dtype: KernelDType, memory: WasmMemory) => (dtype === 'float32' ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer));
 
 /** Whether matrices of `dtype` can use the WebAssembly SIMD kernel here. */
 export function wasmGemmAvailable(dtype: string): boolean {
-  return (dtype === 'float32' || dtype === 'float64') && kernelFor(dtype) !== null;
+  return (dtype === 'float32' || dtype === 'float64') && kernelFor(dtype, false) !== null;
+}
+
+/**
+ * Whether the engine runs relaxed SIMD, so that the kernel can use its fused multiply-add
+ * (Chrome 114+, Node 22+; Node 20 with --experimental-wasm-relaxed-simd).
+ */
+export function relaxedSimdAvailable(): boolean {
+  return kernelFor('float32', true)?.fma === true;
 }
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
@@ -93,9 +120,13 @@ function spanOf(offset: number, lineStride: number, kStride: number, lines: numb
   return { first, length: last + 1 - first };
 }
 
-/** C[rowBegin:rowEnd, :] = A[rowBegin:rowEnd, :K] * B[:K, :N] for float32 or float64 data; C row-major with leading dimension ldc. */
+/**
+ * C[rowBegin:rowEnd, :] = A[rowBegin:rowEnd, :K] * B[:K, :N] for float32 or float64 data; C
+ * row-major with leading dimension ldc. With `fma`, each multiply-add rounds once where the
+ * engine and the hardware allow (relaxedSimdAvailable), else twice.
+ */
 export function gemmWasm(
-  dtype: KernelDType,
+  { dtype, fma }: { dtype: KernelDType; fma: boolean },
   M: number,
   N: number,
   K: number,
@@ -107,7 +138,7 @@ export function gemmWasm(
   rowBegin = 0,
   rowEnd = M,
 ): void {
-  const kernel = kernelFor(dtype);
+  const kernel = kernelFor(dtype, fma);
   if (kernel === null) throw new Error('matmul: WebAssembly SIMD is not available');
   if (rowEnd <= rowBegin || N === 0) return;
   if (K === 0) {

@@ -118,6 +118,12 @@ export const op = {
   f32x4Pmax: [0xfd, ...uleb(0xeb)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
+  /**
+   * Relaxed SIMD: relaxed_madd(a, b, c) = a * b + c, rounded once (a fused multiply-add)
+   * where the hardware has one, else twice; which of the two is up to the engine.
+   */
+  f32x4RelaxedMadd: [0xfd, ...uleb(0x105)],
+  f64x2RelaxedMadd: [0xfd, ...uleb(0x107)],
 } as const;
 
 export interface FunctionDef {

@@ -39,7 +39,7 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
           const c = { data: new make(batch * M * N).fill(NaN), offset: 0, batchStride: M * N, rowStride: N, colStride: 1 };
           const total = byColumns ? N : batch * M;
           const middle = Math.floor(split * total);
-          const args = { batch, M, N, K, a, b, c, wasm, byColumns };
+          const args = { batch, M, N, K, a, b, c, wasm, fma: true, byColumns };
           gemmPart(args, 0, middle);
           gemmPart(args, middle, total);
           const expected = new make(batch * M * N);

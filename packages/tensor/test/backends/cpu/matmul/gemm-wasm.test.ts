@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { sleb, uleb } from '../../../../src/backends/cpu/wasm/assembler.js';
-import { gemmWasm, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
+import { gemmWasm, relaxedSimdAvailable, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
 import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
 import type { MatrixView } from '../../../../src/backends/cpu/matmul/gemm.js';
 
@@ -49,8 +49,12 @@ describe('WebAssembly SIMD GEMM kernel', () => {
     this.skip();
   });
 
-  for (const [dtype, make, eps] of [['float32', Float32Array, 2 ** -24], ['float64', Float64Array, 2 ** -53]] as const) {
-    it(`${dtype}: C = A B equals the reference on random shapes, strides and row ranges`, () => {
+  it('has relaxed SIMD for the fused multiply-add under Node (set at run time on Node 20)', () => {
+    expect(relaxedSimdAvailable()).to.equal(true);
+  });
+
+  for (const [dtype, make, eps] of [['float32', Float32Array, 2 ** -24], ['float64', Float64Array, 2 ** -53]] as const) for (const fma of [false, true]) {
+    it(`${dtype}${fma ? ', fused multiply-add' : ''}: C = A B equals the reference on random shapes, strides and row ranges`, () => {
       fc.assert(
         fc.property(
           fc.record({
@@ -78,8 +82,8 @@ describe('WebAssembly SIMD GEMM kernel', () => {
             const actual = initial.slice();
             // Two calls over complementary row ranges, as two threads would make.
             const middle = Math.floor(split * M);
-            gemmWasm(dtype, M, N, K, a, b, actual, 0, ldc, 0, middle);
-            gemmWasm(dtype, M, N, K, a, b, actual, 0, ldc, middle, M);
+            gemmWasm({ dtype, fma }, M, N, K, a, b, actual, 0, ldc, 0, middle);
+            gemmWasm({ dtype, fma }, M, N, K, a, b, actual, 0, ldc, middle, M);
             // Every |A_ik B_kj| <= 1: the error bound of a length-K float sum.
             const tolerance = 2 * (K + 2) * eps * (K + 1);
             for (let i = 0; i < M; i++) {
@@ -104,7 +108,7 @@ describe('WebAssembly SIMD GEMM kernel', () => {
     const expected = new Float32Array(M * N);
     gemmReference(M, N, K, a, b, expected, 0, N);
     const actual = new Float32Array(M * N);
-    gemmWasm('float32', M, N, K, a, b, actual, 0, N);
+    gemmWasm({ dtype: 'float32', fma: true }, M, N, K, a, b, actual, 0, N);
     let worst = 0;
     for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
     expect(worst).to.be.greaterThan(0).and.at.most(1e-3);
@@ -113,10 +117,10 @@ describe('WebAssembly SIMD GEMM kernel', () => {
   it('leaves C alone when the row range is empty, and zeroes its rows when K is 0', () => {
     const c = new Float32Array([1, 2, 3, 4]);
     const a = { data: new Float32Array([1, 1]), offset: 0, rowStride: 1, colStride: 1 };
-    gemmWasm('float32', 2, 2, 1, a, a, c, 0, 2, 1, 1);
+    gemmWasm({ dtype: 'float32', fma: false }, 2, 2, 1, a, a, c, 0, 2, 1, 1);
     expect([...c]).to.deep.equal([1, 2, 3, 4]);
     const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
-    gemmWasm('float32', 2, 2, 0, empty, empty, c, 0, 2, 1, 2);
+    gemmWasm({ dtype: 'float32', fma: false }, 2, 2, 0, empty, empty, c, 0, 2, 1, 2);
     expect([...c]).to.deep.equal([1, 2, 0, 0]);
   });
 });
