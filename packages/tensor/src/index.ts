@@ -45,6 +45,7 @@ export { layerNorm } from './ops/layer-norm.js';
 export { pad, type PadOptions } from './ops/pad.js';
 export { interpolate, type InterpolateOptions } from './ops/interpolate.js';
 export { clone, contiguous } from './ops/copy.js';
+export { fusedAdamW_ } from './ops/fused-adamw.js';
 
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { grad, backward, type GradOptions } from './autograd/grad.js';
@@ -52,7 +53,7 @@ export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/grad
 export { Node, type GradFormula } from './autograd/node.js';
 export { record } from './autograd/record.js';
 
-export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, registerBackend, getBackend } from './backends/backend.js';
+export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, type AdamWStepHyper, registerBackend, getBackend } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';
 export { cpuEmptyCache, cpuMemoryStats } from './backends/cpu/buffer-pool.js';

@@ -6,7 +6,7 @@
 // While `fn` runs, the device's backend is swapped for a wrapper that times every kernel
 // call (backends/backend.ts), and each call is filed under
 //   family: what the kernel computes (GEMM, batched GEMM, softmax, LayerNorm, GELU, copy,
-//           elementwise, reduction, indexing, allocation, read-back), from the method and
+//           elementwise, reduction, indexing, fused optimizer, allocation, read-back), from the method and
 //           its operands (classifyKernel below);
 //   phase:  the innermost open recordFunction range: 'backward' (autograd/grad.ts),
 //           'optimizer' (nn's Optimizer.step), 'gradient clipping', 'EMA' (dino's
@@ -49,7 +49,7 @@ export const FORWARD_PHASE = 'forward';
 
 const KERNELS = [
   'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'where', 'fill', 'reduce', 'argReduce',
-  'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd',
+  'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd', 'adamwStep',
 ] as const;
 type Kernel = (typeof KERNELS)[number];
 
@@ -91,6 +91,8 @@ export function classifyKernel(kernel: Kernel, args: readonly unknown[]): string
     case 'gather':
     case 'scatterAdd':
       return 'indexing';
+    case 'adamwStep':
+      return 'fused optimizer';
   }
 }
 

@@ -5,27 +5,32 @@
 //   v <- b2 v + (1 - b2) g^2
 //   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // eps is added after the bias-corrected sqrt(v), not inside the square root.
+// With `fused` (the default) each parameter's update is one kernel where the backend has one
+// (@dinots/tensor's fusedAdamW_, PyTorch's fused=True), with the same bits as the composed ops.
 
-import { type Tensor, checkNumber, checkOptions, describe, zerosLike } from '@dinots/tensor';
+import { type Tensor, checkBoolean, checkNumber, checkOptions, describe, fusedAdamW_, zerosLike } from '@dinots/tensor';
 import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';
 
 export interface AdamWHyper extends BaseHyper {
   betas: readonly [number, number];
   eps: number;
+  /** One fused kernel per parameter where the backend has one (default true); false always runs the composed ops. */
+  fused: boolean;
 }
 
-const ADAMW_KEYS = ['lr', 'betas', 'eps', 'weightDecay'];
+const ADAMW_KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'fused'];
 
 export type AdamWState = { step: number; expAvg: Tensor; expAvgSq: Tensor };
 
 export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
-  /** Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2. */
+  /** Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weightDecay 1e-2; and fused. */
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<AdamWHyper>>, options: Partial<AdamWHyper> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, ...checkOptions('AdamW', options, ADAMW_KEYS) });
+    super(params, { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 1e-2, fused: true, ...checkOptions('AdamW', options, ADAMW_KEYS) });
   }
 
   protected checkHyper(hyper: Partial<AdamWHyper>): void {
-    const { lr, betas, eps, weightDecay } = checkOptions('AdamW', hyper, ADAMW_KEYS);
+    const { lr, betas, eps, weightDecay, fused } = checkOptions('AdamW', hyper, ADAMW_KEYS);
+    if (fused !== undefined) checkBoolean('AdamW', 'fused', fused);
     if (lr !== undefined) checkNumber('AdamW', 'lr', lr, { min: 0, max: Infinity, maxExclusive: true });
     if (eps !== undefined) checkNumber('AdamW', 'eps', eps, { min: 0 });
     if (weightDecay !== undefined) checkNumber('AdamW', 'weightDecay', weightDecay, { min: 0 });
@@ -43,6 +48,7 @@ export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
     const { lr, weightDecay, eps } = group;
     const [beta1, beta2] = group.betas;
     state.step += 1;
+    if (group.fused && fusedAdamW_(p, grad, state.expAvg, state.expAvgSq, { lr, beta1, beta2, eps, weightDecay, step: state.step })) return;
     p.mul_(1 - lr * weightDecay);
     state.expAvg.lerp_(grad, 1 - beta1);
     state.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);

@@ -56,6 +56,16 @@ export type BinaryOp =
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
+/** The scalars of one AdamW step of a parameter (`step` counts from 1). */
+export interface AdamWStepHyper {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly step: number;
+}
+
 export interface Backend {
   readonly device: Device;
 
@@ -102,6 +112,13 @@ export interface Backend {
    * dx [rows, D], dweight and dbias [D] (null: not wanted).
    */
   layerNormBackward?(g: Tensor, x: Tensor, weight: Tensor | null, mean: Tensor, rstd: Tensor, dx: Tensor, dweight: Tensor | null, dbias: Tensor | null): void;
+
+  /**
+   * Optional fused AdamW update of one parameter (ops/fused-adamw.ts composes nothing: where
+   * it is absent, nn's AdamW runs its composed update): p, grad, expAvg and expAvgSq are
+   * contiguous, of one shape and floating dtype, and the result has the composed update's bits.
+   */
+  adamwStep?(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void;
 
   /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather semantics for any dim). */
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void;

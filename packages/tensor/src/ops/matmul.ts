@@ -47,13 +47,25 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const out = emptyTensor([...batch, M, N], a.dtype, a.device, false); // the kernel writes every element
   if (out.numel > 0) runKernel(a.detach(), b.detach(), out, batch);
   return record('MmBackward', out, [a, b], [a, b], [
-    (g) => sumTo(batchedMatmul(g, transpose(b, -1, -2)), a.shape),
+    (g) => sumTo(productInLayoutOf(a, g, transpose(b, -1, -2)), a.shape),
     // b shared by every batch item (a Linear weight): sum_i A_i^T G_i is one product
     // over the stacked rows, A_rows^T G_rows, instead of one per item and a sum.
     (g) => b.ndim === 2 && a.ndim > 2
-      ? batchedMatmul(transpose(reshape(a, [-1, a.shape[a.ndim - 1]]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]]))
-      : sumTo(batchedMatmul(transpose(a, -1, -2), g), b.shape),
+      ? productInLayoutOf(b, transpose(reshape(a, [-1, a.shape[a.ndim - 1]]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]]))
+      : sumTo(productInLayoutOf(b, transpose(a, -1, -2), g), b.shape),
   ]);
+}
+
+/**
+ * x y, laid out as `like` when `like` is a column-major matrix: then as (y^T x^T)^T, a
+ * transposed view of a row-major product. A Linear layer multiplies by W^T, a column-major
+ * view of its row-major weight W, so its gradient comes out in W's own layout and reaches
+ * W.grad without a transposing copy (PyTorch's mm_mat2_backward does the same). Each
+ * element is the same sum of the same products either way.
+ */
+function productInLayoutOf(like: Tensor, x: Tensor, y: Tensor): Tensor {
+  const columnMajor = like.ndim === 2 && like.strides[0] === 1 && like.strides[1] !== 1 && x.ndim === 2 && y.ndim === 2;
+  return columnMajor ? transpose(batchedMatmul(transpose(y, 0, 1), transpose(x, 0, 1)), 0, 1) : batchedMatmul(x, y);
 }
 
 /** Calls the backend's 3-D kernel, folding batch dims into rows where that is free. */

@@ -6,7 +6,7 @@
 // worker-thread pool (threads/pool.ts), and outputs go on memory recycled from dead tensors
 // (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
-import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import type { AdamWStepHyper, Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
@@ -17,6 +17,7 @@ import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './eleme
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { gemmPart } from './matmul/gemm-part.js';
+import { adamwStepContiguous } from './optim/adamw-step.js';
 import { rowOffsets } from './row-offsets.js';
 import { layerNormBackwardRows, layerNormParamGrads, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
@@ -115,6 +116,11 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
+    if (op === 'copy' && x.dtype === out.dtype && x.isContiguous() && out.isContiguous()) {
+      // contiguous to contiguous: one memcpy (typed-array set copies as if through a buffer, so overlap is safe)
+      cpuData(out).set(cpuData(x).subarray(x.offset, x.offset + x.numel), out.offset);
+      return;
+    }
     if (!this.simdElementwise(op, UNARY_EXPRESSIONS[op], out, [x])) elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
   }
 
@@ -247,6 +253,11 @@ export class CpuBackend implements Backend {
     };
     parallelFor(layerNormBackwardRows, args, ...rowsAndGrain(x.shape, x.ndim - 1));
     if (dweight !== null || dbias !== null) layerNormParamGrads(args, dweight && cpuData(dweight), dbias && cpuData(dbias));
+  }
+
+  adamwStep(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {
+    const data = [p, grad, expAvg, expAvgSq].map(cpuData);
+    adamwStepContiguous(data[0], data[1], data[2], data[3], [p.offset, grad.offset, expAvg.offset, expAvgSq.offset], p.numel, hyper);
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

@@ -72,6 +72,8 @@ export function compileStridedKernel(arity: 0 | 1 | 2 | 3, expr: string, helpers
   const ins = INPUT_NAMES.slice(0, arity);
   const readAt = (idx: (k: number) => string) => ins.map((v, k) => `const ${v} = d${k}[${idx(k)}];`).join(' ');
   const body = expr.replaceAll('acc', 'o[oi]');
+  // A reduction along the innermost dim (output stride 0 there) sums into a local, stored once per row.
+  const reduces = expr.includes('acc');
   const source = `
     const ops = [${ins.map((_, k) => `in${k}`).join(', ')}];
     ${ins.map((_, k) => `const d${k} = in${k}.data;`).join('\n')}
@@ -105,7 +107,15 @@ export function compileStridedKernel(arity: 0 | 1 | 2 | 3, expr: string, helpers
     for (let r = 0; r < outer; r++) {
       let oi = ob;
       ${ins.map((_, k) => `let i${k} = b${k};`).join(' ')}
-      for (let j = 0; j < n; j++) {
+      ${reduces ? `if (os === 0) {
+        let a = o[oi];
+        for (let j = 0; j < n; j++) {
+          ${readAt((k) => `i${k}`)}
+          a = ${expr.replaceAll('acc', 'a')};
+          ${ins.map((_, k) => `i${k} += s${k};`).join(' ')}
+        }
+        o[oi] = a;
+      } else ` : ''}for (let j = 0; j < n; j++) {
         ${readAt((k) => `i${k}`)}
         o[oi] = ${body};
         oi += os;
