@@ -136,3 +136,49 @@ describe('runParity on another configuration', () => {
     expect(runParity(file, { config: { ...config, center_momentum: 0.9 } }).worst).to.be.above(1e-6);
   });
 });
+
+describe('runParity with a BatchNorm head (head_use_bn), against PyTorch', () => {
+  // fixtures/golden/dino-bn.* (make_golden_bn.py) holds a DINO head with BatchNorm fed the
+  // CLS features of dino-tiny's step 1: its step 1 is step 1 of a full run with dino-tiny's
+  // backbone and crops and that head. The reference here is that run in runParity's format:
+  // dino-tiny's backbone parameters and crops, and dino-bn's head state and step-1 results
+  // under the official MultiCropWrapper keys. (dino-bn's step 2 feeds the same features
+  // again, while a full run's backbone has taken an SGD step in between, so it is left out.)
+  const bn = loadSafetensors(readFileSync(fixture('dino-bn.safetensors')));
+  const file: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(golden)) if (/^(params\/backbone\.|input\/)/.test(name)) file[name] = t;
+  const renamed: [string, string][] = [
+    ['head/params/', 'params/head.'],
+    ['head/step1/grad/', 'step1/grad/head.'],
+    ['head/step1/student_after/', 'step1/student_after/head.'],
+    ['head/step1/teacher_after/', 'step1/teacher_after/head.'],
+    ['head/step1/student_out', 'step1/student_head_out'],
+    ['head/step1/teacher_out', 'step1/teacher_head_out'],
+    ['head/step1/loss', 'step1/loss'],
+  ];
+  for (const [name, t] of Object.entries(bn)) {
+    const rule = renamed.find(([from]) => name.startsWith(from));
+    if (rule !== undefined) file[rule[1] + name.slice(rule[0].length)] = t;
+  }
+  const config = { ...c, head_use_bn: true };
+
+  it('reproduces step 1 to 1e-10: head outputs, loss, gradients, parameters after SGD and EMA, and both networks\' running statistics', () => {
+    const report = runParity(file, { config });
+    expect(report.unrecognised).to.deep.equal([]);
+    expect(report.groups.map((g) => g.group)).to.have.members([
+      'head outputs', 'loss', 'gradients', 'student after SGD', 'teacher after EMA', 'BatchNorm running statistics',
+    ]);
+    expect(report.comparisons.length).to.equal(Object.keys(file).filter((n) => n.startsWith('step1/')).length);
+    expect(report.groups.find((g) => g.group === 'BatchNorm running statistics')!.count).to.equal(2 * 2 * 3);
+    for (const g of report.groups) expect(g.worst, `${g.group} (${g.worstTensor})`).to.be.below(TOL);
+  });
+
+  it('notices a wrong running statistic, and still reports a tensor it does not know', () => {
+    const name = 'step1/teacher_after/head.mlp.4.running_var';
+    const report = runParity({ ...file, [name]: file[name].add(1e-7), 'step1/grad_input': bn['head/step1/grad_input'] }, { config });
+    const g = report.groups.find((x) => x.group === 'BatchNorm running statistics')!;
+    expect(g.worstTensor).to.equal(name);
+    expect(g.worst).to.be.above(9e-8);
+    expect(report.unrecognised).to.deep.equal(['step1/grad_input']);
+  });
+});

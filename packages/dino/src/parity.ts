@@ -4,6 +4,10 @@
 // steps, and a JSON sidecar holding the config. runParity rebuilds the setup in float64,
 // runs the steps (DINO loss, backward, plain SGD on the trainable student parameters, EMA
 // of the teacher) and compares every tensor group present in the file.
+// With head_use_bn (the official --use_bn_in_head) the head has a BatchNorm1d after each
+// hidden Linear; both networks run in train mode, so each keeps its own running statistics
+// (the EMA covers parameters only), and `student_after/` and `teacher_after/` entries for
+// them (running_mean, running_var, num_batches_tracked) are compared after each step.
 //
 // Error measure per tensor: max_i |ours_i - ref_i| / max(1, |ref_i|), absolute for values
 // up to 1 and relative above (k-NN vote sums reach ~1e6). Names it does not know count as
@@ -99,6 +103,7 @@ const GROUP_OF_STEP_TENSOR: [RegExp, string][] = [
   [ATTENTION_MASK, 'attention masks'],
   [/^loss$/, 'loss'],
   [/^center_(before|after)$/, 'centers'],
+  [/^(student|teacher)_after\/.+\.(running_mean|running_var|num_batches_tracked)$/, 'BatchNorm running statistics'],
   [/^grad\/.+$/, 'gradients'],
   [/^student_after\/.+$/, 'student after SGD'],
   [/^teacher_after\/.+$/, 'teacher after EMA'],
@@ -109,7 +114,6 @@ function fail(message: string): never {
 }
 
 function networksFromConfig(c: ParityConfig): { student: DinoNetwork; teacher: DinoNetwork } {
-  if (c.head_use_bn) fail('head_use_bn is true; DINOHead here has no batch-norm variant');
   if ((c.drop_path_rate ?? 0) !== 0 || (c.dropout ?? 0) !== 0) fail(`parity needs a deterministic setup (drop_path_rate and dropout 0), got ${c.drop_path_rate} and ${c.dropout}`);
   if (c.head_in_dim !== undefined && c.head_in_dim !== c.embed_dim) fail(`head_in_dim ${c.head_in_dim} differs from embed_dim ${c.embed_dim}`);
   return buildDinoNetworks({
@@ -126,6 +130,7 @@ function networksFromConfig(c: ParityConfig): { student: DinoNetwork; teacher: D
     headHiddenDim: c.head_hidden_dim,
     headBottleneckDim: c.head_bottleneck_dim,
     headNlayers: c.head_nlayers,
+    headUseBn: c.head_use_bn ?? false,
     normLastLayer: c.norm_last_layer,
     dtype: 'float64',
   });
@@ -224,6 +229,8 @@ export function runParity(file: Record<string, Tensor>, sidecar: ParitySidecar):
     updateTeacher(teacher, student, c.ema_momentum);
     for (const [key, param] of student.namedParameters()) cmp(`student_after/${key}`, () => param);
     for (const [key, param] of teacher.namedParameters()) cmp(`teacher_after/${key}`, () => param);
+    for (const [key, buffer] of student.namedBuffers()) cmp(`student_after/${key}`, () => buffer);
+    for (const [key, buffer] of teacher.namedBuffers()) cmp(`teacher_after/${key}`, () => buffer);
   }
 
   // ------------------------------------------------------------ schedules and k-NN

@@ -9,27 +9,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, GpuBackend, GpuContext, getBackend, memory, registerBackend } from '@dinots/tensor';
-import { MNIST, MNIST_MEAN, MNIST_STD, Subset, type TrainDinoConfig, type TrainDinoResult, loadCheckpointNetworks, trainDino } from '../src/index.js';
+import { type TrainDinoConfig, type TrainDinoResult, loadCheckpointNetworks, trainDino } from '../src/index.js';
+import { spreadDigits, tinyMnistRun } from './tiny-mnist-run.js';
 
-const mnist = new MNIST();
-const subset = new Subset(mnist, Array.from({ length: 16 }, (_, i) => (i * 409) % mnist.length));
+const subset = spreadDigits(16);
 
 function config(overrides: Partial<TrainDinoConfig> = {}): TrainDinoConfig {
-  return {
-    dataset: subset,
-    model: { imgSize: 28, patchSize: 7, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, outDim: 32, headHiddenDim: 16, headBottleneckDim: 8, dropPathRate: 0.1 },
-    augmentation: { globalCropSize: 28, localCropSize: 14, localCropsNumber: 2, mean: MNIST_MEAN, std: MNIST_STD },
+  return tinyMnistRun(subset, 32, {
     batchSize: 4,
-    epochs: 1,
     warmupEpochs: 0,
-    lr: 0.05,
     // The last layer trains from the first iteration, so every AdamW moment exists after it.
     freezeLastLayer: 0,
     maxIterations: 3,
-    progress: false,
     seed: 3,
     ...overrides,
-  };
+  });
 }
 
 /** GPU storages allocated and not explicitly freed (see memory()). */

@@ -3,24 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { full } from '@dinots/tensor';
-import { type Dataset, type LabeledImage, MNIST, MNIST_MEAN, MNIST_STD, Subset, type TrainDinoConfig, compareKnn, loadImages, trainDino } from '../src/index.js';
+import { type Dataset, type LabeledImage, MNIST_MEAN, MNIST_STD, type TrainDinoConfig, compareKnn, loadImages, trainDino } from '../src/index.js';
+import { mnist, spreadDigits, tinyMnistRun } from './tiny-mnist-run.js';
 
-const mnist = new MNIST();
-const subset = new Subset(mnist, Array.from({ length: 24 }, (_, i) => (i * 409) % mnist.length));
+const subset = spreadDigits(24);
 
 function config(overrides: Partial<TrainDinoConfig> = {}): TrainDinoConfig {
-  return {
-    dataset: subset,
-    model: { imgSize: 28, patchSize: 7, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, outDim: 16, headHiddenDim: 16, headBottleneckDim: 8, dropPathRate: 0.1 },
-    augmentation: { globalCropSize: 28, localCropSize: 14, localCropsNumber: 2, mean: MNIST_MEAN, std: MNIST_STD },
-    batchSize: 8,
-    epochs: 2,
-    warmupEpochs: 1,
-    lr: 0.05,
-    progress: false,
-    seed: 5,
-    ...overrides,
-  };
+  return tinyMnistRun(subset, 16, { epochs: 2, warmupEpochs: 1, seed: 5, ...overrides });
 }
 
 describe('trainDino', () => {

@@ -28,76 +28,191 @@ export interface Derivative {
   readonly grads: readonly string[];
 }
 
-// In source order within each file; a node recorded at two places (clone and contiguous)
-// has one entry per place.
-export const DERIVATIVES: readonly Derivative[] = [
-  {
-    file: 'autograd/rebase.ts', node: 'CopySlices', ops: 'an in-place op on a view whose base takes part in autograd (the base\'s new history)',
-    grads: ['base before the op: g where the view does not cover, 0 where it does', 'the in-place result of the view: the view of g'],
-  },
-  { file: 'autograd/rebase.ts', node: 'CloneBackward', ops: "(a copy laid out as the view's base, inside CopySlices' gradient)", grads: ['x: g'] },
-  { file: 'ops/binary.ts', node: 'AddBackward', ops: 'add', grads: ['a: unbroadcast(g, a)', 'b: unbroadcast(g, b)'] },
-  { file: 'ops/binary.ts', node: 'SubBackward', ops: 'sub', grads: ['a: unbroadcast(g, a)', 'b: unbroadcast(-g, b)'] },
-  { file: 'ops/binary.ts', node: 'MulBackward', ops: 'mul', grads: ['a: unbroadcast(g * b, a)', 'b: unbroadcast(g * a, b)'] },
-  { file: 'ops/binary.ts', node: 'DivBackward', ops: 'div', grads: ['a: unbroadcast(g / b, a)', 'b: unbroadcast(-g * a / b^2, b)'] },
-  { file: 'ops/binary.ts', node: 'PowBackward', ops: 'pow (tensor exponent)', grads: ['a: unbroadcast(g * b * a^(b-1), a), 0 where b = 0', 'b: unbroadcast(g * y * ln a, b), 0 where a = 0 and b >= 0'] },
-  { file: 'ops/binary.ts', node: 'MaximumBackward', ops: 'maximum', grads: ['a: unbroadcast(g * [a > b] + g/2 * [a = b], a)', 'b: unbroadcast(g * [b > a] + g/2 * [a = b], b)'] },
-  { file: 'ops/binary.ts', node: 'MinimumBackward', ops: 'minimum', grads: ['a: unbroadcast(g * [a < b] + g/2 * [a = b], a)', 'b: unbroadcast(g * [b < a] + g/2 * [a = b], b)'] },
-  { file: 'ops/compare.ts', node: 'WhereBackward', ops: 'where(c, a, b)', grads: ['a: unbroadcast(where(c, g, 0), a)', 'b: unbroadcast(where(c, 0, g), b)'] },
-  { file: 'ops/copy.ts', node: 'CloneBackward', ops: 'clone', grads: ['x: g'] },
-  { file: 'ops/copy.ts', node: 'CloneBackward', ops: 'contiguous (when it copies)', grads: ['x: g'] },
-  { file: 'ops/copy.ts', node: 'ToCopyBackward', ops: 'to(dtype)', grads: ['x: g.to(x.dtype)'] },
-  { file: 'ops/copy.ts', node: 'ToDeviceBackward', ops: 'to(device)', grads: ['x: g.to(x.device)'] },
-  { file: 'ops/indexing.ts', node: 'GatherBackward', ops: 'gather(x, dim, index)', grads: ['x: scatterAdd(zeros like x, dim, index, g)'] },
-  { file: 'ops/inplace.ts', node: 'CopyBackwards', ops: 'copy_(src) on a tensor in autograd', grads: ['the tensor before: 0 (overwritten)', 'src: unbroadcast(g, src)'] },
-  { file: 'ops/inplace.ts', node: 'FillBackward', ops: 'fill_(v) on a tensor in autograd', grads: ['the tensor before: 0 (overwritten)'] },
-  { file: 'ops/indexing.ts', node: 'ScatterAddBackward', ops: 'scatterAdd(x, dim, index, src)', grads: ['x: g', 'src: gather(g, dim, index)'] },
-  { file: 'ops/join.ts', node: 'CatBackward', ops: 'cat, stack', grads: ['each input i: g.narrow(dim, offset_i, size_i), its own slab of g'] },
-  { file: 'ops/layer-norm.ts', node: 'NativeLayerNormBackward', ops: 'layerNorm', grads: ['x: rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), with xhat = (x - mean) * rstd, gw = g * weight, means over the normalised dims', 'weight: sum(g * xhat) over the leading dims', 'bias: sum(g) over the leading dims'] },
-  { file: 'ops/matmul.ts', node: 'MmBackward', ops: 'matmul', grads: ['a: unbroadcast(g @ b^T, a)', 'b: unbroadcast(a^T @ g, b); for a 2-D b under batched a, one product over the stacked rows'] },
-  { file: 'ops/movement.ts', node: 'ViewBackward', ops: 'view, reshape (when a view exists), unflatten', grads: ['x: g.reshape(x.shape)'] },
-  { file: 'ops/movement.ts', node: 'ReshapeBackward', ops: 'reshape (when it must copy), flatten', grads: ['x: g.reshape(x.shape)'] },
-  { file: 'ops/movement.ts', node: 'TransposeBackward', ops: 'transpose, T, mT', grads: ['x: g.transpose(dim0, dim1)'] },
-  { file: 'ops/movement.ts', node: 'PermuteBackward', ops: 'permute', grads: ['x: g.permute(inverse permutation)'] },
-  { file: 'ops/movement.ts', node: 'ViewScatterBackward', ops: '(the gradient of narrow, slice, select)', grads: ['g: the same view of gg (narrow, slice or select again)'] },
-  { file: 'ops/movement.ts', node: 'NarrowBackward', ops: 'narrow', grads: ['x: zeros of x.shape with g written into x.narrow(dim, start, length)'] },
-  { file: 'ops/movement.ts', node: 'SliceBackward', ops: 'slice', grads: ['x: zeros of x.shape with g written into x.slice(dim, start, end, step)'] },
-  { file: 'ops/movement.ts', node: 'SelectBackward', ops: 'select', grads: ['x: zeros of x.shape with g written into x.select(dim, index)'] },
-  { file: 'ops/movement.ts', node: 'ExpandBackward', ops: 'expand, broadcastTo', grads: ['x: unbroadcast(g, x), the sum over the expanded dims'] },
-  { file: 'ops/movement.ts', node: 'SqueezeBackward', ops: 'squeeze', grads: ['x: g.reshape(x.shape)'] },
-  { file: 'ops/movement.ts', node: 'UnsqueezeBackward', ops: 'unsqueeze', grads: ['x: g.reshape(x.shape)'] },
-  { file: 'ops/pad.ts', node: 'ConstantPadBackward', ops: 'pad (constant)', grads: ['x: g cropped back to the unpadded window (a view of g)'] },
-  { file: 'ops/reduce.ts', node: 'LogsumexpBackward', ops: 'logsumexp over an empty dim (-inf)', grads: ['x: 0 (x has no elements to differentiate)'] },
-  { file: 'ops/reduce.ts', node: 'SumBackward', ops: 'sum, mean (as sum / n)', grads: ['x: g expanded back over the reduced dims'] },
-  { file: 'ops/reduce.ts', node: 'NormBackward', ops: 'norm(x, p)', grads: ['x: p = 1: g * sign(x); p = 2: g * x / y; other p: g * x * |x|^(p-2) / y^(p-1); 0 where y = 0'] },
-  { file: 'ops/reduce.ts', node: 'AmaxBackward', ops: 'amax, max(x)', grads: ['x: g * [x = y] / (number of maxima), ties share evenly'] },
-  { file: 'ops/reduce.ts', node: 'AminBackward', ops: 'amin, min(x)', grads: ['x: g * [x = y] / (number of minima), ties share evenly'] },
-  { file: 'ops/reduce.ts', node: 'MaxBackward', ops: 'max(x, dim)', grads: ['x: scatterAdd(zeros like x, dim, indices, g), all to the first maximum'] },
-  { file: 'ops/reduce.ts', node: 'MinBackward', ops: 'min(x, dim)', grads: ['x: scatterAdd(zeros like x, dim, indices, g), all to the first minimum'] },
-  { file: 'ops/softmax.ts', node: 'SoftmaxBackward', ops: 'softmax', grads: ['x: y * (g - sum(g * y, dim)); a fused kernel when not recording'] },
-  { file: 'ops/softmax.ts', node: 'LogSoftmaxBackward', ops: 'logSoftmax', grads: ['x: g - exp(y) * sum(g, dim); a fused kernel when not recording'] },
-  { file: 'ops/unary.ts', node: 'NegBackward', ops: 'neg', grads: ['x: -g'] },
-  { file: 'ops/unary.ts', node: 'ReciprocalBackward', ops: 'reciprocal', grads: ['x: -g * y^2'] },
-  { file: 'ops/unary.ts', node: 'ExpBackward', ops: 'exp', grads: ['x: g * y'] },
-  { file: 'ops/unary.ts', node: 'LogBackward', ops: 'log', grads: ['x: g / x'] },
-  { file: 'ops/unary.ts', node: 'Log1pBackward', ops: 'log1p', grads: ['x: g / (x + 1)'] },
-  { file: 'ops/unary.ts', node: 'SqrtBackward', ops: 'sqrt', grads: ['x: g / (2 y)'] },
-  { file: 'ops/unary.ts', node: 'RsqrtBackward', ops: 'rsqrt', grads: ['x: -g * y^3 / 2'] },
-  { file: 'ops/unary.ts', node: 'AbsBackward', ops: 'abs', grads: ['x: g * sign(x)'] },
-  { file: 'ops/unary.ts', node: 'SignBackward', ops: 'sign', grads: ['x: 0'] },
-  { file: 'ops/unary.ts', node: 'SquareBackward', ops: 'square', grads: ['x: 2 g x'] },
-  { file: 'ops/unary.ts', node: 'SinBackward', ops: 'sin', grads: ['x: g * cos(x)'] },
-  { file: 'ops/unary.ts', node: 'CosBackward', ops: 'cos', grads: ['x: -g * sin(x)'] },
-  { file: 'ops/unary.ts', node: 'TanhBackward', ops: 'tanh', grads: ['x: g * (1 - y^2)'] },
-  { file: 'ops/unary.ts', node: 'SigmoidBackward', ops: 'sigmoid', grads: ['x: g * y * (1 - y)'] },
-  { file: 'ops/unary.ts', node: 'ReluBackward', ops: 'relu', grads: ['x: g * [y > 0]'] },
-  { file: 'ops/unary.ts', node: 'ErfBackward', ops: 'erf', grads: ['x: g * 2/sqrt(pi) * exp(-x^2)'] },
-  { file: 'ops/unary.ts', node: 'GeluBackward', ops: "gelu(x, {approximate: 'tanh'})", grads: ['x: g * d/dx [x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))]'] },
-  { file: 'ops/unary.ts', node: 'GeluBackward', ops: 'gelu (exact)', grads: ['x: g * (Phi(x) + x phi(x)), one fused kernel (the node below)'] },
-  { file: 'ops/unary.ts', node: 'GeluBackwardBackward', ops: '(the gradient of exact gelu, when differentiated again)', grads: ['g: gg * (Phi(x) + x phi(x))', 'x: gg * g * phi(x) * (2 - x^2)'] },
-  { file: 'ops/unary.ts', node: 'ClampBackward', ops: 'clamp', grads: ['x: g * [min <= x <= max]'] },
-  { file: 'ops/unary.ts', node: 'PowBackward', ops: 'pow (number exponent p)', grads: ['x: g * p * x^(p-1); 0 when p = 0'] },
-];
+// The table, laid out as derivatives.yaml: a file under src/, then each node it records as
+// `Node: the ops that create it`, then one line per differentiable input, `input: gradient`.
+// Nodes are in source order within each file; a node recorded at two places (clone and
+// contiguous) has one entry per place.
+const TABLE = `
+autograd/rebase.ts
+  CopySlices: an in-place op on a view whose base takes part in autograd (the base's new history)
+    base before the op: g where the view does not cover, 0 where it does
+    the in-place result of the view: the view of g
+  CloneBackward: (a copy laid out as the view's base, inside CopySlices' gradient)
+    x: g
+ops/binary.ts
+  AddBackward: add
+    a: unbroadcast(g, a)
+    b: unbroadcast(g, b)
+  SubBackward: sub
+    a: unbroadcast(g, a)
+    b: unbroadcast(-g, b)
+  MulBackward: mul
+    a: unbroadcast(g * b, a)
+    b: unbroadcast(g * a, b)
+  DivBackward: div
+    a: unbroadcast(g / b, a)
+    b: unbroadcast(-g * a / b^2, b)
+  PowBackward: pow (tensor exponent)
+    a: unbroadcast(g * b * a^(b-1), a), 0 where b = 0
+    b: unbroadcast(g * y * ln a, b), 0 where a = 0 and b >= 0
+  MaximumBackward: maximum
+    a: unbroadcast(g * [a > b] + g/2 * [a = b], a)
+    b: unbroadcast(g * [b > a] + g/2 * [a = b], b)
+  MinimumBackward: minimum
+    a: unbroadcast(g * [a < b] + g/2 * [a = b], a)
+    b: unbroadcast(g * [b < a] + g/2 * [a = b], b)
+ops/compare.ts
+  WhereBackward: where(c, a, b)
+    a: unbroadcast(where(c, g, 0), a)
+    b: unbroadcast(where(c, 0, g), b)
+ops/copy.ts
+  CloneBackward: clone
+    x: g
+  CloneBackward: contiguous (when it copies)
+    x: g
+  ToCopyBackward: to(dtype)
+    x: g.to(x.dtype)
+  ToDeviceBackward: to(device)
+    x: g.to(x.device)
+ops/indexing.ts
+  GatherBackward: gather(x, dim, index)
+    x: scatterAdd(zeros like x, dim, index, g)
+  ScatterAddBackward: scatterAdd(x, dim, index, src)
+    x: g
+    src: gather(g, dim, index)
+ops/inplace.ts
+  CopyBackwards: copy_(src) on a tensor in autograd
+    the tensor before: 0 (overwritten)
+    src: unbroadcast(g, src)
+  FillBackward: fill_(v) on a tensor in autograd
+    the tensor before: 0 (overwritten)
+ops/join.ts
+  CatBackward: cat, stack
+    each input i: g.narrow(dim, offset_i, size_i), its own slab of g
+ops/layer-norm.ts
+  NativeLayerNormBackward: layerNorm
+    x: rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), with xhat = (x - mean) * rstd, gw = g * weight, means over the normalised dims
+    weight: sum(g * xhat) over the leading dims
+    bias: sum(g) over the leading dims
+ops/matmul.ts
+  MmBackward: matmul
+    a: unbroadcast(g @ b^T, a)
+    b: unbroadcast(a^T @ g, b); for a 2-D b under batched a, one product over the stacked rows
+ops/movement.ts
+  ViewBackward: view, reshape (when a view exists), unflatten
+    x: g.reshape(x.shape)
+  ReshapeBackward: reshape (when it must copy), flatten
+    x: g.reshape(x.shape)
+  TransposeBackward: transpose, T, mT
+    x: g.transpose(dim0, dim1)
+  PermuteBackward: permute
+    x: g.permute(inverse permutation)
+  ViewScatterBackward: (the gradient of narrow, slice, select)
+    g: the same view of gg (narrow, slice or select again)
+  NarrowBackward: narrow
+    x: zeros of x.shape with g written into x.narrow(dim, start, length)
+  SliceBackward: slice
+    x: zeros of x.shape with g written into x.slice(dim, start, end, step)
+  SelectBackward: select
+    x: zeros of x.shape with g written into x.select(dim, index)
+  ExpandBackward: expand, broadcastTo
+    x: unbroadcast(g, x), the sum over the expanded dims
+  SqueezeBackward: squeeze
+    x: g.reshape(x.shape)
+  UnsqueezeBackward: unsqueeze
+    x: g.reshape(x.shape)
+ops/pad.ts
+  ConstantPadBackward: pad (constant)
+    x: g cropped back to the unpadded window (a view of g)
+ops/reduce.ts
+  LogsumexpBackward: logsumexp over an empty dim (-inf)
+    x: 0 (x has no elements to differentiate)
+  SumBackward: sum, mean (as sum / n)
+    x: g expanded back over the reduced dims
+  NormBackward: norm(x, p)
+    x: p = 1: g * sign(x); p = 2: g * x / y; other p: g * x * |x|^(p-2) / y^(p-1); 0 where y = 0
+  AmaxBackward: amax, max(x)
+    x: g * [x = y] / (number of maxima), ties share evenly
+  AminBackward: amin, min(x)
+    x: g * [x = y] / (number of minima), ties share evenly
+  MaxBackward: max(x, dim)
+    x: scatterAdd(zeros like x, dim, indices, g), all to the first maximum
+  MinBackward: min(x, dim)
+    x: scatterAdd(zeros like x, dim, indices, g), all to the first minimum
+ops/softmax.ts
+  SoftmaxBackward: softmax
+    x: y * (g - sum(g * y, dim)); a fused kernel when not recording
+  LogSoftmaxBackward: logSoftmax
+    x: g - exp(y) * sum(g, dim); a fused kernel when not recording
+ops/unary.ts
+  NegBackward: neg
+    x: -g
+  ReciprocalBackward: reciprocal
+    x: -g * y^2
+  ExpBackward: exp
+    x: g * y
+  LogBackward: log
+    x: g / x
+  Log1pBackward: log1p
+    x: g / (x + 1)
+  SqrtBackward: sqrt
+    x: g / (2 y)
+  RsqrtBackward: rsqrt
+    x: -g * y^3 / 2
+  AbsBackward: abs
+    x: g * sign(x)
+  SignBackward: sign
+    x: 0
+  SquareBackward: square
+    x: 2 g x
+  SinBackward: sin
+    x: g * cos(x)
+  CosBackward: cos
+    x: -g * sin(x)
+  TanhBackward: tanh
+    x: g * (1 - y^2)
+  SigmoidBackward: sigmoid
+    x: g * y * (1 - y)
+  ReluBackward: relu
+    x: g * [y > 0]
+  ErfBackward: erf
+    x: g * 2/sqrt(pi) * exp(-x^2)
+  GeluBackward: gelu(x, {approximate: 'tanh'})
+    x: g * d/dx [x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))]
+  GeluBackward: gelu (exact)
+    x: g * (Phi(x) + x phi(x)), one fused kernel (the node below)
+  GeluBackwardBackward: (the gradient of exact gelu, when differentiated again)
+    g: gg * (Phi(x) + x phi(x))
+    x: gg * g * phi(x) * (2 - x^2)
+  ClampBackward: clamp
+    x: g * [min <= x <= max]
+  PowBackward: pow (number exponent p)
+    x: g * p * x^(p-1); 0 when p = 0
+`;
+
+/** TABLE's entries; an indentation other than 0 (file), 2 (node) and 4 (gradient) is an error. */
+function parseTable(text: string): Derivative[] {
+  const entries: { file: string; node: string; ops: string; grads: string[] }[] = [];
+  let file = '';
+  text.split('\n').forEach((line, i) => {
+    const content = line.trim();
+    const indent = line.length - line.trimStart().length;
+    if (content === '') return;
+    if (indent === 0) {
+      file = content;
+    } else if (indent === 2 && content.includes(':')) {
+      const colon = content.indexOf(':');
+      entries.push({ file, node: content.slice(0, colon), ops: content.slice(colon + 1).trim(), grads: [] });
+    } else if (indent === 4 && entries.length > 0) {
+      entries[entries.length - 1].grads.push(content);
+    } else {
+      throw new Error(`derivatives: cannot read line ${i} of the table: '${line}'`);
+    }
+  });
+  return entries;
+}
+
+export const DERIVATIVES: readonly Derivative[] = parseTable(TABLE);
 
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 const srcRoot = join(packageRoot, 'src');

@@ -307,19 +307,17 @@ export class Tensor {
   sub(other: TensorLike): Tensor { return B.sub(this, other); }
   mul(other: TensorLike): Tensor { return B.mul(this, other); }
   div(other: TensorLike): Tensor { return B.div(this, other); }
-  pow(exponent: TensorLike): Tensor { return B.pow(this, exponent); }
-  maximum(other: TensorLike): Tensor { return B.maximum(this, other); }
-  minimum(other: TensorLike): Tensor { return B.minimum(this, other); }
   neg(): Tensor { return U.neg(this); }
   reciprocal(): Tensor { return U.reciprocal(this); }
+  pow(exponent: TensorLike): Tensor { return B.pow(this, exponent); }
+  square(): Tensor { return U.square(this); }
+  sqrt(): Tensor { return U.sqrt(this); }
+  rsqrt(): Tensor { return U.rsqrt(this); }
   exp(): Tensor { return U.exp(this); }
   log(): Tensor { return U.log(this); }
   log1p(): Tensor { return U.log1p(this); }
-  sqrt(): Tensor { return U.sqrt(this); }
-  rsqrt(): Tensor { return U.rsqrt(this); }
   abs(): Tensor { return U.abs(this); }
   sign(): Tensor { return U.sign(this); }
-  square(): Tensor { return U.square(this); }
   sin(): Tensor { return U.sin(this); }
   cos(): Tensor { return U.cos(this); }
   tanh(): Tensor { return U.tanh(this); }
@@ -327,6 +325,8 @@ export class Tensor {
   relu(): Tensor { return U.relu(this); }
   erf(): Tensor { return U.erf(this); }
   gelu(options?: U.GeluOptions | 'none' | 'tanh'): Tensor { return U.gelu(this, options); }
+  maximum(other: TensorLike): Tensor { return B.maximum(this, other); }
+  minimum(other: TensorLike): Tensor { return B.minimum(this, other); }
   clamp(min?: number | null, max?: number | null): Tensor { return U.clamp(this, min, max); }
 
   eq(other: TensorLike): Tensor { return C.eq(this, other); }

@@ -195,8 +195,8 @@ describe('matmul', () => {
         const bv = tb ? { data: b, offset: 0, rowStride: 1, colStride: K } : { data: b, offset: 0, rowStride: N, colStride: 1 };
         const c1 = new Float64Array(M * N);
         const c2 = new Float64Array(M * N);
-        gemm(M, N, K, av, bv, c1, 0, N);
-        gemmReference(M, N, K, av, bv, c2, 0, N);
+        gemm({ M, N, K, a: av, b: bv, c: c1, cOffset: 0, ldc: N });
+        gemmReference({ M, N, K, a: av, b: bv, c: c2, cOffset: 0, ldc: N });
         for (let i = 0; i < c1.length; i++) expect(c1[i]).to.be.closeTo(c2[i], 1e-12 * K);
       }),
       runs(60),

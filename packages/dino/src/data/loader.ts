@@ -17,18 +17,16 @@ export interface DataLoaderOptions<T, B> {
 }
 
 export class DataLoader<T, B> implements Iterable<B> {
-  readonly dataset: Dataset<T>;
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   private readonly collate: (samples: T[]) => B;
   private readonly generator?: Generator;
 
-  constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
+  constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions<T, B>) {
     const { batchSize, collate, shuffle = false, dropLast = false, generator } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (shuffle && generator === undefined) throw new Error('DataLoader: shuffle needs a seeded generator');
-    this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = shuffle;
     this.dropLast = dropLast;

@@ -6,40 +6,24 @@
 // B*gh*gw patches as rows of one matrix), and one GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
 // a multiple of p are ignored, as in PyTorch. The weight has PyTorch's shape [out, in, p, p].
 
-import { type DType, type Generator, type Tensor, checkBoolean, checkInteger, checkOptions, formatShape, zeros } from '@dinots/tensor';
-import { defaultLinearInit_ } from '../init.js';
-import { Module } from '../module.js';
+import { type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
+import { WeightedLayer, type WeightedLayerOptions } from './weighted-layer.js';
 
-export interface Conv2dOptions {
+export interface Conv2dOptions extends WeightedLayerOptions {
   /** Must equal kernelSize (default: kernelSize). */
   stride?: number;
-  bias?: boolean;
-  dtype?: DType;
-  generator?: Generator;
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends WeightedLayer {
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dOptions = {}) {
-    super();
     checkInteger('Conv2d', 'inChannels', inChannels, { min: 1 });
     checkInteger('Conv2d', 'outChannels', outChannels, { min: 1 });
     checkInteger('Conv2d', 'kernelSize', kernelSize, { min: 1 });
-    const { stride = kernelSize, bias = true, dtype = 'float32' } = checkOptions('Conv2d', options, ['stride', 'bias', 'dtype', 'generator']);
-    checkBoolean('Conv2d', 'bias', bias);
+    const { stride = kernelSize, ...weighted } = checkOptions('Conv2d', options, ['stride', 'bias', 'dtype', 'generator']);
     if (stride !== kernelSize) {
       throw new Error(`Conv2d: only non-overlapping patches are supported (stride == kernelSize), got kernelSize ${kernelSize} and stride ${stride}`);
     }
-    this.registerParameter('weight', zeros([outChannels, inChannels, kernelSize, kernelSize], { dtype }));
-    this.registerParameter('bias', bias ? zeros([outChannels], { dtype }) : null);
-    defaultLinearInit_(this.weight, this.bias, options);
-  }
-
-  get weight(): Tensor {
-    return this.parameter('weight');
-  }
-
-  get bias(): Tensor | null {
-    return this.optionalParameter('bias');
+    super('Conv2d', [outChannels, inChannels, kernelSize, kernelSize], weighted);
   }
 
   /** [B, C, H, W] -> [B, outChannels, floor(H/p), floor(W/p)] */

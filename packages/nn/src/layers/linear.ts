@@ -5,37 +5,16 @@
 // copy), and in backward dW = g^T x sums over all rows inside one product instead of making
 // one [out, in] product per batch item and adding them up.
 
-import { type DType, type Generator, type Tensor, checkBoolean, checkDType, checkGenerator, checkInteger, checkOptions, formatShape, zeros } from '@dinots/tensor';
-import { defaultLinearInit_ } from '../init.js';
-import { Module } from '../module.js';
+import { type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
+import { WeightedLayer, type WeightedLayerOptions } from './weighted-layer.js';
 
-export interface LinearOptions {
-  bias?: boolean;
-  dtype?: DType;
-  /** Random source for the default init (kaiming-uniform weight, uniform bias). */
-  generator?: Generator;
-}
+export type LinearOptions = WeightedLayerOptions;
 
-export class Linear extends Module {
+export class Linear extends WeightedLayer {
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
-    super();
     checkInteger('Linear', 'inFeatures', inFeatures, { min: 0 });
     checkInteger('Linear', 'outFeatures', outFeatures, { min: 0 });
-    const { bias = true, dtype = 'float32', generator } = checkOptions('Linear', options, ['bias', 'dtype', 'generator']);
-    checkBoolean('Linear', 'bias', bias);
-    checkDType('Linear', dtype);
-    checkGenerator('Linear', generator);
-    this.registerParameter('weight', zeros([outFeatures, inFeatures], { dtype }));
-    this.registerParameter('bias', bias ? zeros([outFeatures], { dtype }) : null);
-    defaultLinearInit_(this.weight, this.bias, options);
-  }
-
-  get weight(): Tensor {
-    return this.parameter('weight');
-  }
-
-  get bias(): Tensor | null {
-    return this.optionalParameter('bias');
+    super('Linear', [outFeatures, inFeatures], checkOptions('Linear', options, ['bias', 'dtype', 'generator']));
   }
 
   forward(x: Tensor): Tensor {

@@ -235,7 +235,7 @@ export class CpuBackend implements Backend {
     const vector = (t: Tensor | null) => (t === null ? null : { ...(split ? sharedOperand(t) : operand(t)), stride: t.strides[0] });
     // mean and rstd (one value per row) are too small to be on shared memory: threads write scratch copies
     const [meanData, rstdData] = [mean, rstd].map((t) => (split ? typedArrayFor(t.dtype, t.numel, true) : cpuData(t)));
-    const args = { x: cpuData(x), shape: x.shape, strides: x.strides, offset: x.offset, weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
+    const args = { x: strided(x), weight: vector(weight), bias: vector(bias), eps, out: cpuData(out), mean: meanData, rstd: rstdData };
     const kernel = rows === 'simd' ? layerNormRowsWasm : rows === 'contiguous' ? layerNormRowsContiguous : layerNormRows;
     parallelFor(kernel, args, ...rowsAndGrain(x.shape, x.ndim - 1, grain));
     if (meanData !== cpuData(mean)) cpuData(mean).set(meanData);

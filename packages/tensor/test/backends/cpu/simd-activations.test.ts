@@ -96,7 +96,7 @@ describe('float32 SIMD softmax, LayerNorm and GELU', () => {
         const b = affine ? float32Values(n, seed + 2, 2, false) : null;
         const run = <A extends Float32Array | Float64Array>(make: (n: number) => A, kernel: typeof layerNormRows) => {
           const vector = (v: Float32Array | null) => (v === null ? null : { data: make(n).map((_, i) => v[i]), offset: 0, stride: 1 });
-          const args = { x: make(rows * n).map((_, i) => x[i]), shape: [rows, n], strides: [n, 1], offset: 0, weight: vector(w), bias: vector(b), eps: 1e-5, out: make(rows * n), mean: make(rows), rstd: make(rows) };
+          const args = { x: { data: make(rows * n).map((_, i) => x[i]), shape: [rows, n], strides: [n, 1], offset: 0 }, weight: vector(w), bias: vector(b), eps: 1e-5, out: make(rows * n), mean: make(rows), rstd: make(rows) };
           kernel(args, 0, rows);
           return args;
         };

@@ -52,7 +52,7 @@ describe('CPU thread pool', () => {
     const b = randn([K, N]);
     const actual = withThreads(2, () => data(matmul(a, b)));
     const expected = new Float32Array(M * N);
-    gemmReference(M, N, K, { data: data(a), offset: 0, rowStride: K, colStride: 1 }, { data: data(b), offset: 0, rowStride: N, colStride: 1 }, expected, 0, N);
+    gemmReference({ M, N, K, a: { data: data(a), offset: 0, rowStride: K, colStride: 1 }, b: { data: data(b), offset: 0, rowStride: N, colStride: 1 }, c: expected, cOffset: 0, ldc: N });
     for (let i = 0; i < M * N; i++) expect(Math.abs(actual[i] - expected[i])).to.be.below(1e-3);
   });
 

@@ -53,8 +53,8 @@ export function gemmPart({ batch, M, N, K, a, b, c, wasm, fma, byColumns }: Gemm
     const cols = byColumns ? end - begin : N;
     const ai = { data: a.data, offset: a.offset + i * a.batchStride, rowStride: a.rowStride, colStride: a.colStride };
     const bi = { data: b.data, offset: b.offset + i * b.batchStride + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
-    const cOffset = c.offset + i * c.batchStride + colBegin;
-    if (useWasm) gemmWasm({ dtype, fma }, M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
-    else gemm(M, cols, K, ai, bi, c.data, cOffset, c.rowStride, rowBegin, rowEnd);
+    const problem = { M, N: cols, K, a: ai, b: bi, c: c.data, cOffset: c.offset + i * c.batchStride + colBegin, ldc: c.rowStride, rowBegin, rowEnd };
+    if (useWasm) gemmWasm({ dtype, fma }, problem);
+    else gemm(problem);
   }
 }

@@ -20,8 +20,7 @@
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows; each row's
 // arithmetic does not depend on the split, so neither does the result.
 
-import type { TypedArray } from '../../../dtype.js';
-import type { MatrixView } from './gemm.js';
+import { type GemmProblem, emptyGemm } from './gemm.js';
 import { packPanels } from './pack.js';
 import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './gemm-kernel.js';
 import { type WasmMemory, ensureBytes, instantiate } from '../wasm/instantiate.js';
@@ -121,30 +120,15 @@ function spanOf(offset: number, lineStride: number, kStride: number, lines: numb
 }
 
 /**
- * C[rowBegin:rowEnd, :] = A[rowBegin:rowEnd, :K] * B[:K, :N] for float32 or float64 data; C
- * row-major with leading dimension ldc. With `fma`, each multiply-add rounds once where the
- * engine and the hardware allow (relaxedSimdAvailable), else twice.
+ * The product `p` (see GemmProblem) on the WebAssembly SIMD kernel, for float32 or float64
+ * data. With `fma`, each multiply-add rounds once where the engine and the hardware allow
+ * (relaxedSimdAvailable), else twice.
  */
-export function gemmWasm(
-  { dtype, fma }: { dtype: KernelDType; fma: boolean },
-  M: number,
-  N: number,
-  K: number,
-  a: MatrixView,
-  b: MatrixView,
-  c: TypedArray,
-  cOffset: number,
-  ldc: number,
-  rowBegin = 0,
-  rowEnd = M,
-): void {
+export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p: GemmProblem): void {
   const kernel = kernelFor(dtype, fma);
   if (kernel === null) throw new Error('matmul: WebAssembly SIMD is not available');
-  if (rowEnd <= rowBegin || N === 0) return;
-  if (K === 0) {
-    for (let i = rowBegin; i < rowEnd; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + N);
-    return;
-  }
+  if (emptyGemm(p)) return;
+  const { M, N, K, a, b, c, cOffset, ldc, rowBegin = 0, rowEnd = M } = p;
   const { mr, nr } = kernel;
   const bytes = dtype === 'float32' ? 4 : 8;
   const nPadded = roundUp(N, nr);

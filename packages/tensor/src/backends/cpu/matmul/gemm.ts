@@ -32,23 +32,39 @@ export interface MatrixView {
   readonly colStride: number;
 }
 
-/** C[rowBegin:rowEnd, :] = A[rowBegin:rowEnd, :K] * B[:K, :N]; C is row-major with leading dimension ldc. */
-export function gemm(
-  M: number,
-  N: number,
-  K: number,
-  a: MatrixView,
-  b: MatrixView,
-  c: TypedArray,
-  cOffset: number,
-  ldc: number,
-  rowBegin = 0,
-  rowEnd = M,
-): void {
-  if (K === 0) {
-    for (let i = rowBegin; i < rowEnd; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + N);
-    return;
-  }
+/**
+ * One GEMM call, as every kernel here takes it: C[rowBegin:rowEnd, :N] = A[rowBegin:rowEnd, :K] B[:K, :N]
+ * (A is M x K, B is K x N), C row-major from `cOffset` with leading dimension `ldc`. The row
+ * range [rowBegin, rowEnd) (default: all M rows) is one thread's share.
+ */
+export interface GemmProblem {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly a: MatrixView;
+  readonly b: MatrixView;
+  readonly c: TypedArray;
+  readonly cOffset: number;
+  readonly ldc: number;
+  readonly rowBegin?: number;
+  readonly rowEnd?: number;
+}
+
+/**
+ * Finishes the products that need no kernel: an empty row range or N = 0 writes nothing, and
+ * K = 0 makes every element of C an empty sum, 0. Returns whether `p` was one of them.
+ */
+export function emptyGemm({ M, N, K, c, cOffset, ldc, rowBegin = 0, rowEnd = M }: GemmProblem): boolean {
+  if (rowEnd <= rowBegin || N === 0) return true;
+  if (K !== 0) return false;
+  for (let i = rowBegin; i < rowEnd; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + N);
+  return true;
+}
+
+/** The cache-blocked TypeScript kernel (see the header); float32 and float64 data accumulate in float64. */
+export function gemm(p: GemmProblem): void {
+  if (emptyGemm(p)) return;
+  const { M, N, K, a, b, c, cOffset, ldc, rowBegin = 0, rowEnd = M } = p;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {

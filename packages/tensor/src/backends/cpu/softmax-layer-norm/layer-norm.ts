@@ -18,10 +18,7 @@ export interface Vector {
 }
 
 export interface LayerNormArgs {
-  readonly x: TypedArray;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
-  readonly offset: number;
+  readonly x: StridedTensor;
   readonly weight: Vector | null;
   readonly bias: Vector | null;
   readonly eps: number;
@@ -48,7 +45,7 @@ const ZERO: Vector = { data: Float64Array.of(0), offset: 0, stride: 0 };
 
 /** Normalizes rows [begin, end) of x viewed as [rows, D]. */
 export function layerNormRows(args: LayerNormArgs, begin: number, end: number): void {
-  const { x, shape, strides, offset, eps, out, mean, rstd } = args;
+  const { x: { data: x, shape, strides, offset }, eps, out, mean, rstd } = args;
   const { data: wd, offset: wo, stride: ws } = args.weight ?? ONE;
   const { data: bd, offset: bo, stride: bs } = args.bias ?? ZERO;
   const last = shape.length - 1;
@@ -83,9 +80,9 @@ export function layerNormRows(args: LayerNormArgs, begin: number, end: number): 
  * fallback where the SIMD kernels (softmax-layer-norm-wasm.ts) are unavailable.
  */
 export function layerNormRowsContiguous(args: LayerNormArgs, begin: number, end: number): void {
-  const x = args.x as Float32Array;
+  const x = args.x.data as Float32Array;
   const out = args.out as Float32Array;
-  const { shape, offset, eps, mean, rstd } = args;
+  const { x: { shape, offset }, eps, mean, rstd } = args;
   const D = shape[shape.length - 1];
   const total = shape.reduce((p, d) => p * d, 1) / D;
   const w = (args.weight?.data ?? ONES_32) as Float32Array;

@@ -115,7 +115,7 @@ export function softmaxRowsWasm(args: SoftmaxArgs, begin: number, end: number): 
  * and bias (where given) with stride 1 (the caller checks).
  */
 export function layerNormRowsWasm(args: LayerNormArgs, begin: number, end: number): void {
-  const { x, shape, strides, offset, weight, bias, eps, out, mean, rstd } = args;
+  const { x: { data: x, shape, strides, offset }, weight, bias, eps, out, mean, rstd } = args;
   const n = shape[shape.length - 1];
   const total = shape.reduce((p, d) => p * d, 1) / n;
   const per = rowsPerBlock(n);

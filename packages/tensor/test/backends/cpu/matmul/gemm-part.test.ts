@@ -45,7 +45,7 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
           const expected = new make(batch * M * N);
           for (let i = 0; i < batch; i++) {
             const item = (s: typeof a) => ({ data: s.data, offset: s.offset + i * s.batchStride, rowStride: s.rowStride, colStride: s.colStride });
-            gemmReference(M, N, K, item(a), item(b), expected, i * M * N, N);
+            gemmReference({ M, N, K, a: item(a), b: item(b), c: expected, cOffset: i * M * N, ldc: N });
           }
           // |A_ik B_kj| <= 4: the error bound of a length-K sum (float64 accumulation in the TypeScript kernel is tighter).
           const tolerance = 8 * (K + 2) * K * (float32 ? 2 ** -24 : 2 ** -53);

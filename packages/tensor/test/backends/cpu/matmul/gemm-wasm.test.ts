@@ -78,12 +78,12 @@ describe('WebAssembly SIMD GEMM kernel', () => {
             // C starts out random: the kernel overwrites it (padding columns excepted).
             const initial = randomArray(make, M * ldc, seed + 2);
             const expected = new make(M * ldc);
-            gemmReference(M, N, K, a, b, expected, 0, ldc);
+            gemmReference({ M, N, K, a, b, c: expected, cOffset: 0, ldc });
             const actual = initial.slice();
             // Two calls over complementary row ranges, as two threads would make.
             const middle = Math.floor(split * M);
-            gemmWasm({ dtype, fma }, M, N, K, a, b, actual, 0, ldc, 0, middle);
-            gemmWasm({ dtype, fma }, M, N, K, a, b, actual, 0, ldc, middle, M);
+            gemmWasm({ dtype, fma }, { M, N, K, a, b, c: actual, cOffset: 0, ldc, rowBegin: 0, rowEnd: middle });
+            gemmWasm({ dtype, fma }, { M, N, K, a, b, c: actual, cOffset: 0, ldc, rowBegin: middle, rowEnd: M });
             // Every |A_ik B_kj| <= 1: the error bound of a length-K float sum.
             const tolerance = 2 * (K + 2) * eps * (K + 1);
             for (let i = 0; i < M; i++) {
@@ -106,9 +106,9 @@ describe('WebAssembly SIMD GEMM kernel', () => {
     const a = view(randomArray(Float32Array, M * K, 1), M, K, false, 0, 0);
     const b = view(randomArray(Float32Array, K * N, 2), K, N, true, 0, 0);
     const expected = new Float32Array(M * N);
-    gemmReference(M, N, K, a, b, expected, 0, N);
+    gemmReference({ M, N, K, a, b, c: expected, cOffset: 0, ldc: N });
     const actual = new Float32Array(M * N);
-    gemmWasm({ dtype: 'float32', fma: true }, M, N, K, a, b, actual, 0, N);
+    gemmWasm({ dtype: 'float32', fma: true }, { M, N, K, a, b, c: actual, cOffset: 0, ldc: N });
     let worst = 0;
     for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
     expect(worst).to.be.greaterThan(0).and.at.most(1e-3);
@@ -117,10 +117,10 @@ describe('WebAssembly SIMD GEMM kernel', () => {
   it('leaves C alone when the row range is empty, and zeroes its rows when K is 0', () => {
     const c = new Float32Array([1, 2, 3, 4]);
     const a = { data: new Float32Array([1, 1]), offset: 0, rowStride: 1, colStride: 1 };
-    gemmWasm({ dtype: 'float32', fma: false }, 2, 2, 1, a, a, c, 0, 2, 1, 1);
+    gemmWasm({ dtype: 'float32', fma: false }, { M: 2, N: 2, K: 1, a, b: a, c, cOffset: 0, ldc: 2, rowBegin: 1, rowEnd: 1 });
     expect([...c]).to.deep.equal([1, 2, 3, 4]);
     const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
-    gemmWasm({ dtype: 'float32', fma: false }, 2, 2, 0, empty, empty, c, 0, 2, 1, 2);
+    gemmWasm({ dtype: 'float32', fma: false }, { M: 2, N: 2, K: 0, a: empty, b: empty, c, cOffset: 0, ldc: 2, rowBegin: 1, rowEnd: 2 });
     expect([...c]).to.deep.equal([1, 2, 0, 0]);
   });
 });
