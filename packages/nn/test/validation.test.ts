@@ -40,7 +40,7 @@ const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
   ["Dropout('0.5')", () => new Dropout(bad('0.5')), TypeError, /^Dropout: argument 'p' must be a number, got '0\.5'/],
   ["AdamW([w], {lr: 'abc'})", () => new AdamW([w()], bad({ lr: 'abc' })), TypeError, /^AdamW: argument 'lr' must be a number, got 'abc' \(a string\)$/],
   ['AdamW([w], {lr: -1})', () => new AdamW([w()], { lr: -1 }), RangeError, /^AdamW: argument 'lr' must be a finite number >= 0, got -1/],
-  ['AdamW([w], {learningRate: 1})', () => new AdamW([w()], bad({ learningRate: 1 })), TypeError, /^AdamW: unknown option 'learningRate' \(expected one of lr, betas, eps, weightDecay\)$/],
+  ['AdamW([w], {learningRate: 1})', () => new AdamW([w()], bad({ learningRate: 1 })), TypeError, /^AdamW: unknown option 'learningRate' \(expected one of lr, betas, eps, weightDecay, fused\)$/],
   ['AdamW([w], {betas: [0.9]})', () => new AdamW([w()], bad({ betas: [0.9] })), RangeError, /^AdamW: invalid betas \[0\.9\] \(an array\); expected \[beta1, beta2\], each in \[0, 1\)$/],
   ['AdamW([{params, lr: NaN}])', () => new AdamW([{ params: [w()], lr: NaN }]), TypeError, /^AdamW: argument 'lr' must be a number, got NaN/],
   ['SGD([w], {momentum: -1})', () => new SGD([w()], { momentum: -1 }), RangeError, /^SGD: argument 'momentum' must be a number >= 0, got -1/],

@@ -18,6 +18,7 @@ import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { gemmPart } from './matmul/gemm-part.js';
 import { adamwStepContiguous } from './optim/adamw-step.js';
+import { adamwStepWasm, wasmAdamWAvailable } from './optim/adamw-step-wasm.js';
 import { rowOffsets } from './row-offsets.js';
 import { layerNormBackwardRows, layerNormParamGrads, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
@@ -256,8 +257,10 @@ export class CpuBackend implements Backend {
   }
 
   adamwStep(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {
-    const data = [p, grad, expAvg, expAvgSq].map(cpuData);
-    adamwStepContiguous(data[0], data[1], data[2], data[3], [p.offset, grad.offset, expAvg.offset, expAvgSq.offset], p.numel, hyper);
+    const [pd, gd, md, vd] = [p, grad, expAvg, expAvgSq].map(cpuData);
+    const offsets = [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const;
+    if (this.simd && pd instanceof Float32Array && wasmAdamWAvailable()) adamwStepWasm(pd, gd as Float32Array, md as Float32Array, vd as Float32Array, offsets, p.numel, hyper);
+    else adamwStepContiguous(pd, gd, md, vd, offsets, p.numel, hyper);
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

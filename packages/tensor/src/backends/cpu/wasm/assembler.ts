@@ -109,6 +109,7 @@ export const op = {
   i32x4Shl: [0xfd, ...uleb(0xab)],
   i32x4Add: [0xfd, ...uleb(0xae)],
   f32x4Abs: [0xfd, ...uleb(0xe0)],
+  f32x4Sqrt: [0xfd, ...uleb(0xe3)],
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Sub: [0xfd, ...uleb(0xe5)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
