@@ -13,6 +13,7 @@ import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
+import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
 import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
@@ -121,6 +122,14 @@ export class CpuBackend implements Backend {
       // contiguous to contiguous: one memcpy (typed-array set copies as if through a buffer, so overlap is safe)
       cpuData(out).set(cpuData(x).subarray(x.offset, x.offset + x.numel), out.offset);
       return;
+    }
+    if (op === 'copy' && x.dtype === out.dtype && out.numel > 0) {
+      const split = willSplit(out.numel, ELEMENTWISE_GRAIN);
+      const args = simplifyStrided(1, 'x', out.shape, operand(out), [split ? sharedOperand(x) : operand(x)]);
+      if (copyRunsApply(args)) {
+        parallelFor(copyRuns, args, args.shape[0], Math.ceil((ELEMENTWISE_GRAIN * args.shape[0]) / out.numel));
+        return;
+      }
     }
     if (!this.simdElementwise(op, UNARY_EXPRESSIONS[op], out, [x])) elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
   }

@@ -5,6 +5,7 @@
 // rows or columns, or the outermost dim of an elementwise loop), with arguments that
 // cross threads unchanged (numbers, strings, arrays on shared memory).
 
+import { copyRuns } from '../elementwise/copy-runs.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
@@ -15,6 +16,7 @@ import { layerNormRowsWasm, softmaxRowsWasm } from '../softmax-layer-norm/softma
 export const TASKS = [
   gemmPart,
   stridedSlab,
+  copyRuns,
   elementwiseSlabWasm,
   softmaxRows,
   softmaxRowsContiguous,

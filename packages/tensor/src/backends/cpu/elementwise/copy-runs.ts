@@ -1,0 +1,43 @@
+// A copy between strided layouts in which both sides are contiguous along the innermost
+// dim (after sorting and merging dims as simplifyStrided does): a permuted or sliced view
+// made contiguous, such as attention's q, k and v taken out of the qkv projection. Each
+// run of the innermost dim is one typed-array `set` (a native memcpy) instead of an
+// element-by-element loop: 0.2 instead of 0.8 ms for a [16, 3, 65, 64] slice of a
+// [16, 65, 3, 3, 64] tensor. Both sides must have the same dtype, so nothing converts.
+
+import type { StridedArgs } from './elementwise.js';
+
+/** Runs of at least this many elements go through `set`; shorter ones stay on the strided loop. */
+export const MIN_RUN = 16;
+
+/** Whether the simplified copy `args` (out = x) is made of runs that copyRuns handles. */
+export function copyRunsApply({ shape, operands }: StridedArgs): boolean {
+  const [out, x] = operands;
+  const last = shape.length - 1;
+  return last >= 1 && shape[last] >= MIN_RUN && out.strides[last] === 1 && x.strides[last] === 1 && out.data.constructor === x.data.constructor;
+}
+
+/** out = x over the rows [begin, end) of the outermost dim, one `set` per innermost run. */
+export function copyRuns({ shape, operands }: StridedArgs, begin: number, end: number): void {
+  const [out, x] = operands;
+  const last = shape.length - 1;
+  const n = shape[last];
+  const index = new Array<number>(last).fill(0);
+  index[0] = begin;
+  let o = out.offset + begin * out.strides[0];
+  let i = x.offset + begin * x.strides[0];
+  for (;;) {
+    out.data.set(x.data.subarray(i, i + n), o);
+    // advance the outer index (row-major over dims 0 .. last - 1), stopping at row `end`
+    let d = last - 1;
+    for (; d >= 0; d--) {
+      o += out.strides[d];
+      i += x.strides[d];
+      if (++index[d] < (d === 0 ? end : shape[d])) break;
+      if (d === 0) return;
+      index[d] = 0;
+      o -= out.strides[d] * shape[d];
+      i -= x.strides[d] * shape[d];
+    }
+  }
+}
