@@ -138,9 +138,9 @@ describe('CPU fused kernels', () => {
     );
   });
 
-  it('SIMD kernels handle rows spanning blocks, long rows, scalars, in-place updates and 2 threads', () => {
+  it('SIMD kernels handle rows spanning blocks, long and short rows, columns, scalars, in-place updates and 2 threads', () => {
     const cases: [string, () => T.Tensor][] = [];
-    for (const [rows, n] of [[37, 300], [5, 4095], [3, 4097], [1, 9001], [700, 769]]) {
+    for (const [rows, n] of [[37, 300], [5, 4095], [3, 4097], [1, 9001], [700, 769], [3000, 3], [5, 2]]) {
       const x = T.randn([rows, n]);
       const bias = T.randn([n]);
       const col = T.randn([rows, 1]);

@@ -7,18 +7,20 @@
 // loops that are plain runs once simplifyStrided has merged their dims: an index space
 // [n] or [rows, n] with a contiguous output, where every input is
 //   'contiguous'  the same layout as the output,
-//   'row'         one row of n elements repeated over the rows (a bias), n <= BLOCK, or
+//   'row'         one row of n elements repeated over the rows (a bias), n <= BLOCK,
+//   'column'      one value per row, repeated along it (a per-sample drop-path scale, a
+//                 norm dividing each row), or
 //   'scalar'      one value everywhere.
 // A 'row' input is laid out once per call as the row repeated BLOCK + n elements long, so
 // that the block starting at element e reads it from position e mod n onwards; a 'scalar'
-// is filled in once. Everything else stays on the strided loop (elementwise.ts).
+// is filled in once; a 'column' is filled in per block, one run per row the block touches. Everything else stays on the strided loop (elementwise.ts).
 
 import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
 import { CONSTANT_BYTES, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './elementwise-kernel.js';
 import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
 
-export type SimdInput = 'contiguous' | 'row' | 'scalar';
+export type SimdInput = 'contiguous' | 'row' | 'column' | 'scalar';
 
 /** Elements per operand per block (3 x 16 KiB stay in the L1/L2 caches). */
 const BLOCK = 4096;
@@ -57,6 +59,7 @@ export function wasmPlan({ shape, operands }: StridedArgs): SimdInput[] | null {
     if (inner === 1 && (shape.length === 1 || outer === n)) return 'contiguous';
     if (inner === 1 && outer === 0 && shape.length === 2 && n <= BLOCK) return 'row';
     if (inner === 0 && outer === 0) return 'scalar';
+    if (inner === 0 && shape.length === 2) return 'column';
     return null;
   });
   return plan.every((p) => p !== null) ? (plan as SimdInput[]) : null;
@@ -88,9 +91,15 @@ export function elementwiseSlabWasm(args: SimdArgs, begin: number, end: number):
     const len = Math.min(BLOCK, last - e);
     const at = [regions[0], regions[plan.length - 1]]; // a unary kernel ignores its second input
     plan.forEach((kind, i) => {
-      const { data, offset } = inputs[i];
+      const { data, offset, strides } = inputs[i];
       if (kind === 'contiguous') mem.set(data.subarray(offset + e, offset + e + len), regions[i]);
       else if (kind === 'row') at[i] += e % n;
+      else if (kind === 'column') {
+        for (let pos = e; pos < e + len; pos = (Math.floor(pos / n) + 1) * n) {
+          const row = Math.floor(pos / n);
+          mem.fill(data[offset + row * strides[0]], regions[i] + pos - e, regions[i] + Math.min(e + len, (row + 1) * n) - e);
+        }
+      }
     });
     run(at[0] * 4, at[1] * 4, regions[2] * 4, Math.ceil(len / 4) * 16);
     (out.data as TypedArray).set(mem.subarray(regions[2], regions[2] + len), out.offset + e);
