@@ -37,17 +37,20 @@ function operand(t: Tensor): Operand {
 }
 
 // A split costs a message to each worker and a wake-up of the caller (tens of
-// microseconds on an idle machine, a scheduler time slice on a busy one), so each
-// thread's share must be worth a few hundred microseconds.
+// microseconds on an idle machine, a scheduler time slice on a busy one; a worker that
+// has just finished a task polls for the next one for a while, threads/worker.ts), so each
+// thread's share must be worth a hundred microseconds or more. The grains below were
+// measured on the DINO benchmark step on 2 cores (median of 12 steps: 1 << 17 and 1 << 20
+// gave 780 ms, these 720 ms; 1 << 14 and 1 << 17 735 ms).
 /** Each thread of a split matmul gets at least this many multiply-adds. */
 export const MATMUL_GRAIN = 1 << 22;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
-export const ELEMENTWISE_GRAIN = 1 << 17;
+export const ELEMENTWISE_GRAIN = 1 << 15;
 /**
- * The same for the SIMD softmax and LayerNorm (softmax-layer-norm-wasm.ts), about ten times faster per
- * element: a [32, 65, 192] LayerNorm (0.5 ms) split in two measured slower than on one thread.
+ * The same for the SIMD softmax and LayerNorm (softmax-layer-norm-wasm.ts), about ten times
+ * faster per element.
  */
-export const SIMD_ROWS_GRAIN = 1 << 20;
+export const SIMD_ROWS_GRAIN = 1 << 18;
 
 /** Whether a kernel over `total` indices with `grain` per thread will be split over threads. */
 function willSplit(total: number, grain: number): boolean {
