@@ -14,6 +14,7 @@ import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
+import { SUM_CHUNK, addPartials, sumChunks } from './elementwise/sum-chunks.js';
 import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
@@ -161,6 +162,13 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
+    if (op === 'sum' && out.numel === 1 && x.numel >= 2 * SUM_CHUNK && x.isContiguous()) {
+      const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
+      const { data, offset } = sharedOperand(x);
+      parallelFor(sumChunks, { data, offset, n: x.numel, partials }, partials.length, 1);
+      cpuData(out)[out.offset] = addPartials(partials);
+      return;
+    }
     if (!willSplit(x.numel, ELEMENTWISE_GRAIN) || out.numel < 2) {
       reduceStrided(op, x.shape, operand(x), operand(out), out.shape);
       return;

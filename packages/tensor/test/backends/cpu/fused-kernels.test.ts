@@ -103,6 +103,20 @@ describe('CPU fused kernels', () => {
     );
   });
 
+  it('a full sum of a large contiguous tensor (summed in fixed chunks over threads) gives the same bits on 1 and 2 threads, and the float64 sum', () => {
+    for (const n of [2 * 65536, 3 * 65536 + 7, 1000003]) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const x = makeTensor([n], 'contiguous', n, { dtype });
+        const run = () => Array.from(T.sum(x).dataSync());
+        const [one] = withThreads(1, run);
+        expectSameBits(withThreads(2, run), [one], `sum of ${n} ${dtype}`);
+        let exact = 0;
+        for (const v of x.dataSync()) exact += v;
+        expect(Math.abs(one - exact), `sum of ${n} ${dtype}`).to.be.at.most(dtype === 'float32' ? Math.abs(exact) * 2 ** -23 + 1e-3 : 1e-9);
+      }
+    }
+  });
+
   it('softmax and logSoftmax backward match the composed formulas (any dim, strided inputs and gradients)', () => {
     fc.assert(
       fc.property(shapeArb({ minDims: 1, maxDims: 4, maxSize: 7, maxNumel: 120 }), fc.nat(), layoutArb, layoutArb, seedArb, dtypeArb, fc.boolean(),

@@ -7,6 +7,7 @@
 
 import { copyRuns } from '../elementwise/copy-runs.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
+import { sumChunks } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
 import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
@@ -17,6 +18,7 @@ export const TASKS = [
   gemmPart,
   stridedSlab,
   copyRuns,
+  sumChunks,
   elementwiseSlabWasm,
   softmaxRows,
   softmaxRowsContiguous,
