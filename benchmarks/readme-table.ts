@@ -1,7 +1,8 @@
 // The benchmark tables of the READMEs, generated from a results file of `npm run bench`.
 //
-//   npm run bench:readme              writes the tables of the newest file in results/ into the READMEs
-//   npm run bench:readme -- FILE      the same from FILE
+//   npm run bench:readme              writes the tables of the newest files in results/ into the READMEs
+//                                     (the suite's, and profile.ts's profile-*.json)
+//   npm run bench:readme -- FILE      the same from FILE (a suite or a profile file) for its kind
 //   node benchmarks/dist/readme-table.js --check
 //                                     exits 1 when a README's table is not what its results file gives
 //
@@ -19,6 +20,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from './harness.js';
+import { profileTable } from './profile-table.js';
 import { markdownTable, memoryTable } from './report.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -123,41 +125,44 @@ export function fullTables(record: ResultsRecord, file: string): string {
   ].join('\n');
 }
 
-/** The newest results file of the CPU suite, relative to benchmarks/. */
-export function newestResults(): string {
-  const files = readdirSync(resultsDir).filter((f) => /^\d{4}-\d\d-\d\dT[\d-]+(-full)?\.json$/.test(f)).sort();
-  if (files.length === 0) throw new Error(`no results in ${resultsDir}`);
+/** The newest results file of the CPU suite (or, with `prefix` 'profile-', of profile.ts), relative to benchmarks/. */
+export function newestResults(prefix = ''): string {
+  const files = readdirSync(resultsDir).filter((f) => new RegExp(`^${prefix}\\d{4}-\\d\\d-\\d\\dT[\\d-]+(-full)?\\.json$`).test(f)).sort();
+  if (files.length === 0) throw new Error(`no ${prefix}results in ${resultsDir}`);
   return `results/${files[files.length - 1]}`;
 }
 
-function load(file: string): ResultsRecord {
-  return JSON.parse(readFileSync(path.join(root, 'benchmarks', file), 'utf8')) as ResultsRecord;
+function load<R>(file: string): R {
+  return JSON.parse(readFileSync(path.join(root, 'benchmarks', file), 'utf8')) as R;
 }
 
-/** The generated blocks: which file holds each, its marker name, and how to render it. */
+/** The generated blocks: which file holds each, its marker name, how to render it, and which results file is newest for it. */
 const TARGETS = [
-  { readme: path.join(root, 'README.md'), name: 'bench-table', render: readmeTable },
-  { readme: path.join(root, 'benchmarks', 'README.md'), name: 'bench-results', render: fullTables },
+  { readme: path.join(root, 'README.md'), name: 'bench-table', render: readmeTable, newest: () => newestResults() },
+  { readme: path.join(root, 'benchmarks', 'README.md'), name: 'bench-results', render: fullTables, newest: () => newestResults() },
+  { readme: path.join(root, 'benchmarks', 'README.md'), name: 'profile-table', render: profileTable, newest: () => newestResults('profile-') },
 ] as const;
 
 /** `readme` with the block `name` regenerated from `file` (default: the file its start marker names). */
-export function withTable(readme: string, name: string, render: (record: ResultsRecord, file: string) => string, file?: string): string {
+export function withTable<R>(readme: string, name: string, render: (record: R, file: string) => string, file?: string): string {
   const start = new RegExp(`<!-- ${name}:start (\\S+) -->\n`).exec(readme);
   const endMarker = `<!-- ${name}:end -->`;
   const end = readme.indexOf(endMarker);
   if (start === null || end < start.index) throw new Error(`no '<!-- ${name}:start results/<file>.json -->' ... '${endMarker}' block`);
   const source = file ?? start[1];
-  return `${readme.slice(0, start.index)}<!-- ${name}:start ${source} -->\n${render(load(source), source)}\n${readme.slice(end)}`;
+  return `${readme.slice(0, start.index)}<!-- ${name}:start ${source} -->\n${render(load<R>(source), source)}\n${readme.slice(end)}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const check = args.includes('--check');
   const given = args.find((a) => !a.startsWith('--'));
-  const file = given === undefined ? newestResults() : path.relative(path.join(root, 'benchmarks'), path.resolve(given));
-  for (const { readme, name, render } of TARGETS) {
+  for (const { readme, name, render, newest } of TARGETS) {
+    // a file given on the command line regenerates the blocks of its kind (suite or profile)
+    const givenHere = given !== undefined && path.basename(given).startsWith('profile-') === (name === 'profile-table') ? path.relative(path.join(root, 'benchmarks'), path.resolve(given)) : undefined;
+    const file = givenHere ?? newest();
     const text = readFileSync(readme, 'utf8');
-    const updated = withTable(text, name, render, check ? undefined : file);
+    const updated = withTable(text, name, render as (record: never, file: string) => string, check ? undefined : file);
     if (!check) writeFileSync(readme, updated);
     else if (updated !== text) {
       console.error(`${path.relative(root, readme)}: the ${name} block differs from what its results file gives; run \`npm run bench:readme -- <file>\``);
