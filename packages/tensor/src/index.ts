@@ -55,6 +55,7 @@ export { record } from './autograd/record.js';
 
 export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, type AdamWStepHyper, registerBackend, getBackend } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
+export { relaxedSimdAvailable } from './backends/cpu/matmul/gemm-wasm.js';
 export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';
 export { cpuEmptyCache, cpuMemoryStats } from './backends/cpu/buffer-pool.js';
 
