@@ -86,7 +86,11 @@ function runScript<T>(info: PyTorchInfo, job: PeerJob, threads: number, budget: 
   writeFileSync(path.join(dir, 'inputs.bin'), bytes);
   writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ case: job.case, params: job.params, profileSteps: job.profileSteps, threads, timeMs: budget.timeMs, maxSamples: budget.maxSamples, tensors: specs }));
   return new Promise((resolve, reject) => {
-    execFile(info.python, [SCRIPT, dir], { timeout: 30 * 60_000, maxBuffer: 16 * 2 ** 20 }, (error, _stdout, stderr) => {
+    // torch.set_num_threads (peer.py) sets PyTorch's own threads; a BLAS with threads of its
+    // own (OpenBLAS's pthread build) reads its count from the environment when it loads, and
+    // would otherwise run every GEMM on all cores, also in the "1 thread" rows.
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+    execFile(info.python, [SCRIPT, dir], { timeout: 30 * 60_000, maxBuffer: 16 * 2 ** 20, env }, (error, _stdout, stderr) => {
       try {
         if (error !== null) throw new Error(`peer.py ${job.case} failed: ${error.message}\n${stderr}`);
         resolve(read(dir));
