@@ -48,7 +48,7 @@ export interface ProfileReport {
 export const FORWARD_PHASE = 'forward';
 
 const KERNELS = [
-  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'where', 'fill', 'reduce', 'argReduce',
+  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'where', 'fill', 'reduce', 'argReduce',
   'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd', 'adamwStep',
 ] as const;
 type Kernel = (typeof KERNELS)[number];
@@ -82,6 +82,7 @@ export function classifyKernel(kernel: Kernel, args: readonly unknown[]): string
     }
     case 'binary':
       return args[0] === 'geluBackward' ? 'GELU' : 'elementwise';
+    case 'addScaled':
     case 'where':
     case 'fill':
       return 'elementwise';

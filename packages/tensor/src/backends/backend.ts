@@ -85,6 +85,12 @@ export interface Backend {
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params?: readonly number[]): void;
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void;
+  /**
+   * Optional out = a + b * alpha in one pass, rounded as a multiply by alpha (in b's dtype)
+   * then an add would round; returns false where it has no kernel for these tensors, and the
+   * op (add_ with alpha) composes it.
+   */
+  addScaled?(a: Tensor, b: Tensor, alpha: number, out: Tensor): boolean;
   /** out = cond ? a : b, all three broadcast to out's shape. */
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void;
   fill(out: Tensor, value: number): void;

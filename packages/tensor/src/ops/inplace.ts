@@ -151,6 +151,7 @@ export function add_<T extends Tensor>(self: T, other: TensorLike, alpha = 1): T
     name: 'add_',
     operands: [other],
     kernel: () => {
+      if (backendOf(self).addScaled?.(self, y, alpha, self) === true) return;
       const tmp = temporary('mul', self, y, expand(scalarTensor(alpha, other.dtype, other.device), self.shape));
       backendOf(self).binary('add', self, tmp, self);
     },

@@ -148,12 +148,16 @@ export class CpuBackend implements Backend {
     if (!this.simdElementwise(op, BINARY_EXPRESSIONS[op], out, [a, b])) elementwise(2, BINARY_EXPRESSIONS[op], out, [a, b]);
   }
 
+  addScaled(a: Tensor, b: Tensor, alpha: number, out: Tensor): boolean {
+    return this.simdElementwise('addScaled', 'x + y * p0', out, [a, b], [alpha]);
+  }
+
   /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
-  private simdElementwise(op: UnaryOp | BinaryOp, expr: string, out: Tensor, inputs: readonly Tensor[]): boolean {
+  private simdElementwise(op: UnaryOp | BinaryOp | 'addScaled', expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): boolean {
     if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !wasmElementwiseAvailable(op)) return false;
     const grain = op === 'gelu' || op === 'geluBackward' ? ELEMENTWISE_GRAIN : MEMORY_BOUND_GRAIN;
     const split = willSplit(out.numel, grain);
-    const args = simplifyStrided(inputs.length as 1 | 2, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand));
+    const args = simplifyStrided(inputs.length as 1 | 2, expr, out.shape, operand(out), inputs.map(split ? sharedOperand : operand), params);
     const plan = wasmPlan(args);
     if (plan === null) return false;
     parallelFor(elementwiseSlabWasm, { ...args, op, plan }, args.shape[0], Math.ceil((grain * args.shape[0]) / out.numel));
