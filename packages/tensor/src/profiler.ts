@@ -48,7 +48,7 @@ export interface ProfileReport {
 export const FORWARD_PHASE = 'forward';
 
 const KERNELS = [
-  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'where', 'fill', 'reduce', 'argReduce',
+  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'where', 'fill', 'reduce', 'sumOfSquares', 'argReduce',
   'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd', 'adamwStep',
 ] as const;
 type Kernel = (typeof KERNELS)[number];
@@ -87,6 +87,7 @@ export function classifyKernel(kernel: Kernel, args: readonly unknown[]): string
     case 'fill':
       return 'elementwise';
     case 'reduce':
+    case 'sumOfSquares':
     case 'argReduce':
       return 'reduction';
     case 'gather':

@@ -97,6 +97,12 @@ export interface Backend {
 
   /** Reduces `x` over `dims`; `out` has x's shape with those dims set to 1. */
   reduce(op: ReduceOp, x: Tensor, dims: readonly number[], out: Tensor): void;
+  /**
+   * Optional sum over every element of x * x into `out` (one element), each square rounded to
+   * x's dtype as a multiply kernel would round it, the sum as `reduce('sum')` would take it;
+   * returns false where it has no kernel for x, and the op (norm) composes it.
+   */
+  sumOfSquares?(x: Tensor, out: Tensor): boolean;
   /** Index (int32) and value of the max/min along `dim`; outputs have size 1 at `dim`. First occurrence wins. */
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void;
 

@@ -50,6 +50,18 @@ function reduceRaw(op: 'sum' | 'max' | 'min', x: Tensor, dims: readonly number[]
   return keepdim ? out : reshape(out, finalShape(x.shape, dims, false));
 }
 
+/**
+ * sum(x * x) over `dims`: one pass of the backend's fused kernel where it has one for x
+ * (a sum over every element), with the bits of the two kernels it replaces; else those two.
+ */
+function sumOfSquares(x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  if (dims.length === x.ndim && x.ndim > 0) {
+    const out = emptyTensor(keptShape(x.shape, dims), x.dtype, x.device, false);
+    if (backendOf(x).sumOfSquares?.(x, out) === true) return keepdim ? out : reshape(out, []);
+  }
+  return reduceRaw('sum', mul(x, x), dims, keepdim);
+}
+
 /** Sum over `dim` (all dims when omitted). Integer and bool inputs give int32. */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkBoolean('sum', 'keepdim', keepdim);
@@ -91,7 +103,7 @@ export function norm(x: Tensor, p: number | 'fro' = 2, dim?: Dims, keepdim = fal
   const detached = x.detach();
   const y =
     order === 1 ? reduceRaw('sum', abs(detached), dims, keepdim)
-    : order === 2 ? sqrt(reduceRaw('sum', mul(detached, detached), dims, keepdim))
+    : order === 2 ? sqrt(sumOfSquares(detached, dims, keepdim))
     : powScalar(reduceRaw('sum', powScalar(abs(detached), order), dims, keepdim), 1 / order);
   return record('NormBackward', y, [x], [x, y], [
     (g) => {

@@ -14,7 +14,7 @@ import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
-import { SUM_CHUNK, addPartials, sumChunks } from './elementwise/sum-chunks.js';
+import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks } from './elementwise/sum-chunks.js';
 import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
@@ -173,13 +173,7 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
-    if (op === 'sum' && out.numel === 1 && x.numel >= 2 * SUM_CHUNK && x.isContiguous()) {
-      const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
-      const { data, offset } = sharedOperand(x);
-      parallelFor(sumChunks, { data, offset, n: x.numel, partials }, partials.length, 1);
-      cpuData(out)[out.offset] = addPartials(partials);
-      return;
-    }
+    if (op === 'sum' && out.numel === 1 && this.sumByChunks(sumChunks, x, out)) return;
     if (!willSplit(x.numel, ELEMENTWISE_GRAIN) || out.numel < 2) {
       reduceStrided(op, x.shape, operand(x), operand(out), out.shape);
       return;
@@ -190,6 +184,20 @@ export class CpuBackend implements Backend {
     const size = args.shape[args.splitDim!] ?? 1;
     parallelFor(stridedSlab, args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
     runStrided(1, 'x', out.shape, operand(out), [{ data: acc, offset: 0, strides: contiguousStrides(out.shape) }]);
+  }
+
+  sumOfSquares(x: Tensor, out: Tensor): boolean {
+    return (x.dtype === 'float32' || x.dtype === 'float64') && this.sumByChunks(sumOfSquaresChunks, x, out);
+  }
+
+  /** A sum over all of a large contiguous x in fixed chunks over threads (sum-chunks.ts); false where x does not suit. */
+  private sumByChunks(kernel: typeof sumChunks | typeof sumOfSquaresChunks, x: Tensor, out: Tensor): boolean {
+    if (x.numel < 2 * SUM_CHUNK || !x.isContiguous()) return false;
+    const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
+    const { data, offset } = sharedOperand(x);
+    parallelFor(kernel, { data, offset, n: x.numel, partials }, partials.length, 1);
+    cpuData(out)[out.offset] = addPartials(partials);
+    return true;
   }
 
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void {

@@ -103,13 +103,17 @@ describe('CPU fused kernels', () => {
     );
   });
 
-  it('a full sum of a large contiguous tensor (summed in fixed chunks over threads) gives the same bits on 1 and 2 threads, and the float64 sum', () => {
+  it('a full sum (and a 2-norm) of a large contiguous tensor, summed in fixed chunks over threads, gives the same bits on 1 and 2 threads, and the float64 sum', () => {
     for (const n of [2 * 65536, 3 * 65536 + 7, 1000003]) {
       for (const dtype of ['float32', 'float64'] as const) {
         const x = makeTensor([n], 'contiguous', n, { dtype });
         const run = () => Array.from(T.sum(x).dataSync());
         const [one] = withThreads(1, run);
         expectSameBits(withThreads(2, run), [one], `sum of ${n} ${dtype}`);
+        // the 2-norm's fused sum of squares gives the bits of the multiply and the sum it replaces
+        const norm = () => Array.from(x.norm(2).dataSync());
+        const composed = Array.from(T.sqrt(T.sum(T.mul(x, x))).dataSync());
+        for (const threads of [1, 2]) expectSameBits(withThreads(threads, norm), composed, `norm of ${n} ${dtype}, ${threads} threads`);
         let exact = 0;
         for (const v of x.dataSync()) exact += v;
         expect(Math.abs(one - exact), `sum of ${n} ${dtype}`).to.be.at.most(dtype === 'float32' ? Math.abs(exact) * 2 ** -23 + 1e-3 : 1e-9);

@@ -7,7 +7,7 @@
 
 import { copyRuns } from '../elementwise/copy-runs.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
-import { sumChunks } from '../elementwise/sum-chunks.js';
+import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
 import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
@@ -19,6 +19,7 @@ export const TASKS = [
   stridedSlab,
   copyRuns,
   sumChunks,
+  sumOfSquaresChunks,
   elementwiseSlabWasm,
   softmaxRows,
   softmaxRowsContiguous,
