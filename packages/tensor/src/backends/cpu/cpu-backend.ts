@@ -19,8 +19,7 @@ import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './eleme
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { gemmPart } from './matmul/gemm-part.js';
-import { adamwStepContiguous } from './optim/adamw-step.js';
-import { adamwStepWasm, wasmAdamWAvailable } from './optim/adamw-step-wasm.js';
+import { adamwStepPart } from './optim/adamw-step-part.js';
 import { rowOffsets } from './row-offsets.js';
 import { layerNormBackwardRows, layerNormParamGrads, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
@@ -297,10 +296,10 @@ export class CpuBackend implements Backend {
 
   adamwStep(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {
     const [pd, gd, md, vd] = [p, grad, expAvg, expAvgSq].map(cpuData);
-    const offsets = [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const;
-    if (this.simd && pd instanceof Float32Array && wasmAdamWAvailable()) adamwStepWasm(pd, gd as Float32Array, md as Float32Array, vd as Float32Array, offsets, p.numel, hyper);
-    else adamwStepContiguous(pd, gd, md, vd, offsets, p.numel, hyper);
+    const args = { p: pd, grad: gd, expAvg: md, expAvgSq: vd, offsets: [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const, hyper, simd: this.simd };
+    parallelFor(adamwStepPart, args, p.numel, MEMORY_BOUND_GRAIN);
   }
+
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {
     gatherStrided(strided(x), dim, strided(index), strided(out));

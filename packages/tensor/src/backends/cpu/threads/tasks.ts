@@ -10,6 +10,7 @@ import { stridedSlab } from '../elementwise/elementwise.js';
 import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
+import { adamwStepPart } from '../optim/adamw-step-part.js';
 import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax-layer-norm/softmax.js';
 import { layerNormRowsWasm, softmaxRowsWasm } from '../softmax-layer-norm/softmax-layer-norm-wasm.js';
@@ -20,6 +21,7 @@ export const TASKS = [
   copyRuns,
   sumChunks,
   sumOfSquaresChunks,
+  adamwStepPart,
   elementwiseSlabWasm,
   softmaxRows,
   softmaxRowsContiguous,
