@@ -21,7 +21,17 @@ export interface SumChunksArgs {
 }
 
 /** partials[c] = the sum of chunk c, for chunks [begin, end). */
-export function sumChunks({ data, offset, n, partials }: SumChunksArgs, begin: number, end: number): void {
+export function sumChunks(args: SumChunksArgs, begin: number, end: number): void {
+  chunkSums(args, begin, end, 'values');
+}
+
+/** partials[c] = the sum of the rounded squares of chunk c, for chunks [begin, end). */
+export function sumOfSquaresChunks(args: SumChunksArgs, begin: number, end: number): void {
+  chunkSums(args, begin, end, args.data instanceof Float32Array ? 'float32 squares' : 'squares');
+}
+
+function chunkSums({ data, offset, n, partials }: SumChunksArgs, begin: number, end: number, what: 'values' | 'float32 squares' | 'squares'): void {
+  const term = (v: number) => (what === 'values' ? v : what === 'float32 squares' ? Math.fround(v * v) : v * v);
   for (let c = begin; c < end; c++) {
     const first = offset + c * SUM_CHUNK;
     const last = offset + Math.min(n, (c + 1) * SUM_CHUNK);
@@ -31,44 +41,12 @@ export function sumChunks({ data, offset, n, partials }: SumChunksArgs, begin: n
     let s3 = 0;
     let i = first;
     for (; i + 3 < last; i += 4) {
-      s0 += data[i];
-      s1 += data[i + 1];
-      s2 += data[i + 2];
-      s3 += data[i + 3];
+      s0 += term(data[i]);
+      s1 += term(data[i + 1]);
+      s2 += term(data[i + 2]);
+      s3 += term(data[i + 3]);
     }
-    for (; i < last; i++) s0 += data[i];
-    partials[c] = s0 + s1 + (s2 + s3);
-  }
-}
-
-/** partials[c] = the sum of the rounded squares of chunk c, for chunks [begin, end). */
-export function sumOfSquaresChunks({ data, offset, n, partials }: SumChunksArgs, begin: number, end: number): void {
-  const float32 = data instanceof Float32Array;
-  for (let c = begin; c < end; c++) {
-    const first = offset + c * SUM_CHUNK;
-    const last = offset + Math.min(n, (c + 1) * SUM_CHUNK);
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let i = first;
-    if (float32) {
-      for (; i + 3 < last; i += 4) {
-        s0 += Math.fround(data[i] * data[i]);
-        s1 += Math.fround(data[i + 1] * data[i + 1]);
-        s2 += Math.fround(data[i + 2] * data[i + 2]);
-        s3 += Math.fround(data[i + 3] * data[i + 3]);
-      }
-      for (; i < last; i++) s0 += Math.fround(data[i] * data[i]);
-    } else {
-      for (; i + 3 < last; i += 4) {
-        s0 += data[i] * data[i];
-        s1 += data[i + 1] * data[i + 1];
-        s2 += data[i + 2] * data[i + 2];
-        s3 += data[i + 3] * data[i + 3];
-      }
-      for (; i < last; i++) s0 += data[i] * data[i];
-    }
+    for (; i < last; i++) s0 += term(data[i]);
     partials[c] = s0 + s1 + (s2 + s3);
   }
 }
