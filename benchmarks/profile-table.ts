@@ -38,6 +38,10 @@ const DESCRIPTIONS: Record<string, string> = {
   copy: 'copies (views made contiguous, cat)',
   indexing: 'indexing, resampling',
   'read-back': 'read-back to the host',
+  'outside kernels': 'outside kernels (autograd, dispatch, JS / Python)',
+  'gradient clipping': 'gradient clipping (whole)',
+  optimizer: 'optimizer (AdamW step, whole)',
+  EMA: 'EMA (whole)',
 };
 const WHOLE_RANGES = ['gradient clipping', 'optimizer', 'EMA'];
 const PASSES = ['forward', 'backward'];
@@ -84,8 +88,7 @@ export function profileTable(record: ProfileRecord, file: string): string {
       return [fmt(row?.get('forward')), fmt(row?.get('backward')), row === undefined ? '' : fmt(total), row === undefined ? '' : share];
     });
     if (parts.every((p) => p[2] === '')) continue;
-    const name = label === 'outside kernels' ? 'outside kernels (autograd, dispatch, JS / Python)' : label === 'optimizer' ? 'optimizer (AdamW step, whole)' : label === 'EMA' || label === 'gradient clipping' ? `${label} (whole)` : (DESCRIPTIONS[label] ?? label);
-    lines.push(`| ${name} | ${parts.flat().join(' | ')} |`);
+    lines.push(`| ${DESCRIPTIONS[label] ?? label} | ${parts.flat().join(' | ')} |`);
   }
   const totals = sides.flatMap(([, side]) => ['', '', `**${fmt(side.totalMs)}**`, '100 %']);
   lines.push(`| **profiled step** | ${totals.join(' | ')} |`);

@@ -127,20 +127,18 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Tensor, out: Tensor, params: readonly number[] = []): void {
-    if (op === 'copy' && x.dtype === out.dtype && x.isContiguous() && out.isContiguous()) {
-      // contiguous to contiguous: one memcpy (typed-array set copies as if through a buffer, so overlap is safe)
-      cpuData(out).set(cpuData(x).subarray(x.offset, x.offset + x.numel), out.offset);
-      return;
-    }
-    if (op === 'copy' && x.dtype === out.dtype && out.numel > 0) {
-      const split = willSplit(out.numel, MEMORY_BOUND_GRAIN);
-      const args = simplifyStrided(1, 'x', out.shape, operand(out), [split ? sharedOperand(x) : operand(x)]);
-      if (copyRunsApply(args)) {
-        parallelFor(copyRuns, args, args.shape[0], Math.ceil((MEMORY_BOUND_GRAIN * args.shape[0]) / out.numel));
-        return;
-      }
-    }
+    if (op === 'copy' && this.copyByRuns(x, out)) return;
     if (!this.simdElementwise(op, UNARY_EXPRESSIONS[op], out, [x])) elementwise(1, UNARY_EXPRESSIONS[op], out, [x], params);
+  }
+
+  /** A same-dtype copy whose innermost dim is contiguous on both sides, run by run (copy-runs.ts); false where it is not one. */
+  private copyByRuns(x: Tensor, out: Tensor): boolean {
+    if (x.dtype !== out.dtype || out.numel === 0) return false;
+    const split = willSplit(out.numel, MEMORY_BOUND_GRAIN);
+    const args = simplifyStrided(1, 'x', out.shape, operand(out), [split ? sharedOperand(x) : operand(x)]);
+    if (!copyRunsApply(args)) return false;
+    parallelFor(copyRuns, args, args.shape[0], Math.ceil((MEMORY_BOUND_GRAIN * args.shape[0]) / out.numel));
+    return true;
   }
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
@@ -299,7 +297,6 @@ export class CpuBackend implements Backend {
     const args = { p: pd, grad: gd, expAvg: md, expAvgSq: vd, offsets: [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const, hyper, simd: this.simd };
     parallelFor(adamwStepPart, args, p.numel, MEMORY_BOUND_GRAIN);
   }
-
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {
     gatherStrided(strided(x), dim, strided(index), strided(out));

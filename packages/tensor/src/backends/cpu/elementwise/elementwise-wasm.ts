@@ -13,7 +13,8 @@
 //   'scalar'      one value everywhere.
 // A 'row' input is laid out once per call as the row repeated BLOCK + n elements long, so
 // that the block starting at element e reads it from position e mod n onwards; a 'scalar'
-// is filled in once; a 'column' is filled in per block, one run per row the block touches. Everything else stays on the strided loop (elementwise.ts).
+// is filled in once; a 'column' is filled in per block, one run per row the block touches.
+// Everything else stays on the strided loop (elementwise.ts).
 
 import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';

@@ -16,7 +16,8 @@
 // matrix) does the TypeScript packing (pack.ts) read the operand where it lies.
 // Packing absorbs the operands' strides and pads the edges with zeros, so transposed and
 // sliced inputs cost little extra and the kernel never sees a partial tile.
-// The accumulation is in the operands' precision (float32 stays float32).
+// The accumulation is in the operands' precision (float32 stays float32), with a fused
+// multiply-add where the caller asks for one and the engine has relaxed SIMD.
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows; each row's
 // arithmetic does not depend on the split, so neither does the result.
 
@@ -66,10 +67,15 @@ function kernelFor(dtype: KernelDType, fma: boolean): Kernel | null {
   const key = `${dtype}${fma ? ' fma' : ''}`;
   let kernel = kernels.get(key);
   if (kernel === undefined) {
-    kernel = (fma ? (compile(dtype, true) ?? (enableRelaxedSimdInNode() ? compile(dtype, true) : null)) : null) ?? compile(dtype, false);
+    kernel = (fma ? compileFused(dtype) : null) ?? compile(dtype, false);
     kernels.set(key, kernel);
   }
   return kernel;
+}
+
+/** The kernel with relaxed SIMD's multiply-add, turning relaxed SIMD on first where Node needs a flag for it; null where the engine has none. */
+function compileFused(dtype: KernelDType): Kernel | null {
+  return compile(dtype, true) ?? (enableRelaxedSimdInNode() ? compile(dtype, true) : null);
 }
 
 /**
