@@ -203,6 +203,25 @@ describe('matmul', () => {
     );
   });
 
+  it("multiplies attention's heads where they lie in the qkv projection, bit for bit as their contiguous copies", () => {
+    // q, k, v: [batch, heads, tokens, head_dim] views of one [batch, tokens, 3, heads, head_dim]
+    // tensor, whose batch dims do not merge into one; k^T is a transposed view on top
+    for (const dtype of ['float32', 'float64'] as const) {
+      const qkv = T.randn([5, 9, 3, 3, 8], { dtype, generator: new T.Generator(7) }).permute([2, 0, 3, 1, 4]);
+      const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+      const kT = k.transpose(-2, -1);
+      const scores = T.matmul(q, kT);
+      expect(Array.from(scores.dataSync()), `${dtype} q k^T`).to.deep.equal(Array.from(T.matmul(q.contiguous(), kT.contiguous()).dataSync()));
+      const att = scores.softmax(-1);
+      expect(Array.from(T.matmul(att, v).dataSync()), `${dtype} att v`).to.deep.equal(Array.from(T.matmul(att, v.contiguous()).dataSync()));
+      // broadcast over a batch dim too: a [3, 1, 9, 8] x [3, 5, 8, 9] product
+      const first = q.narrow(0, 0, 1).transpose(0, 1);
+      expect(Array.from(T.matmul(first, kT.transpose(0, 1)).dataSync()), `${dtype} broadcast`).to.deep.equal(
+        Array.from(T.matmul(first.contiguous(), kT.transpose(0, 1).contiguous()).dataSync()),
+      );
+    }
+  });
+
   it('follows PyTorch semantics for 1-D, 2-D and broadcast batched operands', () => {
     const cases: [number[], number[], number[]][] = [
       [[3], [3], []],

@@ -106,8 +106,15 @@ export interface Backend {
   /** Index (int32) and value of the max/min along `dim`; outputs have size 1 at `dim`. First occurrence wins. */
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void;
 
-  /** Batched matrix product: a [B, M, K] x b [B, K, N] -> out [B, M, N] (any strides on a and b); out is overwritten in full, zeros where K is 0. */
+  /**
+   * Batched matrix product: a [B, M, K] x b [B, K, N] -> out [B, M, N] (any strides on a and
+   * b); out is overwritten in full, zeros where K is 0. A backend that sets matmulBatchViews
+   * also takes several batch dims with any strides, a [...batch, M, K] x b [...batch, K, N] ->
+   * out [...batch, M, N] (the same batch dims on all three); for the others ops/matmul.ts
+   * copies batch dims that do not merge into one.
+   */
   matmul(a: Tensor, b: Tensor, out: Tensor): void;
+  readonly matmulBatchViews?: boolean;
 
   /** softmax (or log-softmax) of x along `dim`. */
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void;

@@ -68,7 +68,7 @@ function productInLayoutOf(like: Tensor, x: Tensor, y: Tensor): Tensor {
   return columnMajor ? transpose(batchedMatmul(transpose(y, 0, 1), transpose(x, 0, 1)), 0, 1) : batchedMatmul(x, y);
 }
 
-/** Calls the backend's 3-D kernel, folding batch dims into rows where that is free. */
+/** Calls the backend's kernel, folding batch dims into rows where that is free. */
 function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[]): void {
   const backend = backendOf(a);
   const [M, K] = a.shape.slice(-2);
@@ -87,16 +87,23 @@ function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[]):
       return;
     }
   }
-  const a3 = as3d(expand(a, [...batch, M, K]), B);
-  const b3 = as3d(expand(b, [...batch, K, N]), B);
-  backend.matmul(a3, b3, new Tensor(out.storage, [B, M, N], [M * N, N, 1], 0));
+  const aItems = expand(a, [...batch, M, K]);
+  const bItems = expand(b, [...batch, K, N]);
+  // batch dims that do not merge into one (attention's [batch, heads] sliced out of the qkv
+  // projection): multiplied where they lie by a backend that takes them, else copied
+  const a3 = as3d(aItems, B);
+  const b3 = as3d(bItems, B);
+  if (backend.matmulBatchViews && (a3 === null || b3 === null)) {
+    backend.matmul(aItems, bItems, out);
+    return;
+  }
+  const merged = (t: Tensor, t3: Tensor | null, R: number, C: number) => t3 ?? reshape(t.contiguous(), [B, R, C]);
+  backend.matmul(merged(aItems, a3, M, K), merged(bItems, b3, K, N), new Tensor(out.storage, [B, M, N], [M * N, N, 1], 0));
 }
 
-/** [..batch, R, C] as [B, R, C] without copying when the batch dims merge; else a copy. */
-function as3d(t: Tensor, B: number): Tensor {
+/** [..batch, R, C] as a [B, R, C] view when the batch dims merge into one; else null. */
+function as3d(t: Tensor, B: number): Tensor | null {
   const [R, C] = t.shape.slice(-2);
   const strides = viewStrides(t.shape, t.strides, [B, R, C]);
-  if (strides !== null) return new Tensor(t.storage, [B, R, C], strides, t.offset);
-  const copy = reshape(t.contiguous(), [B, R, C]);
-  return copy;
+  return strides === null ? null : new Tensor(t.storage, [B, R, C], strides, t.offset);
 }

@@ -8,7 +8,7 @@
 
 import type { AdamWStepHyper, Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
-import { contiguousStrides } from '../../shape.js';
+import { contiguousStrides, numel } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
@@ -222,20 +222,29 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /** Takes any number of batch dims with any strides (see Backend.matmul). */
+  readonly matmulBatchViews = true;
+
   matmul(a: Tensor, b: Tensor, out: Tensor): void {
-    const [B, M, K] = a.shape;
-    const N = b.shape[2];
+    const batchShape = a.shape.slice(0, -2);
+    const [M, K] = a.shape.slice(-2);
+    const N = b.shape[b.ndim - 1];
+    const B = numel(batchShape);
     // One matrix with more columns than rows: each thread takes columns (see gemm-part.ts).
     const byColumns = B === 1 && N > M;
     const total = byColumns ? N : B * M;
     const grain = Math.ceil(MATMUL_GRAIN / Math.max((byColumns ? M : N) * K, 1));
     const split = total >= 2 * grain;
-    const stack = (t: Tensor) => {
-      const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
-      return { data, offset, batchStride: t.strides[0], rowStride: t.strides[1], colStride: t.strides[2] };
+    const stack = (t: Tensor, data: TypedArray, offset: number) => {
+      const s = t.strides;
+      return { data, offset, batchStrides: s.slice(0, -2), rowStride: s[s.length - 2], colStride: s[s.length - 1] };
     };
-    const c = { data: cpuData(out), offset: out.offset, batchStride: out.strides[0], rowStride: out.strides[1], colStride: out.strides[2] };
-    parallelFor(gemmPart, { batch: B, M, N, K, a: stack(a), b: stack(b), c, wasm: this.simd, fma: this.fma, byColumns }, total, grain);
+    const input = (t: Tensor) => {
+      const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
+      return stack(t, data, offset);
+    };
+    const c = stack(out, cpuData(out), out.offset);
+    parallelFor(gemmPart, { batchShape, M, N, K, a: input(a), b: input(b), c, wasm: this.simd, fma: this.fma, byColumns }, total, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

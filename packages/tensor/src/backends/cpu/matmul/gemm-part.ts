@@ -8,23 +8,29 @@
 // K*(M + N/threads): the caller splits by columns when N > M (e.g. the weight gradient
 // X^T dY of a linear layer). Each output element's arithmetic is the same whatever the
 // split, so results do not depend on the thread count.
+// The batch may have several dims with any strides (attention's heads, [batch, heads], sliced
+// out of one qkv projection): item i's matrices start where its batch index puts them, so
+// such views are multiplied where they lie instead of being copied into one stack first.
 
 import type { TypedArray } from '../../../dtype.js';
 import { gemm } from './gemm.js';
 import { gemmWasm, wasmGemmAvailable } from './gemm-wasm.js';
 
-/** A stack of matrices: item i, element (r, c) at offset + i*batchStride + r*rowStride + c*colStride. */
+/**
+ * A stack of matrices: item (i_0, i_1, ...) of the batch, element (r, c) at
+ * offset + sum_d i_d*batchStrides[d] + r*rowStride + c*colStride.
+ */
 export interface MatrixStack {
   readonly data: TypedArray;
   readonly offset: number;
-  readonly batchStride: number;
+  readonly batchStrides: readonly number[];
   readonly rowStride: number;
   readonly colStride: number;
 }
 
 export interface GemmArgs {
-  /** Number of matrices in each stack. */
-  readonly batch: number;
+  /** The batch dims of every stack (their product: the number of matrices; [] for one). */
+  readonly batchShape: readonly number[];
   readonly M: number;
   readonly N: number;
   readonly K: number;
@@ -41,7 +47,8 @@ export interface GemmArgs {
 }
 
 /** C[i] = A[i] B[i] for the stacked output rows [begin, end), or for columns [begin, end) of every item. */
-export function gemmPart({ batch, M, N, K, a, b, c, wasm, fma, byColumns }: GemmArgs, begin: number, end: number): void {
+export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns }: GemmArgs, begin: number, end: number): void {
+  const batch = batchShape.reduce((n, d) => n * d, 1);
   const dtype = c.data instanceof Float32Array ? 'float32' : 'float64';
   const useWasm = wasm && wasmGemmAvailable(dtype);
   const first = byColumns ? 0 : Math.floor(begin / M);
@@ -51,10 +58,20 @@ export function gemmPart({ batch, M, N, K, a, b, c, wasm, fma, byColumns }: Gemm
     const rowEnd = byColumns ? M : Math.min(end - i * M, M);
     const colBegin = byColumns ? begin : 0;
     const cols = byColumns ? end - begin : N;
-    const ai = { data: a.data, offset: a.offset + i * a.batchStride, rowStride: a.rowStride, colStride: a.colStride };
-    const bi = { data: b.data, offset: b.offset + i * b.batchStride + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
-    const problem = { M, N: cols, K, a: ai, b: bi, c: c.data, cOffset: c.offset + i * c.batchStride + colBegin, ldc: c.rowStride, rowBegin, rowEnd };
+    const ai = { data: a.data, offset: itemOffset(a, batchShape, i), rowStride: a.rowStride, colStride: a.colStride };
+    const bi = { data: b.data, offset: itemOffset(b, batchShape, i) + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
+    const problem = { M, N: cols, K, a: ai, b: bi, c: c.data, cOffset: itemOffset(c, batchShape, i) + colBegin, ldc: c.rowStride, rowBegin, rowEnd };
     if (useWasm) gemmWasm({ dtype, fma }, problem);
     else gemm(problem);
   }
+}
+
+/** Where item i (in row-major order of the batch dims) of `stack` starts. */
+export function itemOffset(stack: MatrixStack, batchShape: readonly number[], i: number): number {
+  let offset = stack.offset;
+  for (let d = batchShape.length - 1; d >= 0; d--) {
+    offset += (i % batchShape[d]) * stack.batchStrides[d];
+    i = Math.floor(i / batchShape[d]);
+  }
+  return offset;
 }

@@ -7,11 +7,11 @@ import { runs, seedArb, values } from '../../../helpers/cases.js';
 const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
 
 describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
-  it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels', () => {
+  it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels, over 0-2 batch dims with any strides', () => {
     fc.assert(
       fc.property(
         fc.record({
-          batch: fc.integer({ min: 1, max: 3 }),
+          batchShape: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 }),
           M: size,
           N: size,
           K: fc.oneof(size, fc.integer({ min: 250, max: 300 })),
@@ -23,28 +23,38 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
           split: fc.double({ min: 0, max: 1, noNaN: true }),
           seed: seedArb,
         }),
-        ({ batch, M, N, K, aT, bT, byColumns, wasm, float32, split, seed }) => {
+        ({ batchShape, M, N, K, aT, bT, byColumns, wasm, float32, split, seed }) => {
           const make = float32 ? Float32Array : Float64Array;
-          // Item i of a stack of [rows, cols] matrices, stored transposed when asked, with one spare element between items.
-          const stack = (rows: number, cols: number, transposed: boolean, s: number) => ({
-            data: new make(values(batch * (rows * cols + 1), s)),
-            offset: 1,
-            batchStride: rows * cols + 1,
-            rowStride: transposed ? 1 : cols,
-            colStride: transposed ? rows : 1,
-          });
+          const batch = batchShape.reduce((n, d) => n * d, 1);
+          // A stack of [rows, cols] matrices, stored transposed when asked, with one spare element
+          // between items, and the batch dims in reverse order (strides that do not merge into one).
+          const stack = (rows: number, cols: number, transposed: boolean, s: number) => {
+            const item = rows * cols + 1;
+            const reversed = batchShape.map((_, d) => batchShape.slice(0, d).reduce((n, e) => n * e, item));
+            return {
+              data: new make(values(batch * item, s)),
+              offset: 1,
+              batchStrides: reversed,
+              rowStride: transposed ? 1 : cols,
+              colStride: transposed ? rows : 1,
+            };
+          };
           const a = stack(M, K, aT, seed);
           const b = stack(K, N, bT, seed + 1);
           // C starts as NaN: every element of the product must be written, not added to.
-          const c = { data: new make(batch * M * N).fill(NaN), offset: 0, batchStride: M * N, rowStride: N, colStride: 1 };
+          const cStrides = batchShape.map((_, d) => batchShape.slice(d + 1).reduce((n, e) => n * e, M * N));
+          const c = { data: new make(batch * M * N).fill(NaN), offset: 0, batchStrides: cStrides, rowStride: N, colStride: 1 };
           const total = byColumns ? N : batch * M;
           const middle = Math.floor(split * total);
-          const args = { batch, M, N, K, a, b, c, wasm, fma: true, byColumns };
+          const args = { batchShape, M, N, K, a, b, c, wasm, fma: true, byColumns };
           gemmPart(args, 0, middle);
           gemmPart(args, middle, total);
           const expected = new make(batch * M * N);
           for (let i = 0; i < batch; i++) {
-            const item = (s: typeof a) => ({ data: s.data, offset: s.offset + i * s.batchStride, rowStride: s.rowStride, colStride: s.colStride });
+            // item i = (i_0, i_1) in row-major order; a and b keep dim d's items batchStrides[d] apart
+            const index = batchShape.map((_, d) => Math.floor(i / batchShape.slice(d + 1).reduce((n, e) => n * e, 1)) % batchShape[d]);
+            const start = (s: typeof a) => index.reduce((o, j, d) => o + j * s.batchStrides[d], s.offset);
+            const item = (s: typeof a) => ({ data: s.data, offset: start(s), rowStride: s.rowStride, colStride: s.colStride });
             gemmReference({ M, N, K, a: item(a), b: item(b), c: expected, cOffset: i * M * N, ldc: N });
           }
           // |A_ik B_kj| <= 4: the error bound of a length-K sum (float64 accumulation in the TypeScript kernel is tighter).

@@ -11,11 +11,14 @@ function randomArray(make: { from(values: ArrayLike<number>): Float32Array | Flo
   return make.from(values(n, seed, { low: -1, high: 1 }));
 }
 
-/** A as an M x K view over a larger buffer: an offset, and row-major, column-major or padded rows. */
-function view(data: Float32Array | Float64Array, rows: number, cols: number, transposed: boolean, pad: number, offset: number): MatrixView {
+/**
+ * A as an M x K view over a larger buffer: an offset, and row-major, column-major or padded
+ * rows; `step` apart along its contiguous dim (step 2: no unit stride at all).
+ */
+function view(data: Float32Array | Float64Array, rows: number, cols: number, transposed: boolean, pad: number, offset: number, step = 1): MatrixView {
   return transposed
-    ? { data, offset, rowStride: 1, colStride: rows + pad }
-    : { data, offset, rowStride: cols + pad, colStride: 1 };
+    ? { data, offset, rowStride: step, colStride: step * rows + pad }
+    : { data, offset, rowStride: step * cols + pad, colStride: step };
 }
 
 describe('WebAssembly assembler', () => {
@@ -57,16 +60,18 @@ describe('WebAssembly SIMD GEMM kernel', () => {
             aT: fc.boolean(),
             bT: fc.boolean(),
             // a few padding elements per line, or a narrow slice of a wide matrix (the
-            // operand then spans over twice what the product reads: packed in TypeScript)
+            // operand then spans over twice what the product reads: its unit-stride runs are
+            // copied into the module one by one, or, with step 2, it is packed in TypeScript)
             pad: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(200)),
+            step: fc.constantFrom(1, 1, 2),
             offset: fc.integer({ min: 0, max: 5 }),
             seed: seedArb,
             split: fc.double({ min: 0, max: 1, noNaN: true }),
           }),
-          ({ M, N, K, aT, bT, pad, offset, seed, split }) => {
-            const size = (rows: number, cols: number) => offset + (Math.max(rows, cols) + pad) * Math.max(rows, cols);
-            const a = view(randomArray(make, size(M, K), seed), M, K, aT, pad, offset);
-            const b = view(randomArray(make, size(K, N), seed + 1), K, N, bT, pad, offset);
+          ({ M, N, K, aT, bT, pad, step, offset, seed, split }) => {
+            const size = (rows: number, cols: number) => offset + (step * Math.max(rows, cols) + pad) * Math.max(rows, cols);
+            const a = view(randomArray(make, size(M, K), seed), M, K, aT, pad, offset, step);
+            const b = view(randomArray(make, size(K, N), seed + 1), K, N, bT, pad, offset, step);
             const ldc = N + pad;
             // C starts out random: the kernel overwrites it (padding columns excepted).
             const initial = randomArray(make, M * ldc, seed + 2);
