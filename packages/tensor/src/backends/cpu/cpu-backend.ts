@@ -12,7 +12,8 @@ import { contiguousStrides, numel } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
 import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
-import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, reduceStrided, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
+import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
+import { COLUMN_BLOCK, columnSums, columnSumsOf } from './elementwise/column-sums.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
 import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks } from './elementwise/sum-chunks.js';
 import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
@@ -171,15 +172,21 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: Tensor, _dims: readonly number[], out: Tensor): void {
     if (op === 'sum' && out.numel === 1 && this.sumByChunks(sumChunks, x, out)) return;
-    if (!willSplit(x.numel, ELEMENTWISE_GRAIN) || out.numel < 2) {
-      reduceStrided(op, x.shape, operand(x), operand(out), out.shape);
-      return;
+    const split = willSplit(x.numel, ELEMENTWISE_GRAIN) && out.numel >= 2;
+    const acc = typedArrayFor('float64', out.numel, split) as Float64Array;
+    const args = reduceLoop(op, x.shape, split ? sharedOperand(x) : operand(x), acc, out.shape);
+    const columns = op === 'sum' ? columnSumsOf(args) : null;
+    if (columns !== null) {
+      // a bias gradient's sum down the rows (column-sums.ts): split over blocks of columns
+      const blocks = Math.ceil(columns.n / COLUMN_BLOCK);
+      parallelFor(columnSums, columns, blocks, Math.ceil((ELEMENTWISE_GRAIN * blocks) / x.numel));
+    } else if (split) {
+      // split over the kept dims (each thread sums whole rows into its own accumulators)
+      const size = args.shape[args.splitDim!] ?? 1;
+      parallelFor(stridedSlab, args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
+    } else {
+      stridedSlab(args, 0, Infinity);
     }
-    // split over the kept dims (each thread sums whole rows into its own accumulators)
-    const acc = typedArrayFor('float64', out.numel, true) as Float64Array;
-    const args = reduceLoop(op, x.shape, sharedOperand(x), acc, out.shape);
-    const size = args.shape[args.splitDim!] ?? 1;
-    parallelFor(stridedSlab, args, size, Math.ceil((ELEMENTWISE_GRAIN * size) / x.numel));
     runStrided(1, 'x', out.shape, operand(out), [{ data: acc, offset: 0, strides: contiguousStrides(out.shape) }]);
   }
 

@@ -103,6 +103,31 @@ describe('CPU fused kernels', () => {
     );
   });
 
+  it('sums down the rows (a bias gradient, column-sums.ts) add each column in row order in float64, on 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), dtypeArb, seedArb,
+        (rows, n, batch, pad, dtype, seed) => {
+          // [batch, rows, n] with `pad` spare columns per row (a narrow view), summed over [0, 1]
+          const wide = makeTensor([batch, rows, n + pad], 'contiguous', seed, { dtype });
+          const x = wide.narrow(2, 0, n);
+          const data = wide.dataSync();
+          const expected = Array.from({ length: n }, (_, j) => {
+            let s = 0;
+            for (let i = 0; i < batch * rows; i++) s += data[i * (n + pad) + j];
+            return dtype === 'float32' ? Math.fround(s) : s;
+          });
+          for (const threads of [1, 2]) {
+            expectSameBits(withThreads(threads, () => T.sum(x, [0, 1]).dataSync()), expected, `[${batch}, ${rows}, ${n}] ${dtype}, ${threads} threads`);
+          }
+        }),
+      runs(30),
+    );
+    // large enough to be split over threads, with a partial last block of columns
+    const x = makeTensor([4000, 83], 'contiguous', 5, { dtype: 'float32' });
+    const run = () => Array.from(T.sum(x, 0).dataSync());
+    expectSameBits(withThreads(2, run), withThreads(1, run), 'sum over dim 0 of [4000, 83]');
+  });
+
   it('a full sum (and a 2-norm) of a large contiguous tensor, summed in fixed chunks over threads, gives the same bits on 1 and 2 threads, and the float64 sum', () => {
     for (const n of [2 * 65536, 3 * 65536 + 7, 1000003]) {
       for (const dtype of ['float32', 'float64'] as const) {

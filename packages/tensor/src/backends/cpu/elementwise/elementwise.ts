@@ -138,13 +138,6 @@ export function reduceLoop(op: ReduceOp, shape: readonly number[], x: Operand, a
   return { ...args, splitDim: Math.max(0, args.operands[0].strides.findIndex((s) => s !== 0)) };
 }
 
-/** Reduces `x` into `out` (same ndim, size 1 along the reduced dims), accumulating in float64. */
-export function reduceStrided(op: ReduceOp, shape: readonly number[], x: Operand, out: Operand, outShape: readonly number[]): void {
-  const acc = new Float64Array(numel(outShape));
-  stridedSlab(reduceLoop(op, shape, x, acc, outShape), 0, Infinity);
-  runStrided(1, 'x', outShape, out, [{ data: acc, offset: 0, strides: contiguousStrides(outShape) }]);
-}
-
 /** Contiguous strides of `outShape`, with 0 wherever it is 1 but `fullShape` is not (the reduced dims). */
 function stridesWithZeros(outShape: readonly number[], fullShape: readonly number[]): number[] {
   const s = contiguousStrides(outShape);

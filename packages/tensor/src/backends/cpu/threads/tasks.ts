@@ -5,6 +5,7 @@
 // rows or columns, or the outermost dim of an elementwise loop), with arguments that
 // cross threads unchanged (numbers, strings, arrays on shared memory).
 
+import { columnSums } from '../elementwise/column-sums.js';
 import { copyRuns } from '../elementwise/copy-runs.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
 import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
@@ -19,6 +20,7 @@ export const TASKS = [
   gemmPart,
   stridedSlab,
   copyRuns,
+  columnSums,
   sumChunks,
   sumOfSquaresChunks,
   adamwStepPart,
