@@ -98,6 +98,10 @@ ops/matmul.ts
   MmBackward: matmul
     a: unbroadcast(g @ b^T, a)
     b: unbroadcast(a^T @ g, b); for a 2-D b under batched a, one product over the stacked rows
+  AddmmBackward: linear (with a bias, on a backend that adds it in the GEMM kernel)
+    a: g @ b^T
+    b: a^T @ g
+    bias: sum(g) over the rows
 ops/movement.ts
   ViewBackward: view, reshape (when a view exists), unflatten
     x: g.reshape(x.shape)

@@ -39,6 +39,7 @@ export { sum, mean, variance, variance as var, std, norm, amax, amin, max, min, 
 export { view, reshape, transpose, permute, narrow, slice, select, expand, broadcastTo, squeeze, unsqueeze, flatten, unflatten } from './ops/movement.js';
 export { cat, stack, split, chunk, unbind } from './ops/join.js';
 export { gather, scatterAdd, indexSelect, indexAdd, maskedFill, flip } from './ops/indexing.js';
+export { linear } from './ops/linear.js';
 export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { layerNorm } from './ops/layer-norm.js';

@@ -6,7 +6,7 @@
 // B*gh*gw patches as rows of one matrix), and one GEMM with W viewed as [outChannels, C*p*p] does the rest. Rows and columns of pixels beyond
 // a multiple of p are ignored, as in PyTorch. The weight has PyTorch's shape [out, in, p, p].
 
-import { type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
+import { type Tensor, checkInteger, checkOptions, formatShape, linear } from '@dinots/tensor';
 import { WeightedLayer, type WeightedLayerOptions } from './weighted-layer.js';
 
 export interface Conv2dOptions extends WeightedLayerOptions {
@@ -41,8 +41,7 @@ export class Conv2d extends WeightedLayer {
       .reshape(B, C, gh, p, gw, p)
       .permute(0, 2, 4, 1, 3, 5)
       .reshape(B * gh * gw, C * p * p);
-    let y = patches.matmul(this.weight.reshape(this.outChannels, C * p * p).mT);
-    if (this.bias !== null) y = y.add(this.bias);
+    const y = linear(patches, this.weight.reshape(this.outChannels, C * p * p), this.bias);
     return y.reshape(B, gh, gw, this.outChannels).permute(0, 3, 1, 2);
   }
 

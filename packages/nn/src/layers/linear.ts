@@ -1,11 +1,12 @@
 // Linear (fully connected) layer: y = x W^T + b, W of shape [outFeatures, inFeatures].
 //
-// x may have any number of leading dims. They are flattened into rows first, so that both
-// passes are single GEMMs: forward [rows, in] x [in, out] (W^T read through its strides, no
-// copy), and in backward dW = g^T x sums over all rows inside one product instead of making
-// one [out, in] product per batch item and adding them up.
+// x may have any number of leading dims. The tensor library's linear (packages/tensor/src/
+// ops/linear.ts) flattens them into rows first, so that both passes are single GEMMs:
+// forward [rows, in] x [in, out] (W^T read through its strides, no copy, the bias added as
+// the product leaves the kernel), and in backward dW = g^T x sums over all rows inside one
+// product instead of making one [out, in] product per batch item and adding them up.
 
-import { type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
+import { type Tensor, checkInteger, checkOptions, formatShape, linear } from '@dinots/tensor';
 import { WeightedLayer, type WeightedLayerOptions } from './weighted-layer.js';
 
 export type LinearOptions = WeightedLayerOptions;
@@ -21,9 +22,7 @@ export class Linear extends WeightedLayer {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures}, ${this.outFeatures}): expected input [..., ${this.inFeatures}], got ${formatShape(x.shape)}`);
     }
-    const rows = x.reshape(-1, this.inFeatures).matmul(this.weight.mT);
-    const y = this.bias === null ? rows : rows.add(this.bias);
-    return y.reshape([...x.shape.slice(0, -1), this.outFeatures]);
+    return linear(x, this.weight, this.bias);
   }
 
   override extraRepr(): string {

@@ -111,10 +111,13 @@ export interface Backend {
    * b); out is overwritten in full, zeros where K is 0. A backend that sets matmulBatchViews
    * also takes several batch dims with any strides, a [...batch, M, K] x b [...batch, K, N] ->
    * out [...batch, M, N] (the same batch dims on all three); for the others ops/matmul.ts
-   * copies batch dims that do not merge into one.
+   * copies batch dims that do not merge into one. A backend that sets matmulBias takes a
+   * `bias` of N elements (any stride) to add to every row of the product, each element
+   * rounded as a separate add would round it (ops/linear.ts); the others are never passed one.
    */
-  matmul(a: Tensor, b: Tensor, out: Tensor): void;
+  matmul(a: Tensor, b: Tensor, out: Tensor, bias?: Tensor | null): void;
   readonly matmulBatchViews?: boolean;
+  readonly matmulBias?: boolean;
 
   /** softmax (or log-softmax) of x along `dim`. */
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void;

@@ -5,6 +5,7 @@
 //   N-D: batched over the leading dims, which broadcast.
 // For C = A B: dA = dC B^T, dB = A^T dC, each summed over broadcast batch dims.
 
+import type { GradFormula } from '../autograd/node.js';
 import { record } from '../autograd/record.js';
 import { isFloatingPoint } from '../dtype.js';
 import { broadcastShapes, formatShape, numel, viewStrides } from '../shape.js';
@@ -46,14 +47,30 @@ function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = emptyTensor([...batch, M, N], a.dtype, a.device, false); // the kernel writes every element
   if (out.numel > 0) runKernel(a.detach(), b.detach(), out, batch);
-  return record('MmBackward', out, [a, b], [a, b], [
+  return record('MmBackward', out, [a, b], [a, b], matmulGradients(a, b));
+}
+
+/**
+ * a [M, K] x b [K, N] + bias [N] in one kernel call, the bias added to each row of the
+ * product as it leaves the kernel, for a backend that sets matmulBias (ops/linear.ts).
+ * Its gradients are those of the product and of the add it saves.
+ */
+export function matmulAddBias(a: Tensor, b: Tensor, bias: Tensor): Tensor {
+  const out = emptyTensor([a.shape[0], b.shape[1]], a.dtype, a.device, false); // the kernel writes every element
+  if (out.numel > 0) runKernel(a.detach(), b.detach(), out, [], bias.detach());
+  return record('AddmmBackward', out, [a, b, bias], [a, b], [...matmulGradients(a, b), (g) => sumTo(g, bias.shape)]);
+}
+
+/** dA = dC B^T and dB = A^T dC for C = A B (batched, broadcast), each in its operand's layout. */
+function matmulGradients(a: Tensor, b: Tensor): [GradFormula, GradFormula] {
+  return [
     (g) => sumTo(productInLayoutOf(a, g, transpose(b, -1, -2)), a.shape),
     // b shared by every batch item (a Linear weight): sum_i A_i^T G_i is one product
     // over the stacked rows, A_rows^T G_rows, instead of one per item and a sum.
     (g) => b.ndim === 2 && a.ndim > 2
       ? productInLayoutOf(b, transpose(reshape(a, [-1, a.shape[a.ndim - 1]]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]]))
       : sumTo(productInLayoutOf(b, transpose(a, -1, -2), g), b.shape),
-  ]);
+  ];
 }
 
 /**
@@ -68,8 +85,8 @@ function productInLayoutOf(like: Tensor, x: Tensor, y: Tensor): Tensor {
   return columnMajor ? transpose(batchedMatmul(transpose(y, 0, 1), transpose(x, 0, 1)), 0, 1) : batchedMatmul(x, y);
 }
 
-/** Calls the backend's kernel, folding batch dims into rows where that is free. */
-function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[]): void {
+/** Calls the backend's kernel, folding batch dims into rows where that is free; a bias only with a shared b. */
+function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[], bias: Tensor | null = null): void {
   const backend = backendOf(a);
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.ndim - 1];
@@ -83,7 +100,7 @@ function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[]):
       const a3 = new Tensor(a.storage, [1, B * M, K], [0, ...flat], a.offset);
       const b2 = reshape(b, [K, N]);
       const b3 = new Tensor(b2.storage, [1, K, N], [0, ...b2.strides], b2.offset);
-      backend.matmul(a3, b3, new Tensor(out.storage, [1, B * M, N], [0, N, 1], 0));
+      backend.matmul(a3, b3, new Tensor(out.storage, [1, B * M, N], [0, N, 1], 0), bias);
       return;
     }
   }

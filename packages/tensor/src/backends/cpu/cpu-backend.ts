@@ -229,10 +229,11 @@ export class CpuBackend implements Backend {
     }
   }
 
-  /** Takes any number of batch dims with any strides (see Backend.matmul). */
+  /** Takes any number of batch dims with any strides, and a bias (see Backend.matmul). */
   readonly matmulBatchViews = true;
+  readonly matmulBias = true;
 
-  matmul(a: Tensor, b: Tensor, out: Tensor): void {
+  matmul(a: Tensor, b: Tensor, out: Tensor, bias: Tensor | null = null): void {
     const batchShape = a.shape.slice(0, -2);
     const [M, K] = a.shape.slice(-2);
     const N = b.shape[b.ndim - 1];
@@ -246,12 +247,14 @@ export class CpuBackend implements Backend {
       const s = t.strides;
       return { data, offset, batchStrides: s.slice(0, -2), rowStride: s[s.length - 2], colStride: s[s.length - 1] };
     };
+    const shared = (t: Tensor) => (split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset });
     const input = (t: Tensor) => {
-      const { data, offset } = split ? onSharedMemory(cpuData(t), t.offset, t.shape, t.strides) : { data: cpuData(t), offset: t.offset };
+      const { data, offset } = shared(t);
       return stack(t, data, offset);
     };
     const c = stack(out, cpuData(out), out.offset);
-    parallelFor(gemmPart, { batchShape, M, N, K, a: input(a), b: input(b), c, wasm: this.simd, fma: this.fma, byColumns }, total, grain);
+    const vector = bias && { ...shared(bias), stride: bias.strides[0] };
+    parallelFor(gemmPart, { batchShape, M, N, K, a: input(a), b: input(b), c, wasm: this.simd, fma: this.fma, byColumns, bias: vector }, total, grain);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

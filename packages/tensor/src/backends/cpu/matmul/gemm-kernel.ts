@@ -19,7 +19,7 @@
 // fused multiply-add (about 1.2x faster on the benchmark machine's 1024^3 SGEMM).
 
 import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
-import { compactRowsFunction, packFunction } from './pack-kernel.js';
+import { addRowFunction, compactRowsFunction, packFunction } from './pack-kernel.js';
 
 export type KernelDType = 'float32' | 'float64';
 
@@ -42,12 +42,12 @@ export const KERNEL_SHAPE: Record<KernelDType, KernelShape> = {
 
 /**
  * The module's bytes: the exported functions `gemm`, `packA` and `packB` (panels of MR
- * and NR lines, pack-kernel.ts), `compactRows`, and an exported, growable `memory`.
+ * and NR lines, pack-kernel.ts), `compactRows`, `addRow`, and an exported, growable `memory`.
  */
 export function gemmKernelModule(dtype: KernelDType, initialPages: number, fma = false): Uint8Array<ArrayBuffer> {
   const shape = KERNEL_SHAPE[dtype];
   return assembleModule(
-    [gemmFunction(dtype, shape, fma), packFunction(dtype, shape.mr, 'packA'), packFunction(dtype, shape.nr, 'packB'), compactRowsFunction()],
+    [gemmFunction(dtype, shape, fma), packFunction(dtype, shape.mr, 'packA'), packFunction(dtype, shape.nr, 'packB'), compactRowsFunction(), addRowFunction(dtype)],
     initialPages,
   );
 }

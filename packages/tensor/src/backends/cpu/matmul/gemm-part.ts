@@ -13,7 +13,7 @@
 // such views are multiplied where they lie instead of being copied into one stack first.
 
 import type { TypedArray } from '../../../dtype.js';
-import { gemm } from './gemm.js';
+import { type VectorView, gemm } from './gemm.js';
 import { gemmWasm, wasmGemmAvailable } from './gemm-wasm.js';
 
 /**
@@ -44,10 +44,12 @@ export interface GemmArgs {
   readonly fma: boolean;
   /** Whether [begin, end) indexes the columns of every item (else the stacked rows). */
   readonly byColumns: boolean;
+  /** N values added to every row of every item's product (a Linear layer's bias), or null. */
+  readonly bias: VectorView | null;
 }
 
 /** C[i] = A[i] B[i] for the stacked output rows [begin, end), or for columns [begin, end) of every item. */
-export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns }: GemmArgs, begin: number, end: number): void {
+export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns, bias }: GemmArgs, begin: number, end: number): void {
   const batch = batchShape.reduce((n, d) => n * d, 1);
   const dtype = c.data instanceof Float32Array ? 'float32' : 'float64';
   const useWasm = wasm && wasmGemmAvailable(dtype);
@@ -60,7 +62,8 @@ export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns }:
     const cols = byColumns ? end - begin : N;
     const ai = { data: a.data, offset: itemOffset(a, batchShape, i), rowStride: a.rowStride, colStride: a.colStride };
     const bi = { data: b.data, offset: itemOffset(b, batchShape, i) + colBegin * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
-    const problem = { M, N: cols, K, a: ai, b: bi, c: c.data, cOffset: itemOffset(c, batchShape, i) + colBegin, ldc: c.rowStride, rowBegin, rowEnd };
+    const biasPart = bias && { data: bias.data, offset: bias.offset + colBegin * bias.stride, stride: bias.stride };
+    const problem = { M, N: cols, K, a: ai, b: bi, c: c.data, cOffset: itemOffset(c, batchShape, i) + colBegin, ldc: c.rowStride, rowBegin, rowEnd, bias: biasPart };
     if (useWasm) gemmWasm({ dtype, fma }, problem);
     else gemm(problem);
   }

@@ -7,7 +7,7 @@
 //   3. per NC columns (all of them, up to WHOLE_ROWS): the kernel writes A B for the first
 //      KC slice of k into an MC x NC tile and adds each further slice to it (the MR x KC
 //      slice of A and the KC x NR slice of B it streams stay in L1 and L2; the MC x KC
-//      block of A in L2), and the tile is copied out to C: in one copy where the tile
+//      block of A in L2), a bias (where given) is added to its rows, and the tile is copied out to C: in one copy where the tile
 //      spans whole rows of C (its padding columns squeezed out first, in the module), else
 //      row by row (a typed-array `set` for long rows, a loop for short ones).
 // Packing runs in the module too (pack-kernel.ts): an operand is first copied in
@@ -56,6 +56,7 @@ interface Kernel {
   readonly packA: Pack;
   readonly packB: Pack;
   readonly compactRows: (src: number, srcStride: number, dst: number, dstStride: number, rows: number, rowBytes: number) => void;
+  readonly addRow: (tile: number, tileStride: number, row: number, rows: number, rowBytes: number) => void;
   readonly memory: WasmMemory;
   readonly mr: number;
   readonly nr: number;
@@ -102,9 +103,9 @@ function enableRelaxedSimdInNode(): boolean {
 function compile(dtype: KernelDType, fma: boolean): Kernel | null {
   const exports = instantiate(gemmKernelModule(dtype, 1, fma));
   if (exports === null) return null;
-  const { gemm, packA, packB, compactRows, memory } = exports as { gemm: Kernel['run']; packA: Pack; packB: Pack; compactRows: Kernel['compactRows']; memory: WasmMemory };
+  const { gemm, ...rest } = exports as Pick<Kernel, 'packA' | 'packB' | 'compactRows' | 'addRow' | 'memory'> & { gemm: Kernel['run'] };
   const { mr, nr } = KERNEL_SHAPE[dtype];
-  return { run: gemm, packA, packB, compactRows, memory, mr, nr, fma, view: viewOf(dtype, memory) };
+  return { run: gemm, ...rest, mr, nr, fma, view: viewOf(dtype, rest.memory) };
 }
 
 const viewOf = (dtype: KernelDType, memory: WasmMemory) => (dtype === 'float32' ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer));
@@ -186,7 +187,7 @@ export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p
   const kernel = kernelFor(dtype, fma);
   if (kernel === null) throw new Error('matmul: WebAssembly SIMD is not available');
   if (emptyGemm(p)) return;
-  const { M, N, K, a, b, c, cOffset, ldc, rowBegin = 0, rowEnd = M } = p;
+  const { M, N, K, a, b, c, cOffset, ldc, rowBegin = 0, rowEnd = M, bias } = p;
   const { mr, nr } = kernel;
   const bytes = dtype === 'float32' ? 4 : 8;
   const nPadded = roundUp(N, nr);
@@ -195,16 +196,22 @@ export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p
   const aFirstRow = a.offset + rowBegin * a.rowStride;
   const aStaging = stagingOf(a.data, aFirstRow, a.rowStride, a.colStride, rowEnd - rowBegin, K);
   const bStaging = stagingOf(b.data, b.offset, b.colStride, b.rowStride, N, K);
-  // Memory layout, in elements: packed B, the packed row block of A, the C tile, then
-  // the staged operand (B until it is packed, then A).
+  // Memory layout, in elements: packed B, the packed row block of A, the C tile, the bias
+  // (padded with zeros to nPadded, where given), then the staged operand (B until it is
+  // packed, then A).
   const aStart = nPadded * K;
   const cStart = aStart + blockRows * K;
-  const stage = cStart + blockRows * tileWidth;
+  const biasStart = cStart + blockRows * tileWidth;
+  const stage = biasStart + (bias ? nPadded : 0);
   const needed = (stage + Math.max(aStaging?.length ?? 0, bStaging?.length ?? 0)) * bytes;
   ensureBytes(kernel.memory, needed);
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 
+  if (bias) {
+    for (let j = 0; j < N; j++) mem[biasStart + j] = bias.data[bias.offset + j * bias.stride];
+    mem.fill(0, biasStart + N, biasStart + nPadded);
+  }
   if (bStaging !== null) {
     const { origin, lineStride, kStride } = bStaging.copy(mem, stage);
     kernel.packB(origin * bytes, lineStride * bytes, kStride * bytes, N, K, 0);
@@ -229,6 +236,7 @@ export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p
           pc === 0 ? 0 : 1,
         );
       }
+      if (bias) kernel.addRow(cStart * bytes, colsPadded * bytes, (biasStart + jc) * bytes, rows, colsPadded * bytes);
       if (cols === ldc) {
         // The tile spans whole rows of C: squeeze out its padding columns, then one copy.
         if (cols !== colsPadded) kernel.compactRows(cStart * bytes, colsPadded * bytes, cStart * bytes, cols * bytes, rows, cols * bytes);

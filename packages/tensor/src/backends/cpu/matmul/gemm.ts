@@ -32,10 +32,19 @@ export interface MatrixView {
   readonly colStride: number;
 }
 
+/** A vector: element j at data[offset + j * stride]. */
+export interface VectorView {
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly stride: number;
+}
+
 /**
  * One GEMM call, as every kernel here takes it: C[rowBegin:rowEnd, :N] = A[rowBegin:rowEnd, :K] B[:K, :N]
  * (A is M x K, B is K x N), C row-major from `cOffset` with leading dimension `ldc`. The row
- * range [rowBegin, rowEnd) (default: all M rows) is one thread's share.
+ * range [rowBegin, rowEnd) (default: all M rows) is one thread's share. With `bias` (N
+ * values), C[i, j] = (A B)[i, j] + bias[j]: the product rounded to C's dtype, then the sum
+ * rounded, as a separate add would make it.
  */
 export interface GemmProblem {
   readonly M: number;
@@ -48,17 +57,30 @@ export interface GemmProblem {
   readonly ldc: number;
   readonly rowBegin?: number;
   readonly rowEnd?: number;
+  readonly bias?: VectorView | null;
 }
 
 /**
  * Finishes the products that need no kernel: an empty row range or N = 0 writes nothing, and
  * K = 0 makes every element of C an empty sum, 0. Returns whether `p` was one of them.
  */
-export function emptyGemm({ M, N, K, c, cOffset, ldc, rowBegin = 0, rowEnd = M }: GemmProblem): boolean {
+export function emptyGemm(p: GemmProblem): boolean {
+  const { M, N, K, c, cOffset, ldc, rowBegin = 0, rowEnd = M } = p;
   if (rowEnd <= rowBegin || N === 0) return true;
   if (K !== 0) return false;
   for (let i = rowBegin; i < rowEnd; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + N);
+  addBias(p);
   return true;
+}
+
+/** C[i, j] += bias[j] over the problem's rows, where it has a bias (the plain kernels' epilogue). */
+export function addBias({ M, N, c, cOffset, ldc, rowBegin = 0, rowEnd = M, bias }: GemmProblem): void {
+  if (!bias) return;
+  const { data, offset, stride } = bias;
+  for (let i = rowBegin; i < rowEnd; i++) {
+    const row = cOffset + i * ldc;
+    for (let j = 0; j < N; j++) c[row + j] += data[offset + j * stride];
+  }
 }
 
 /** The cache-blocked TypeScript kernel (see the header); float32 and float64 data accumulate in float64. */
@@ -83,6 +105,7 @@ export function gemm(p: GemmProblem): void {
       }
     }
   }
+  addBias(p);
 }
 
 /** C[0:mr, 0:nr] = (or += where `accumulate`) Apanel (MR x kc) * Bpanel (kc x NR), with the 4x3 block of C in locals. */

@@ -18,6 +18,10 @@
 //     moves `rows` rows of rowBytes bytes from stride srcStride to stride dstStride
 //     (memmove semantics, so in place from a padded tile to a packed one, dst <= src),
 //     so that a tile whose width is not a multiple of NR leaves in one memcpy.
+//   addRow(tile, tileStride, row, rows, rowBytes):
+//     adds the vector at `row` (rowBytes bytes, a multiple of 16) to each of `rows` rows
+//     of a tile, tileStride bytes apart: a Linear layer's bias, added to the product as
+//     its tile leaves the kernel, one rounding per element as a separate add makes.
 
 import { type FunctionDef, op } from '../wasm/assembler.js';
 import type { KernelDType } from './gemm-kernel.js';
@@ -120,4 +124,24 @@ export function compactRowsFunction(): FunctionDef {
     op.end,
   ];
   return { name: 'compactRows', params: new Array(6).fill('i32'), locals: [], body };
+}
+
+export function addRowFunction(dtype: 'float32' | 'float64'): FunctionDef {
+  const [tile, tileStride, row, rows, rowBytes, at] = [0, 1, 2, 3, 4, 5];
+  const add = dtype === 'float32' ? op.f32x4Add : op.f64x2Add;
+  const body = [
+    op.loop, // over rows
+    op.i32Const(0), op.localSet(at),
+    op.loop, // over the row, 16 bytes at a time
+    op.localGet(tile), op.localGet(at), op.i32Add,
+    op.localGet(tile), op.localGet(at), op.i32Add, op.v128Load(0),
+    op.localGet(row), op.localGet(at), op.i32Add, op.v128Load(0),
+    add, op.v128Store(0),
+    op.localGet(at), op.i32Const(16), op.i32Add, op.localTee(at), op.localGet(rowBytes), op.i32LtU, op.brIf(0),
+    op.end,
+    op.localGet(tile), op.localGet(tileStride), op.i32Add, op.localSet(tile),
+    op.localGet(rows), op.i32Const(1), op.i32Sub, op.localTee(rows), op.brIf(0),
+    op.end,
+  ];
+  return { name: 'addRow', params: new Array(5).fill('i32'), locals: ['i32'], body };
 }

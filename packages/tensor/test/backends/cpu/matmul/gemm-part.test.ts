@@ -7,7 +7,7 @@ import { runs, seedArb, values } from '../../../helpers/cases.js';
 const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
 
 describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
-  it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels, over 0-2 batch dims with any strides', () => {
+  it('two complementary parts (by rows or by columns) overwrite C with the reference product, on both kernels, over 0-2 batch dims with any strides, with and without a bias', () => {
     fc.assert(
       fc.property(
         fc.record({
@@ -18,12 +18,13 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
           aT: fc.boolean(),
           bT: fc.boolean(),
           byColumns: fc.boolean(),
+          withBias: fc.boolean(),
           wasm: fc.boolean(),
           float32: fc.boolean(),
           split: fc.double({ min: 0, max: 1, noNaN: true }),
           seed: seedArb,
         }),
-        ({ batchShape, M, N, K, aT, bT, byColumns, wasm, float32, split, seed }) => {
+        ({ batchShape, M, N, K, aT, bT, byColumns, withBias, wasm, float32, split, seed }) => {
           const make = float32 ? Float32Array : Float64Array;
           const batch = batchShape.reduce((n, d) => n * d, 1);
           // A stack of [rows, cols] matrices, stored transposed when asked, with one spare element
@@ -46,7 +47,9 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
           const c = { data: new make(batch * M * N).fill(NaN), offset: 0, batchStrides: cStrides, rowStride: N, colStride: 1 };
           const total = byColumns ? N : batch * M;
           const middle = Math.floor(split * total);
-          const args = { batchShape, M, N, K, a, b, c, wasm, fma: true, byColumns };
+          // a bias every other element of its buffer
+          const bias = withBias ? { data: new make(values(2 * N, seed + 2)), offset: 1, stride: 2 } : null;
+          const args = { batchShape, M, N, K, a, b, c, wasm, fma: true, byColumns, bias };
           gemmPart(args, 0, middle);
           gemmPart(args, middle, total);
           const expected = new make(batch * M * N);
@@ -55,7 +58,7 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
             const index = batchShape.map((_, d) => Math.floor(i / batchShape.slice(d + 1).reduce((n, e) => n * e, 1)) % batchShape[d]);
             const start = (s: typeof a) => index.reduce((o, j, d) => o + j * s.batchStrides[d], s.offset);
             const item = (s: typeof a) => ({ data: s.data, offset: start(s), rowStride: s.rowStride, colStride: s.colStride });
-            gemmReference({ M, N, K, a: item(a), b: item(b), c: expected, cOffset: i * M * N, ldc: N });
+            gemmReference({ M, N, K, a: item(a), b: item(b), c: expected, cOffset: i * M * N, ldc: N, bias });
           }
           // |A_ik B_kj| <= 4: the error bound of a length-K sum (float64 accumulation in the TypeScript kernel is tighter).
           const tolerance = 8 * (K + 2) * K * (float32 ? 2 ** -24 : 2 ** -53);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { sleb, uleb } from '../../../../src/backends/cpu/wasm/assembler.js';
 import { gemmWasm, relaxedSimdAvailable, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
 import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
-import type { MatrixView } from '../../../../src/backends/cpu/matmul/gemm.js';
+import { type MatrixView, gemm } from '../../../../src/backends/cpu/matmul/gemm.js';
 import { seedArb, values } from '../../../helpers/cases.js';
 
 /** n seeded values in [-1, 1] in an array of the given type. */
@@ -110,6 +110,32 @@ describe('WebAssembly SIMD GEMM kernel', () => {
     let worst = 0;
     for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
     expect(worst).to.be.greaterThan(0).and.at.most(1e-3);
+  });
+
+  it('adds a bias to each row of the product with the bits of a separate add, on both kernels (tiles, padding, row ranges, K = 0)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1100 }), fc.integer({ min: 0, max: 300 }), fc.boolean(), fc.boolean(), seedArb,
+        (M, N, K, float32, typescript, seed) => {
+          const make = float32 ? Float32Array : Float64Array;
+          const a = view(randomArray(make, M * K, seed), M, K, false, 0, 0);
+          const b = view(randomArray(make, K * N, seed + 1), K, N, true, 0, 0);
+          const bias = { data: randomArray(make, 3 * N, seed + 2), offset: 2, stride: 3 };
+          const run = (withBias: boolean) => {
+            const c = new make(M * N);
+            const problem = { M, N, K, a, b, c, cOffset: 0, ldc: N, bias: withBias ? bias : null };
+            const middle = M >> 1;
+            for (const [rowBegin, rowEnd] of [[0, middle], [middle, M]]) {
+              if (typescript) gemm({ ...problem, rowBegin, rowEnd });
+              else gemmWasm({ dtype: float32 ? 'float32' : 'float64', fma: true }, { ...problem, rowBegin, rowEnd });
+            }
+            return c;
+          };
+          const separate = run(false);
+          for (let i = 0; i < M * N; i++) separate[i] += bias.data[bias.offset + (i % N) * bias.stride];
+          expect(Array.from(run(true))).to.deep.equal(Array.from(separate));
+        }),
+      { numRuns: 40 },
+    );
   });
 
   it('leaves C alone when the row range is empty, and zeroes its rows when K is 0', () => {
