@@ -9,6 +9,14 @@ describe('error messages', () => {
     expect(() => T.where(T.ones([2]).gt(0), T.ones([3]), 0)).to.throw(/where: shapes \[2\] and \[3\] and \[\] cannot be broadcast/);
   });
 
+  it('linear: weight, input and bias shapes, dtypes', () => {
+    expect(() => T.linear(T.ones([2, 3]), T.ones([4, 5]))).to.throw('linear: input [2, 3] does not end in in_features = 5 (weight [4, 5])');
+    expect(() => T.linear(T.ones([2, 3]), T.ones([3]))).to.throw('linear: expected a weight of shape [out_features, in_features], got [3]');
+    expect(() => T.linear(T.ones([2, 3]), T.ones([4, 3]), T.ones([3]))).to.throw('linear: expected a bias of shape [4] for weight [4, 3], got [3]');
+    expect(() => T.linear(T.ones([2, 3]), T.ones([4, 3], { dtype: 'float64' }))).to.throw('linear: weight is float64 but the input is float32');
+    expect(() => T.linear(T.ones([2, 3], { dtype: 'int32' }), T.ones([4, 3], { dtype: 'int32' }))).to.throw('linear: expected a floating point input, got int32');
+  });
+
   it('matmul inner-dimension mismatch and 0-d operands', () => {
     expect(() => T.matmul(T.ones([2, 3]), T.ones([4, 5]))).to.throw('matmul: cannot multiply [2, 3] by [4, 5] (inner dimensions 3 and 4 differ)');
     expect(() => T.matmul(T.ones([]), T.ones([2]))).to.throw(/matmul: both arguments need at least 1 dimension/);

@@ -203,6 +203,26 @@ describe('matmul', () => {
     );
   });
 
+  it('linear gives the bits of matmul then add (the bias added in the GEMM kernel), on 1 and 2 threads', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const gen = new T.Generator(3);
+      const x = T.randn([4, 257, 70], { dtype, generator: gen }); // 9.3M multiply-adds: split over 2 threads
+      const w = T.randn([129, 70], { dtype, generator: gen });
+      const b = T.randn([129, 2], { dtype, generator: gen }).select(1, 1); // a strided bias
+      const expected = Array.from(T.matmul(x, w.mT).add(b).dataSync());
+      for (const threads of [1, 2]) {
+        const before = T.getNumThreads();
+        T.setNumThreads(threads);
+        try {
+          expect(Array.from(T.linear(x, w, b).dataSync()), `${dtype}, ${threads} threads`).to.deep.equal(expected);
+        } finally {
+          T.setNumThreads(before);
+        }
+      }
+      expect(Array.from(T.linear(x, w).dataSync())).to.deep.equal(Array.from(T.matmul(x, w.mT).dataSync()));
+    }
+  });
+
   it("multiplies attention's heads where they lie in the qkv projection, bit for bit as their contiguous copies", () => {
     // q, k, v: [batch, heads, tokens, head_dim] views of one [batch, tokens, 3, heads, head_dim]
     // tensor, whose batch dims do not merge into one; k^T is a transposed view on top

@@ -101,6 +101,21 @@ describe('gradcheck: softmax and logSoftmax', () => {
   }
 });
 
+describe('gradcheck: linear (x W^T + b, the bias added in the GEMM kernel)', () => {
+  it('matches central differences, with and without a bias, for 1-D to 3-D inputs', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), layoutArb, layoutArb, seedArb,
+        (lead, inF, outF, withBias, lx, lw, seed) => {
+          const x = leaf([...lead, inF], lx, seed);
+          const w = leaf([outF, inF], lw, seed + 1);
+          const inputs = withBias ? [x, w, leaf([outF], 'stepped', seed + 2)] : [x, w];
+          T.gradcheck((a: Tensor, b: Tensor, c?: Tensor) => T.linear(a, b, c ?? null), inputs);
+        }),
+      runs(RUNS),
+    );
+  });
+});
+
 describe('gradcheck: matmul (1-D, 2-D, batched, broadcast batch dims)', () => {
   const matmulShapes = fc
     .record({
