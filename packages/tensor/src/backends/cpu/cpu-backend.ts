@@ -22,7 +22,7 @@ import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { gemmPart } from './matmul/gemm-part.js';
 import { adamwStepPart } from './optim/adamw-step-part.js';
 import { rowOffsets } from './row-offsets.js';
-import { layerNormBackwardRows, layerNormParamGrads, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
+import { PARAM_GRAD_BLOCK, layerNormBackwardRows, layerNormParamGradColumns, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
 import { layerNormRowsWasm, softmaxRowsWasm, wasmSoftmaxLayerNormAvailable } from './softmax-layer-norm/softmax-layer-norm-wasm.js';
 import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
@@ -308,7 +308,15 @@ export class CpuBackend implements Backend {
       mean: input(mean).data, rstd: input(rstd).data, dx: cpuData(dx),
     };
     parallelFor(layerNormBackwardRows, args, ...rowsAndGrain(x.shape, x.ndim - 1));
-    if (dweight !== null || dbias !== null) layerNormParamGrads(args, dweight && cpuData(dweight), dbias && cpuData(dbias));
+    if (dweight === null && dbias === null) return;
+    // the weight and bias gradients: sums down the rows, split over blocks of columns
+    const D = x.shape[x.ndim - 1];
+    const sums = typedArrayFor('float64', 2 * D, split) as Float64Array;
+    const blocks = Math.ceil(D / PARAM_GRAD_BLOCK);
+    const columns = { ...args, dweight: sums.subarray(0, D), dbias: sums.subarray(D) };
+    parallelFor(layerNormParamGradColumns, columns, blocks, Math.ceil((ELEMENTWISE_GRAIN * blocks) / Math.max(x.numel, 1)));
+    if (dweight !== null) cpuData(dweight).set(columns.dweight, dweight.offset);
+    if (dbias !== null) cpuData(dbias).set(columns.dbias, dbias.offset);
   }
 
   adamwStep(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {

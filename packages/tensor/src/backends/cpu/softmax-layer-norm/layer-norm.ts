@@ -144,58 +144,132 @@ function backwardRows({ g, x }: LayerNormBackwardArgs) {
   };
 }
 
-/** dx for rows [begin, end) (see the header). */
+/**
+ * dx for rows [begin, end) (see the header). Every sum runs in float64 along its row in
+ * order; where g, x and the weight are unit-stride along the row, two rows are walked side by
+ * side, so that the two rows' chains of dependent additions overlap (0.66 instead of 0.9-1.0 ms
+ * for [1040, 192] on one thread), with the same bits.
+ */
 export function layerNormBackwardRows(args: LayerNormBackwardArgs, begin: number, end: number): void {
-  const { mean, rstd, dx } = args;
-  const { data: wd, offset: wo, stride: ws } = args.weight ?? ONE;
-  const { D, gd, xd, gs, xs, gRows, xRows } = backwardRows(args);
-  for (let r = begin; r < Math.min(end, xRows.length); r++) {
-    const gb = gRows[r] | 0;
-    const xb = xRows[r] | 0;
-    const mu = mean[r];
-    const rs = rstd[r];
-    let sumDxhat = 0;
-    let sumDxhatXhat = 0;
-    for (let j = 0; j < D; j++) {
-      const dxhat = gd[gb + j * gs] * wd[wo + j * ws];
-      sumDxhat += dxhat;
-      sumDxhatXhat += dxhat * (xd[xb + j * xs] - mu) * rs;
-    }
-    const a = sumDxhat / D;
-    const b = sumDxhatXhat / D;
-    const ob = r * D;
-    for (let j = 0; j < D; j++) {
-      const xhat = (xd[xb + j * xs] - mu) * rs;
-      dx[ob + j] = rs * (gd[gb + j * gs] * wd[wo + j * ws] - a - xhat * b);
-    }
+  const rows = backwardRows(args);
+  const stop = Math.min(end, rows.xRows.length);
+  const unitStride = rows.gs === 1 && rows.xs === 1 && args.weight !== null && args.weight.stride === 1;
+  let r = begin;
+  if (unitStride) for (; r + 1 < stop; r += 2) backwardRowPair(args, rows, r);
+  for (; r < stop; r++) backwardRow(args, rows, r);
+}
+
+type BackwardRows = ReturnType<typeof backwardRows>;
+
+/** dx for row r, any strides. */
+function backwardRow({ mean, rstd, dx, weight }: LayerNormBackwardArgs, { D, gd, xd, gs, xs, gRows, xRows }: BackwardRows, r: number): void {
+  const { data: wd, offset: wo, stride: ws } = weight ?? ONE;
+  const gb = gRows[r] | 0;
+  const xb = xRows[r] | 0;
+  const mu = mean[r];
+  const rs = rstd[r];
+  let sumDxhat = 0;
+  let sumDxhatXhat = 0;
+  for (let j = 0; j < D; j++) {
+    const dxhat = gd[gb + j * gs] * wd[wo + j * ws];
+    sumDxhat += dxhat;
+    sumDxhatXhat += dxhat * (xd[xb + j * xs] - mu) * rs;
+  }
+  const a = sumDxhat / D;
+  const b = sumDxhatXhat / D;
+  const ob = r * D;
+  for (let j = 0; j < D; j++) {
+    const xhat = (xd[xb + j * xs] - mu) * rs;
+    dx[ob + j] = rs * (gd[gb + j * gs] * wd[wo + j * ws] - a - xhat * b);
   }
 }
 
-/** dweight and dbias (either may be null), summed over all rows in float64, on the calling thread. */
-export function layerNormParamGrads(args: LayerNormBackwardArgs, dweight: TypedArray | null, dbias: TypedArray | null): void {
-  const { mean, rstd } = args;
-  const { D, gd, xd, gs, xs, gRows, xRows } = backwardRows(args);
-  const dw = new Float64Array(D);
-  const db = new Float64Array(D);
-  for (let r = 0; r < xRows.length; r++) {
-    const gb = gRows[r] | 0;
-    const xb = xRows[r] | 0;
-    const mu = mean[r];
-    const rs = rstd[r];
-    if (gs === 1 && xs === 1) {
-      for (let j = 0; j < D; j++) {
-        const gv = gd[gb + j];
-        dw[j] += gv * ((xd[xb + j] - mu) * rs);
-        db[j] += gv;
-      }
-      continue;
-    }
-    for (let j = 0; j < D; j++) {
-      const gv = gd[gb + j * gs];
-      dw[j] += gv * ((xd[xb + j * xs] - mu) * rs);
-      db[j] += gv;
-    }
+/** dx for rows r and r + 1, g, x and the weight unit-stride along the row: backwardRow's arithmetic on both at once. */
+function backwardRowPair({ mean, rstd, dx, weight }: LayerNormBackwardArgs, { D, gd, xd, gRows, xRows }: BackwardRows, r: number): void {
+  const { data: wd, offset: wo } = weight!;
+  const g0 = gRows[r] | 0;
+  const g1 = gRows[r + 1] | 0;
+  const x0 = xRows[r] | 0;
+  const x1 = xRows[r + 1] | 0;
+  const mu0 = mean[r];
+  const mu1 = mean[r + 1];
+  const rs0 = rstd[r];
+  const rs1 = rstd[r + 1];
+  let sum0 = 0;
+  let sum1 = 0;
+  let sumXhat0 = 0;
+  let sumXhat1 = 0;
+  for (let j = 0; j < D; j++) {
+    const w = wd[wo + j];
+    const dxhat0 = gd[g0 + j] * w;
+    const dxhat1 = gd[g1 + j] * w;
+    sum0 += dxhat0;
+    sum1 += dxhat1;
+    sumXhat0 += dxhat0 * (xd[x0 + j] - mu0) * rs0;
+    sumXhat1 += dxhat1 * (xd[x1 + j] - mu1) * rs1;
   }
-  dweight?.set(dw);
-  dbias?.set(db);
+  const a0 = sum0 / D;
+  const a1 = sum1 / D;
+  const b0 = sumXhat0 / D;
+  const b1 = sumXhat1 / D;
+  const o0 = r * D;
+  const o1 = o0 + D;
+  for (let j = 0; j < D; j++) {
+    const w = wd[wo + j];
+    dx[o0 + j] = rs0 * (gd[g0 + j] * w - a0 - (xd[x0 + j] - mu0) * rs0 * b0);
+    dx[o1 + j] = rs1 * (gd[g1 + j] * w - a1 - (xd[x1 + j] - mu1) * rs1 * b1);
+  }
+}
+
+/** Columns per block of layerNormParamGradColumns. */
+export const PARAM_GRAD_BLOCK = 4;
+
+export interface LayerNormParamGradArgs extends LayerNormBackwardArgs {
+  /** float64 sums, one per column (on shared memory when split over threads). */
+  readonly dweight: Float64Array;
+  readonly dbias: Float64Array;
+}
+
+/**
+ * dweight_j = sum over rows of g_j * xhat_j and dbias_j = sum over rows of g_j for the
+ * columns of blocks [begin, end) (PARAM_GRAD_BLOCK columns each): each column summed down
+ * all rows in order, in float64, in local variables, so a split over blocks of columns
+ * keeps the bits. 0.27 instead of 0.48 ms for [1040, 192] on one thread, where the sums
+ * lived in arrays.
+ */
+export function layerNormParamGradColumns(args: LayerNormParamGradArgs, begin: number, end: number): void {
+  const { mean, rstd, dweight, dbias } = args;
+  const { D, gd, xd, gs, xs, gRows, xRows } = backwardRows(args);
+  const stop = Math.min(D, end * PARAM_GRAD_BLOCK);
+  let j = begin * PARAM_GRAD_BLOCK;
+  for (; j + PARAM_GRAD_BLOCK <= stop; j += PARAM_GRAD_BLOCK) {
+    let w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+    let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    for (let r = 0; r < xRows.length; r++) {
+      const mu = mean[r];
+      const rs = rstd[r];
+      const g = (gRows[r] | 0) + j * gs;
+      const x = (xRows[r] | 0) + j * xs;
+      const gv0 = gd[g], gv1 = gd[g + gs], gv2 = gd[g + 2 * gs], gv3 = gd[g + 3 * gs];
+      w0 += gv0 * ((xd[x] - mu) * rs);
+      w1 += gv1 * ((xd[x + xs] - mu) * rs);
+      w2 += gv2 * ((xd[x + 2 * xs] - mu) * rs);
+      w3 += gv3 * ((xd[x + 3 * xs] - mu) * rs);
+      b0 += gv0; b1 += gv1; b2 += gv2; b3 += gv3;
+    }
+    dweight[j] = w0; dweight[j + 1] = w1; dweight[j + 2] = w2; dweight[j + 3] = w3;
+    dbias[j] = b0; dbias[j + 1] = b1; dbias[j + 2] = b2; dbias[j + 3] = b3;
+  }
+  // the last, partial block: one column at a time
+  for (; j < stop; j++) {
+    let w = 0;
+    let b = 0;
+    for (let r = 0; r < xRows.length; r++) {
+      const gv = gd[(gRows[r] | 0) + j * gs];
+      w += gv * ((xd[(xRows[r] | 0) + j * xs] - mean[r]) * rstd[r]);
+      b += gv;
+    }
+    dweight[j] = w;
+    dbias[j] = b;
+  }
 }

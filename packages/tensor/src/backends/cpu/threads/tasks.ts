@@ -12,7 +12,7 @@ import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
 import { adamwStepPart } from '../optim/adamw-step-part.js';
-import { layerNormBackwardRows, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
+import { layerNormBackwardRows, layerNormParamGradColumns, layerNormRows, layerNormRowsContiguous } from '../softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from '../softmax-layer-norm/softmax.js';
 import { layerNormRowsWasm, softmaxRowsWasm } from '../softmax-layer-norm/softmax-layer-norm-wasm.js';
 
@@ -33,6 +33,7 @@ export const TASKS = [
   layerNormRowsContiguous,
   layerNormRowsWasm,
   layerNormBackwardRows,
+  layerNormParamGradColumns,
 ] as const;
 
 /** A kernel the pool can split: one of TASKS. */
