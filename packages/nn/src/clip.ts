@@ -4,8 +4,10 @@
 // parameter with a gradient, n = ||grad||_2; if clip / (n + 1e-6) < 1 the gradient is
 // multiplied by that coefficient, so each tensor ends with norm ~ clip. Returns the norms
 // before clipping, in namedParameters order, as one 1-D tensor on the gradients' device.
-// The coefficient is clamped at 1 instead of tested with `if`: multiplying by exactly 1
-// changes nothing, and nothing has to be read back from the GPU in the middle of a step.
+// On the GPU the coefficient is clamped at 1 instead of tested with `if`: multiplying by
+// exactly 1 changes nothing, and nothing has to be read back in the middle of a step. On
+// the CPU, where reading it costs nothing, a gradient that needs no clipping is left alone,
+// as the official code leaves it: the same bits, without a pass over the gradient.
 //
 // clipGradNorm (torch.nn.utils.clip_grad_norm_): one *global* norm over all gradients,
 // N = || (||g_1||_p, ..., ||g_k||_p) ||_p, and every gradient is multiplied by
@@ -21,7 +23,9 @@ export function clipGradients(model: Module, clip: number): Tensor {
       if (p.grad === null) continue;
       const norm = p.grad.norm(2);
       norms.push(norm);
-      p.grad.mul_(div(clip, norm.add(1e-6)).clamp(null, 1));
+      const coefficient = div(clip, norm.add(1e-6));
+      if (p.grad.device !== 'cpu') p.grad.mul_(coefficient.clamp(null, 1));
+      else if (coefficient.item() < 1) p.grad.mul_(coefficient);
     }
     return norms.length === 0 ? zeros([0]) : stack(norms);
   }));
