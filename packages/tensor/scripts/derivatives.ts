@@ -143,6 +143,9 @@ ops/reduce.ts
     x: scatterAdd(zeros like x, dim, indices, g), all to the first maximum
   MinBackward: min(x, dim)
     x: scatterAdd(zeros like x, dim, indices, g), all to the first minimum
+ops/self-attention.ts
+  SelfAttentionBackward: selfAttention (q, k, v packed in qkv [B, N, 3, heads, d]; P = softmax(q k^T * scale))
+    qkv: [dq, dk, dv] in qkv's layout, with dv = P^T g, dS = P * (g v^T - sum(g v^T * P, keys)) * scale, dq = dS k, dk = dS^T q; written slice by slice when not recording
 ops/softmax.ts
   SoftmaxBackward: softmax
     x: y * (g - sum(g * y, dim)); a fused kernel when not recording

@@ -41,6 +41,7 @@ export { cat, stack, split, chunk, unbind } from './ops/join.js';
 export { gather, scatterAdd, indexSelect, indexAdd, maskedFill, flip } from './ops/indexing.js';
 export { linear } from './ops/linear.js';
 export { matmul } from './ops/matmul.js';
+export { selfAttention } from './ops/self-attention.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { layerNorm } from './ops/layer-norm.js';
 export { pad, type PadOptions } from './ops/pad.js';

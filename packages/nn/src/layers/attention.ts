@@ -7,7 +7,7 @@
 // timm's and DINO's `Attention`, not torch.nn.MultiheadAttention: self-attention only, one
 // fused qkv Linear (state-dict keys qkv.* and proj.*), inputs [B, N, D] batch first.
 
-import { type DType, type Generator, type Tensor, checkInteger, checkOptions, formatShape } from '@dinots/tensor';
+import { type DType, type Generator, type Tensor, checkInteger, checkOptions, formatShape, selfAttention } from '@dinots/tensor';
 import { Module } from '../module.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
@@ -48,19 +48,37 @@ export class Attention extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardWithAttention(x).output;
+    // without attention dropout, one op whose backward writes q, k and v's gradients into one tensor
+    if (this.attnDrop.p > 0 && this.attnDrop.training) return this.forwardWithAttention(x).output;
+    const [B, N, C] = this.checkInput(x);
+    const heads = selfAttention(this.packedQkv(x), this.scale);
+    return this.project(heads, B, N, C);
   }
 
-  /** The output [B, N, D] and the attention probabilities [B, heads, N, N]. */
+  /** The output [B, N, D] and the attention probabilities [B, heads, N, N] (each a differentiable tensor). */
   forwardWithAttention(x: Tensor): { output: Tensor; attention: Tensor } {
+    const [B, N, C] = this.checkInput(x);
+    const qkv = this.packedQkv(x).permute(2, 0, 3, 1, 4);
+    const [q, k, v] = [qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)];
+    const attention = this.attnDrop.forward(q.matmul(k.mT).mul(this.scale).softmax(-1));
+    return { output: this.project(attention.matmul(v), B, N, C), attention };
+  }
+
+  private checkInput(x: Tensor): number[] {
     if (x.ndim !== 3 || x.shape[2] !== this.dim) {
       throw new Error(`Attention(dim=${this.dim}): expected input [B, N, ${this.dim}], got ${formatShape(x.shape)}`);
     }
+    return x.shape.slice();
+  }
+
+  /** The qkv projection as [B, N, 3, heads, head_dim]. */
+  private packedQkv(x: Tensor): Tensor {
     const [B, N, C] = x.shape;
-    const qkv = this.qkv.forward(x).reshape(B, N, 3, this.numHeads, C / this.numHeads).permute(2, 0, 3, 1, 4);
-    const [q, k, v] = [qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)];
-    const attention = this.attnDrop.forward(q.matmul(k.mT).mul(this.scale).softmax(-1));
-    const heads = attention.matmul(v).transpose(1, 2).reshape(B, N, C);
-    return { output: this.projDrop.forward(this.proj.forward(heads)), attention };
+    return this.qkv.forward(x).reshape(B, N, 3, this.numHeads, C / this.numHeads);
+  }
+
+  /** The heads [B, heads, N, head_dim] concatenated back to [B, N, D], then proj. */
+  private project(heads: Tensor, B: number, N: number, C: number): Tensor {
+    return this.projDrop.forward(this.proj.forward(heads.transpose(1, 2).reshape(B, N, C)));
   }
 }

@@ -61,6 +61,24 @@ export function matmulAddBias(a: Tensor, b: Tensor, bias: Tensor): Tensor {
   return record('AddmmBackward', out, [a, b, bias], [a, b], [...matmulGradients(a, b), (g) => sumTo(g, bias.shape)]);
 }
 
+/**
+ * a [...batch, M, K] x b [...batch, K, N] written into `out` [...batch, M, N], a strided view
+ * (unit stride along N), the same batch dims on all three, by a backend that sets
+ * matmulBatchViews. Not recorded: a fused backward pass's kernel (ops/self-attention.ts).
+ */
+export function matmulInto(a: Tensor, b: Tensor, out: Tensor): void {
+  const backend = backendOf(a);
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.ndim - 1];
+  const batch = a.shape.slice(0, -2);
+  const fits = b.ndim === a.ndim && out.ndim === a.ndim && b.shape.slice(0, -1).every((d, i) => d === [...batch, K][i]) &&
+    out.shape.every((d, i) => d === [...batch, M, N][i]) && (out.strides[out.ndim - 1] === 1 || N <= 1);
+  if (!backend.matmulBatchViews || !fits) {
+    throw new Error(`matmulInto: cannot write ${formatShape(a.shape)} x ${formatShape(b.shape)} into ${formatShape(out.shape)} (strides ${formatShape(out.strides)}) on '${a.device}'`);
+  }
+  if (out.numel > 0) backend.matmul(a.detach(), b.detach(), out);
+}
+
 /** dA = dC B^T and dB = A^T dC for C = A B (batched, broadcast), each in its operand's layout. */
 function matmulGradients(a: Tensor, b: Tensor): [GradFormula, GradFormula] {
   return [

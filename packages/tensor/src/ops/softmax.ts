@@ -40,8 +40,12 @@ function fusedBackward(g: Tensor, y: Tensor, d: number, log: boolean): Tensor | 
 
 export function softmax(x: Tensor, dim: number): Tensor {
   const [y, d] = fused('softmax', x, dim, false);
-  const nd = x.ndim === 0 ? [] : [d];
-  return record('SoftmaxBackward', y, [x], [y], [(g) => fusedBackward(g, y, d, false) ?? mul(y, sub(g, sum(mul(g, y), nd, true)))]);
+  return record('SoftmaxBackward', y, [x], [y], [(g) => softmaxBackward(g, y, d)]);
+}
+
+/** The gradient of softmax along `d` (normalized) at its output y, from the output's gradient g. */
+export function softmaxBackward(g: Tensor, y: Tensor, d: number): Tensor {
+  return fusedBackward(g, y, d, false) ?? mul(y, sub(g, sum(mul(g, y), y.ndim === 0 ? [] : [d], true)));
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
