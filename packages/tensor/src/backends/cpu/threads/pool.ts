@@ -1,8 +1,9 @@
 // A pool of worker threads that split one kernel's work by ranges, synchronously.
 //
 // Kernels are synchronous (an op returns its result), so the calling thread splits the
-// task's index space into one contiguous range per thread, wakes each worker with
-// postMessage, and every thread, the calling one included, claims ranges from a shared
+// task's index space into one contiguous range per thread, wakes each worker (a
+// postMessage, and under Node a doorbell the worker sleeps on, worker.ts), and every
+// thread, the calling one included, claims ranges from a shared
 // counter until none are left (runChunks in tasks.ts); then the caller blocks in
 // Atomics.wait until a shared counter of unfinished ranges reaches zero. On an idle machine
 // each thread claims one range, as a fixed assignment would give it; a worker that wakes
@@ -206,9 +207,11 @@ function nodeHost(): ThreadHost | null {
 function startNodeWorker(node: typeof import('node:worker_threads')): PoolWorker | null {
   const { port1, port2 } = new node.MessageChannel();
   const ready = new Int32Array(new SharedArrayBuffer(4));
+  /** Rung after every post: the worker sleeps on it between tasks (worker.ts). */
+  const doorbell = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker;
   try {
-    worker = new node.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2, ready }, transferList: [port2] });
+    worker = new node.Worker(new URL('./worker.js', import.meta.url), { workerData: { errors: port2, ready, doorbell }, transferList: [port2] });
   } catch {
     return null;
   }
@@ -222,7 +225,11 @@ function startNodeWorker(node: typeof import('node:worker_threads')): PoolWorker
   }
   const errors: MessagePort = port1;
   const entry: PoolWorker = {
-    post: (job) => worker.postMessage(job),
+    post(job) {
+      worker.postMessage(job);
+      Atomics.add(doorbell, 0, 1);
+      Atomics.notify(doorbell, 0);
+    },
     failures() {
       const messages: string[] = [];
       for (let report = node.receiveMessageOnPort(errors); report !== undefined; report = node.receiveMessageOnPort(errors)) messages.push(String(report.message.message));
