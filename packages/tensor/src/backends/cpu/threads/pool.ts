@@ -180,6 +180,9 @@ function warn(message: string): void {
   else console.warn(message);
 }
 
+/** How long the calling thread polls for the workers' last ranges before it sleeps (Node). */
+const WAIT_SPIN_MS = 1;
+
 /** Workers get this long to load their modules and report ready. */
 const STARTUP_TIMEOUT_MS = 10_000;
 
@@ -194,6 +197,9 @@ function nodeHost(): ThreadHost | null {
     cores: os.availableParallelism(),
     start: () => startNodeWorker(node),
     waitDone(counters) {
+      // poll a while before sleeping: the workers' last ranges usually end within it, and a
+      // thread woken from Atomics.wait may take a scheduler's wake-up time to run again
+      for (const since = performance.now(); Atomics.load(counters, 0) !== 0 && performance.now() - since < WAIT_SPIN_MS; );
       for (let left = Atomics.load(counters, 0); left !== 0; left = Atomics.load(counters, 0)) Atomics.wait(counters, 0, left);
     },
   };
