@@ -48,6 +48,7 @@ export { pad, type PadOptions } from './ops/pad.js';
 export { interpolate, type InterpolateOptions } from './ops/interpolate.js';
 export { clone, contiguous } from './ops/copy.js';
 export { fusedAdamW_ } from './ops/fused-adamw.js';
+export { fusedEma_ } from './ops/fused-ema.js';
 
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { grad, backward, type GradOptions } from './autograd/grad.js';

@@ -48,7 +48,7 @@ export interface ProfileReport {
 export const FORWARD_PHASE = 'forward';
 
 const KERNELS = [
-  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'where', 'fill', 'reduce', 'sumOfSquares', 'argReduce',
+  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'emaStep', 'where', 'fill', 'reduce', 'sumOfSquares', 'argReduce',
   'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd', 'adamwStep',
 ] as const;
 type Kernel = (typeof KERNELS)[number];
@@ -83,6 +83,7 @@ export function classifyKernel(kernel: Kernel, args: readonly unknown[]): string
     case 'binary':
       return args[0] === 'geluBackward' ? 'GELU' : 'elementwise';
     case 'addScaled':
+    case 'emaStep':
     case 'where':
     case 'fill':
       return 'elementwise';

@@ -91,6 +91,13 @@ export interface Backend {
    * op (add_ with alpha) composes it.
    */
   addScaled?(a: Tensor, b: Tensor, alpha: number, out: Tensor): boolean;
+  /**
+   * Optional target = target * momentum + source * (1 - momentum) in one pass, with the bits
+   * of target.mul_(momentum).add_(source, 1 - momentum): both factors in target's dtype,
+   * each product rounded, then the sum; returns false where it has no kernel for these
+   * tensors (ops/fused-ema.ts).
+   */
+  emaStep?(target: Tensor, source: Tensor, momentum: number): boolean;
   /** out = cond ? a : b, all three broadcast to out's shape. */
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void;
   fill(out: Tensor, value: number): void;

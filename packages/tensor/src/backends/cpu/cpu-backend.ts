@@ -150,8 +150,13 @@ export class CpuBackend implements Backend {
     return this.simdElementwise('addScaled', 'x + y * p0', out, [a, b], [alpha]);
   }
 
+  emaStep(target: Tensor, source: Tensor, momentum: number): boolean {
+    // float32 only: the TypeScript loop would not round the two products to float32
+    return this.simdElementwise('scaledSum', 'x * p0 + y * p1', target, [target, source], [momentum, 1 - momentum]);
+  }
+
   /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
-  private simdElementwise(op: UnaryOp | BinaryOp | 'addScaled', expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): boolean {
+  private simdElementwise(op: UnaryOp | BinaryOp | 'addScaled' | 'scaledSum', expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): boolean {
     if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !wasmElementwiseAvailable(op)) return false;
     const grain = op === 'gelu' || op === 'geluBackward' ? ELEMENTWISE_GRAIN : MEMORY_BOUND_GRAIN;
     const split = willSplit(out.numel, grain);

@@ -128,6 +128,28 @@ describe('CPU fused kernels', () => {
     expectSameBits(withThreads(2, run), withThreads(1, run), 'sum over dim 0 of [4000, 83]');
   });
 
+  it("the teacher's EMA step (fusedEma_) gives the bits of mul_ then add_ with alpha, on 1 and 2 threads, and declines what its kernel does not take", () => {
+    for (const [shape, momentum] of [[[7], 0.996], [[333, 65], 0.5], [[4, 1 << 17], 0.9995], [[1000], 1], [[3, 5], 0]] as const) {
+      for (const threads of [1, 2]) {
+        const source = makeTensor([...shape], 'contiguous', 3, { dtype: 'float32' });
+        const fused = makeTensor([...shape], 'contiguous', 4, { dtype: 'float32' });
+        const composed = fused.clone();
+        const version = fused.storage.version;
+        expect(T.noGrad(() => withThreads(threads, () => T.fusedEma_(fused, source, momentum))), `[${shape}]`).to.equal(true);
+        expect(fused.storage.version, 'the in-place write bumps the version').to.be.greaterThan(version);
+        T.noGrad(() => composed.mul_(momentum).add_(source, 1 - momentum));
+        expectSameBits(fused.dataSync(), composed.dataSync(), `EMA of [${shape}] with momentum ${momentum}, ${threads} thread(s)`);
+      }
+    }
+    // float64, a strided target and a recording pass are left to the composed update
+    const f64 = makeTensor([5, 6], 'contiguous', 1, { dtype: 'float64' });
+    expect(T.noGrad(() => T.fusedEma_(f64, f64.clone(), 0.9))).to.equal(false);
+    const strided = makeTensor([6, 5], 'contiguous', 1, { dtype: 'float32' }).mT;
+    expect(T.noGrad(() => T.fusedEma_(strided, makeTensor([5, 6], 'contiguous', 2, { dtype: 'float32' }), 0.9))).to.equal(false);
+    const plain = makeTensor([5, 6], 'contiguous', 1, { dtype: 'float32' });
+    expect(T.fusedEma_(plain, plain.clone(), 0.9)).to.equal(false);
+  });
+
   it('a full sum (and a 2-norm) of a large contiguous tensor, summed in fixed chunks over threads, gives the same bits on 1 and 2 threads, and the float64 sum', () => {
     for (const n of [2 * 65536, 3 * 65536 + 7, 1000003]) {
       for (const dtype of ['float32', 'float64'] as const) {

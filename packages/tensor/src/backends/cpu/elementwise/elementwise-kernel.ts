@@ -6,7 +6,9 @@
 //   geluBackward(a, b, out, bytes):        out[i] = a[i] (Phi(b[i]) + b[i] phi(b[i])),
 //                                          the GELU gradient, a the incoming gradient, b the input
 //   addScaled(a, b, out, bytes):           out[i] = a[i] + b[i] s, s the four float32 copies the
-//                                          driver writes at SCALAR_BYTE (add_ with alpha: an EMA)
+//                                          driver writes at SCALAR_BYTE (add_ with alpha)
+//   scaledSum(a, b, out, bytes):           out[i] = a[i] r + b[i] s, r at SECOND_SCALAR_BYTE
+//                                          (the momentum teacher's update, ops/fused-ema.ts)
 //
 // four lanes at a time. a, b and out are byte addresses in the module's memory and `bytes` a
 // positive multiple of 16 (the driver, elementwise-wasm.ts, pads). IEEE float32 arithmetic
@@ -26,8 +28,10 @@ const K = new Constants();
 
 const binary = (instruction: readonly number[]): Code => [op.localGet(A), op.localGet(B), instruction];
 
-/** Where the driver writes the scalar of addScaled (four float32 copies), among the constants. */
+/** Where the driver writes the scalar of addScaled and scaledSum's s (four float32 copies), among the constants. */
 export const SCALAR_BYTE = K.block([0, 0, 0, 0]);
+/** Where the driver writes scaledSum's r (four float32 copies). */
+export const SECOND_SCALAR_BYTE = K.block([0, 0, 0, 0]);
 
 /** 0.5 (1 + erf(v / sqrt 2)), for the vector in local v (uses SCRATCH[0] and the rest). */
 const normalCdf = (v: number): Code => [
@@ -41,6 +45,10 @@ export const SIMD_OPS = {
   mul: binary(op.f32x4Mul),
   div: binary(op.f32x4Div),
   addScaled: [op.localGet(A), op.localGet(B), op.i32Const(0), op.v128Load(SCALAR_BYTE), op.f32x4Mul, op.f32x4Add],
+  scaledSum: [
+    op.localGet(A), op.i32Const(0), op.v128Load(SECOND_SCALAR_BYTE), op.f32x4Mul,
+    op.localGet(B), op.i32Const(0), op.v128Load(SCALAR_BYTE), op.f32x4Mul, op.f32x4Add,
+  ],
   gelu: [...normalCdf(A), op.localGet(A), op.f32x4Mul],
   geluBackward: [
     ...normalCdf(B),
@@ -54,7 +62,7 @@ export const SIMD_OPS = {
 export type SimdOp = keyof typeof SIMD_OPS;
 
 /** How many inputs each op reads. */
-export const SIMD_ARITY: Record<SimdOp, 1 | 2> = { add: 2, sub: 2, mul: 2, div: 2, addScaled: 2, gelu: 1, geluBackward: 2 };
+export const SIMD_ARITY: Record<SimdOp, 1 | 2> = { add: 2, sub: 2, mul: 2, div: 2, addScaled: 2, scaledSum: 2, gelu: 1, geluBackward: 2 };
 
 function elementwiseFunction(name: SimdOp): FunctionDef {
   const [a, b, out, bytes, i] = [0, 1, 2, 3, 4];

@@ -1,4 +1,4 @@
-// Float32 add, sub, mul, div, a + b * s, gelu and its gradient on the WebAssembly SIMD kernels
+// Float32 add, sub, mul, div, a + b * s, a * r + b * s, gelu and its gradient on the WebAssembly SIMD kernels
 // (elementwise-kernel.ts).
 //
 // The kernels read only their own memory, so the driver walks the output in blocks of
@@ -18,7 +18,7 @@
 
 import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
-import { CONSTANT_BYTES, SCALAR_BYTE, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './elementwise-kernel.js';
+import { CONSTANT_BYTES, SCALAR_BYTE, SECOND_SCALAR_BYTE, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './elementwise-kernel.js';
 import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
 
 export type SimdInput = 'contiguous' | 'row' | 'column' | 'scalar';
@@ -88,6 +88,10 @@ export function elementwiseSlabWasm(args: SimdArgs, begin: number, end: number):
     if (kind === 'row') for (let p = 0; p < BLOCK + n; p += n) mem.set(data.subarray(offset, offset + Math.min(n, BLOCK + n - p)), regions[i] + p);
   });
   if (args.op === 'addScaled') mem.fill(args.params[0], SCALAR_BYTE / 4, SCALAR_BYTE / 4 + 4);
+  if (args.op === 'scaledSum') {
+    mem.fill(args.params[0], SECOND_SCALAR_BYTE / 4, SECOND_SCALAR_BYTE / 4 + 4);
+    mem.fill(args.params[1], SCALAR_BYTE / 4, SCALAR_BYTE / 4 + 4);
+  }
   const run = k[args.op];
   for (let e = first; e < last; e += BLOCK) {
     const len = Math.min(BLOCK, last - e);
