@@ -71,5 +71,6 @@ describe('selfAttention', () => {
     expect(() => T.selfAttention(T.ones([2, 5, 4, 2, 3]), 1)).to.throw('selfAttention: expected qkv of shape [B, N, 3, heads, head_dim], got [2, 5, 4, 2, 3]');
     expect(() => T.selfAttention(T.ones([5, 3, 2, 3]), 1)).to.throw(/expected qkv of shape/);
     expect(() => T.selfAttention(T.ones([1, 2, 3, 1, 1], { dtype: 'int32' }), 1)).to.throw(/selfAttention/);
+    expect(() => T.selfAttention(T.ones([1, 2, 3, 1, 1]), '0.5' as unknown as number)).to.throw(/selfAttention.*scale/);
   });
 });

@@ -122,6 +122,7 @@ function runKernel(a: Tensor, b: Tensor, out: Tensor, batch: readonly number[], 
       return;
     }
   }
+  if (bias !== null) throw new Error(`matmul: a bias needs one b for every batch item, got a ${formatShape(a.shape)} and b ${formatShape(b.shape)}`);
   const aItems = expand(a, [...batch, M, K]);
   const bItems = expand(b, [...batch, K, N]);
   // batch dims that do not merge into one (attention's [batch, heads] sliced out of the qkv

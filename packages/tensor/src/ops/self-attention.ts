@@ -18,6 +18,7 @@ import { isGradEnabled } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { checkNumber } from '../validate.js';
 import { backendOf, emptyTensor, requireFloat } from './allocate.js';
 import { mul } from './binary.js';
 import { stack } from './join.js';
@@ -34,6 +35,7 @@ function split(qkv: Tensor): [Tensor, Tensor, Tensor] {
 /** softmax(q k^T * scale) v for the q, k and v packed in qkv [B, N, 3, heads, d]: [B, heads, N, d]. */
 export function selfAttention(qkv: Tensor, scale: number): Tensor {
   requireFloat('selfAttention', qkv);
+  checkNumber('selfAttention', 'scale', scale);
   if (qkv.ndim !== 5 || qkv.shape[2] !== 3) {
     throw new Error(`selfAttention: expected qkv of shape [B, N, 3, heads, head_dim], got ${formatShape(qkv.shape)}`);
   }
