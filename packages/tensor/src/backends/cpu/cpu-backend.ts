@@ -45,6 +45,13 @@ function operand(t: Tensor): Operand {
 // gave 780 ms, these 720 ms; 1 << 14 and 1 << 17 735 ms).
 /** Each thread of a split matmul gets at least this many multiply-adds. */
 export const MATMUL_GRAIN = 1 << 22;
+/**
+ * What one item of a batched matmul costs beyond its multiply-adds (staging, packing and
+ * copying out a small product), counted as multiply-adds toward MATMUL_GRAIN: about 5 us on
+ * the benchmark machine. Without it, attention's [48, 3] products of 17 x 64 by 64 x 17 (2.7M
+ * multiply-adds in 144 items) stayed on one thread: 0.97-0.98 ms, split 0.68-0.87 ms.
+ */
+export const MATMUL_ITEM_COST = 1 << 17;
 /** Each thread of a split elementwise, softmax or LayerNorm kernel gets at least this many elements. */
 export const ELEMENTWISE_GRAIN = 1 << 15;
 /**
@@ -246,7 +253,9 @@ export class CpuBackend implements Backend {
     // One matrix with more columns than rows: each thread takes columns (see gemm-part.ts).
     const byColumns = B === 1 && N > M;
     const total = byColumns ? N : B * M;
-    const grain = Math.ceil(MATMUL_GRAIN / Math.max((byColumns ? M : N) * K, 1));
+    // what one unit of `total` (a column, or a row and its share of its item's fixed cost) costs
+    const unitCost = byColumns ? M * K : N * K + (B > 1 && M > 0 ? MATMUL_ITEM_COST / M : 0);
+    const grain = Math.ceil(MATMUL_GRAIN / Math.max(unitCost, 1));
     const split = total >= 2 * grain;
     const stack = (t: Tensor, data: TypedArray, offset: number) => {
       const s = t.strides;
