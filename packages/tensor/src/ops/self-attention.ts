@@ -7,7 +7,9 @@
 // with dq, dk and dv written straight into their slices of one gradient of qkv's shape.
 // Composed of select, matmul, mul and softmax, the same gradient costs three zero tensors of
 // qkv's size with one slice filled each, two additions of them, and a copy back to qkv's
-// layout (autograd's select backward): about 25 ms of a DINO training step. Each element of
+// layout (autograd's select backward): those kernels profiled at about 25 ms of the DINO
+// benchmark step on 2 threads; with this op the step's backward copies went 17 -> 5 ms and
+// its elementwise ops 41 -> 28 ms (benchmarks/results/NOTES.md). Each element of
 // dq, dk and dv is the same sum of the same products as the composed backward's (dk as
 // (q^T dS)^T there), so the gradient has the same bits.
 // The direct writes need a backend whose matmul writes into strided views

@@ -5,8 +5,9 @@
 // would add each element into acc[j] in memory, one element at a time; here a block of
 // eight columns is summed down all rows in eight local variables and stored once. Each
 // column's terms are still added in row order, in float64, so the result has the same bits
-// as the strided loop's, and a thread pool may split the blocks in any way. On the DINO
-// step's [1040, 768] gradient: 0.58 instead of 1.1 ms (one thread, warm cache).
+// as the strided loop's, and a thread pool may split the blocks in any way. `sum(x, 0)` of a
+// [1040, 768] float32 x (the DINO step's fc1 bias gradient): 0.66 instead of 1.29 ms on one
+// thread, warm cache.
 
 import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';

@@ -42,9 +42,13 @@ const WHOLE_ROWS = 768;
 /** An operand is copied into the module and packed there when the memory it spans holds at most this many times the elements the product reads. */
 const STAGE_SPREAD = 2;
 /**
- * Tile rows at least this long are copied out with a typed-array `set` (memcpy); shorter ones by a loop, which costs less than `set`'s fixed overhead.
- * Staged runs (stagingOf) go through `set` from STAGE_MEMCPY_RUN: 64-element runs took 1.35 instead of 2.0 ms
- * for attention's q k^T on [16, 3, 65, 64] views on one thread.
+ * Runs at least this long move with a typed-array `set` (a memcpy), shorter ones by a loop,
+ * which costs less than `set`'s fixed overhead: MEMCPY_ROW for the rows of a tile copied out
+ * to C, STAGE_MEMCPY_RUN for an operand's runs copied in (stagingOf). Each was measured on
+ * its own side, one thread, attention's products on [48, 3, 17, 64] and [16, 3, 65, 64]
+ * views: staging 64-element runs by `set` took 1.35 instead of 2.0 ms for q k^T, while
+ * copying out 17- to 65-element rows by `set` gained nothing (0.88-0.92 and 1.36-1.50 ms
+ * against 0.85-0.87 and 1.32-1.36 with the loop).
  */
 const MEMCPY_ROW = 256;
 const STAGE_MEMCPY_RUN = 32;
