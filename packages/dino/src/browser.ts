@@ -22,7 +22,7 @@ export { MultiCropWrapper } from './multi-crop-wrapper.js';
 export { initTeacher, updateTeacher, getParamsGroups, cancelGradientsLastLayer } from './teacher.js';
 export { buildDinoNetworks, buildBackbone, type DinoModelOptions, type DinoNetwork, type VitArchitecture } from './model.js';
 export { runParity, parityError, type ParityConfig, type ParitySidecar, type ParityReport, type TensorComparison } from './parity.js';
-export { dinoIteration, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
+export { dinoIteration, dinoIterationAsync, type DinoIterationState, type DinoIterationResult } from './dino-iteration.js';
 export { Raster, type Rgb } from './figures/raster.js';
 export { jaccard, patchMaskToPixels, bestPatchJaccard, headJaccards, summarizeJaccard, lastClsAttention, attentionJaccard, type AttentionJaccard } from './attention-jaccard.js';
 export { networksFromCheckpoint } from './checkpoint-networks.js';

@@ -135,7 +135,7 @@ export function trainDino(config: TrainDinoConfig): TrainDinoResult {
   const dtype = model.dtype ?? 'float32';
   if (device === 'gpu' && dtype !== 'float32') throw new Error(`trainDino: the GPU holds float32 only, but model.dtype is ${dtype}`);
   if (device === 'gpu' && backendInfo().mode === 'webgpu') {
-    throw new Error("trainDino: it reads the loss back synchronously every iteration, which the GPU backend's webgpu mode cannot do (reads are `await t.data()` only); run it in a GL mode: DINOTS_GPU_MODE=headlessgl, or configureGpu({ mode: 'headlessgl' }) before the first GPU op");
+    throw new Error("trainDino: it reads the loss back synchronously every iteration, which the GPU backend's webgpu mode cannot do (reads are `await t.data()` only); run it in a GL mode: DINOTS_GPU_MODE=headlessgl, or configureGpu({ mode: 'headlessgl' }) before the first GPU op; or drive the iterations yourself with dinoIterationAsync, which awaits its read");
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`trainDino: batchSize must be a positive integer, got ${batchSize}`);
   const itersPerEpoch = Math.floor(dataset.length / batchSize); // drop_last

@@ -1,6 +1,7 @@
 // The GPU kernels' fast paths: dim coalescing in the generated index arithmetic (map
-// kernels, softmax's normalisation), the 2x2-blocked matmul of the GL modes, and the merge
-// of a view into a storage never written. The sources are checked as text where the point is
+// kernels, softmax's normalisation), the 2x2-blocked matmul of the GL modes, the tiled WGSL
+// matmul of webgpu mode (with the bias of linear), and the merge of a view into a storage
+// never written. The sources are checked as text where the point is
 // which path a kernel takes, and every path runs on each target against the CPU backend.
 
 import { expect } from 'chai';
@@ -9,6 +10,7 @@ import { coalesce, contiguousView } from '../../src/backends/gpu/codegen.js';
 import { mapSource } from '../../src/backends/gpu/elementwise.js';
 import { blockCount, blockedMatmulSource, packAlongKSource, packedLength, unblockSource } from '../../src/backends/gpu/matmul.js';
 import { normalizeExpression, rowStatView } from '../../src/backends/gpu/softmax.js';
+import { matmulTiling, matmulWorkgroups, wgslMatmulSource } from '../../src/backends/gpu/wgsl-matmul.js';
 import { describeTargets } from './targets.js';
 import { FLOAT32, expectClose, place, sample } from './helpers.js';
 
@@ -67,6 +69,32 @@ describe('gpu codegen: coalescing dims', () => {
   });
 });
 
+describe('gpu codegen: the tiled WGSL matmul (webgpu mode)', () => {
+  it('tiles large products 64 x 64 (4 x 4 outputs an invocation) and small ones 16 x 16', () => {
+    expect(matmulTiling(64, 48)).to.deep.equal({ wg: 16, tm: 4, tn: 4, bk: 16 });
+    expect(matmulTiling(17, 200)).to.deep.equal({ wg: 16, tm: 1, tn: 1, bk: 16 });
+    expect(matmulWorkgroups(3, 130, 65, matmulTiling(130, 65))).to.deep.equal([2, 3, 3]);
+    expect(matmulWorkgroups(2, 17, 17, matmulTiling(17, 17))).to.deep.equal([2, 2, 2]);
+  });
+
+  it('stages k-slices of both operands in workgroup memory, loads along the unit-stride dim, and guards the edges', () => {
+    const t = matmulTiling(64, 64);
+    const rowMajor = wgslMatmulSource(contiguousView([1, 70, 37]), contiguousView([1, 37, 130]), t);
+    expect(rowMajor).to.include('var<workgroup> tileA : array<f32, 1024>;');
+    expect(rowMajor).to.include('workgroupBarrier();');
+    expect(rowMajor).to.include('let tk = (li + 0u) % 16u;'); // a is unit-stride along k: k fastest
+    expect(rowMajor).to.include('let tk = (li + 0u) / 64u;'); // b is unit-stride along n: columns fastest
+    expect(rowMajor).to.include('if (gk < 37u && gc < 70u)');
+    expect(rowMajor).to.include('if (i < 70u && j < 130u)');
+    expect(rowMajor).to.not.include('bias');
+    // a^T: a [1, 70, 37] view of a [37, 70] matrix, unit stride along rows
+    const transposed = wgslMatmulSource({ shape: [1, 70, 37], strides: [0, 1, 70], offset: 3 }, contiguousView([1, 37, 130]), t, { shape: [130], strides: [2], offset: 1 });
+    expect(transposed).to.include('let tk = (li + 0u) / 64u;\n      let tc = (li + 0u) % 64u;');
+    expect(transposed).to.include('a[3u + gc + gk * 70u]');
+    expect(transposed).to.include(' + bias[1u + j * 2u]');
+  });
+});
+
 describeTargets('gpu kernel paths against the CPU backend', (device) => {
   it('map kernels over contiguous, broadcast and strided inputs', async () => {
     const x = sample([3, 4, 5], 1);
@@ -79,13 +107,27 @@ describeTargets('gpu kernel paths against the CPU backend', (device) => {
 
   it('matmul of odd sizes, long k, broadcast batches and transposed operands', async () => {
     // blocked in GL modes: the first three (odd M and N, a broadcast batch); plain: M or N of 1
-    const cases: [number[], number[]][] = [[[17, 33], [33, 19]], [[2, 5, 6], [6, 4]], [[3, 2, 1], [3, 1, 7]], [[3, 1, 64], [64, 7]], [[2, 9, 5], [1, 5, 1]], [[1, 1], [1, 6]]];
+    // webgpu's tiled kernel: the last two take 64 x 64 tiles, over three k-slices, with ragged edges
+    const cases: [number[], number[]][] = [
+      [[17, 33], [33, 19]], [[2, 5, 6], [6, 4]], [[3, 2, 1], [3, 1, 7]], [[3, 1, 64], [64, 7]], [[2, 9, 5], [1, 5, 1]], [[1, 1], [1, 6]],
+      [[2, 70, 37], [37, 130]], [[65, 48], [2, 48, 64]],
+    ];
     for (const [sa, sb] of cases) {
       const a = sample(sa, sa.length);
       const b = sample(sb, 7);
       for (const [la, lb] of [['contiguous', 'contiguous'], ['transposed', 'strided'], ['offset', 'transposed']] as const) {
         await expectClose(place(a, device, la).matmul(place(b, device, lb)), a.double().matmul(b.double()), { atol: 1e-5, rtol: 1e-4 }, `matmul [${sa}] x [${sb}] (${la}, ${lb})`);
       }
+    }
+  });
+
+  it('linear (x W^T + b) with a strided bias, in the product where the backend adds it (webgpu)', async () => {
+    for (const [rows, inF, outF] of [[5, 7, 3], [70, 40, 66]]) {
+      const x = sample([rows, inF], 1);
+      const w = sample([outF, inF], 2);
+      const bias = sample([outF * 2], 3); // every other element: a bias of stride 2
+      const expected = T.linear(x.double(), w.double(), bias.double().slice(0, 0, outF * 2, 2));
+      await expectClose(T.linear(x.to(device), w.to(device), bias.to(device).slice(0, 0, outF * 2, 2)), expected, { atol: 1e-5, rtol: 1e-4 }, `linear [${rows}, ${inF}] -> ${outF}`);
     }
   });
 

@@ -20,6 +20,10 @@
 // WebGPU queue runs submissions in order, ops chain on the device with no host round
 // trip; only reads await. A kernel error rejects that promise and every one that depends
 // on it, and surfaces at the next `await t.data()`.
+// runCompute() dispatches a WGSL compute shader written by hand (wgsl-matmul.ts: the tiled
+// matmul, which needs workgroup memory that gpu.js kernels cannot declare) on gpu.js's own
+// device, with the same PendingBuffer plumbing. Its result is a gpu.js WebGPUBufferResult
+// over a buffer of its own, so gpu.js kernels take it as an input like any other.
 
 import { ERF32_SOURCE, LOG1P32_SOURCE, POW32_SOURCE, SIN_SHIFT32_SOURCE, TANH32_SOURCE } from './math32.js';
 import { type GpuBackendInfo, type GpuJs, type GpuJsKernel, type GpuMode, type WebGpuAdapterInfo, chooseMode, installNavigatorGpu, loadGpuJs, probeModes, requestedMode } from './mode.js';
@@ -81,10 +85,14 @@ const GL_RENDERER = 0x1f01;
 /** The kernel that readTexture packs a storage texture with. */
 const PACK_SOURCE = 'function (a0) {\n  return a0[this.thread.x];\n}';
 
-interface CachedKernel {
-  kernel: GpuJsKernel;
-  /** Outputs of this kernel not yet released. */
+/** Whatever produced a live device array: a cached gpu.js kernel or a WGSL pipeline. */
+interface Producer {
+  /** Outputs not yet released. */
   live: number;
+}
+
+interface CachedKernel extends Producer {
+  kernel: GpuJsKernel;
   /** The output length it renders now (GL and cpu modes; a WebGPU call sets its own, see enqueue). */
   size: number;
   resizable: boolean;
@@ -93,7 +101,55 @@ interface CachedKernel {
 }
 
 /** The cache entry of the kernel that produced each live device array. */
-const producers = new WeakMap<DeviceArray, CachedKernel>();
+const producers = new WeakMap<DeviceArray, Producer>();
+
+/** The subset of WebGPU (GPUDevice and friends) that runCompute uses; the project compiles without the DOM's types. */
+interface WebGpuBuffer {
+  readonly size: number;
+  destroy(): void;
+  mapAsync(mode: number): Promise<void>;
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
+}
+interface WebGpuPipeline {
+  getBindGroupLayout(index: number): unknown;
+}
+interface WebGpuDevice {
+  createShaderModule(descriptor: { code: string }): unknown;
+  createComputePipelineAsync(descriptor: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): Promise<WebGpuPipeline>;
+  createBuffer(descriptor: { size: number; usage: number }): WebGpuBuffer;
+  createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: WebGpuBuffer } }[] }): unknown;
+  createCommandEncoder(): {
+    beginComputePass(): { setPipeline(p: WebGpuPipeline): void; setBindGroup(i: number, g: unknown): void; dispatchWorkgroups(x: number, y: number, z: number): void; end(): void };
+    copyBufferToBuffer(from: WebGpuBuffer, fromOffset: number, to: WebGpuBuffer, toOffset: number, bytes: number): void;
+    finish(): unknown;
+  };
+  readonly queue: { submit(buffers: unknown[]): void };
+}
+/** gpu.js's shared WebGPU context (WebGPUContext.acquire()), which its buffer handles carry. */
+interface GpuJsWebGpuContext {
+  readonly device: WebGpuDevice;
+  readonly isLost: boolean;
+}
+/** gpu.js's buffer handle, as runCompute reads it (its inputs) and makes it (its results). */
+interface WebGpuBufferResult extends GpuTexture {
+  readonly buffer: WebGpuBuffer;
+}
+type WebGpuBufferResultClass = new (settings: { buffer: WebGpuBuffer; output: number[]; context: GpuJsWebGpuContext; kernel: { readBufferResult(handle: WebGpuBufferResult): Promise<Float32Array> } }) => WebGpuBufferResult;
+
+// GPUBufferUsage and GPUMapMode flags
+const USAGE_MAP_READ = 0x1;
+const USAGE_COPY_SRC = 0x4;
+const USAGE_COPY_DST = 0x8;
+const USAGE_STORAGE = 0x80;
+const MAP_READ = 0x1;
+
+/** A compiled WGSL compute pipeline (runCompute's cache). */
+interface CachedPipeline extends Producer {
+  pipeline: Promise<WebGpuPipeline>;
+  /** The pipeline once compiled (calls whose inputs exist then submit at once). */
+  ready: WebGpuPipeline | null;
+}
 
 export class GpuContext {
   readonly info: GpuBackendInfo;
@@ -102,6 +158,10 @@ export class GpuContext {
   private readonly cacheSize: number;
   /** webgpu mode: the adapter and device request; other modes: resolved. */
   private readonly started: Promise<GpuBackendInfo>;
+  /** webgpu mode: gpu.js's shared context, once acquired (runCompute dispatches on its device). */
+  private webgpu: GpuJsWebGpuContext | null = null;
+  /** runCompute's compiled pipelines, by key. */
+  private readonly pipelines = new Map<string, CachedPipeline>();
 
   constructor(options: GpuOptions = {}) {
     const { GPU } = loadGpuJs();
@@ -130,8 +190,10 @@ export class GpuContext {
 
   /** Requests the WebGPU adapter and device and records the adapter in info. */
   private async acquireWebGpu(): Promise<GpuBackendInfo> {
-    const { WebGPUContext } = loadGpuJs() as unknown as { WebGPUContext: { acquire(): Promise<{ adapter: { info: WebGpuAdapterInfo } }> } };
-    const { adapter } = await WebGPUContext.acquire();
+    const { WebGPUContext } = loadGpuJs() as unknown as { WebGPUContext: { acquire(): Promise<GpuJsWebGpuContext & { adapter: { info: WebGpuAdapterInfo } }> } };
+    const context = await WebGPUContext.acquire();
+    const { adapter } = context;
+    this.webgpu = context;
     const { vendor, architecture, device, description } = adapter.info;
     this.info.adapter = { vendor, architecture, device, description };
     this.info.renderer = description || device || vendor;
@@ -255,6 +317,68 @@ export class GpuContext {
     return new PendingBuffer(call, n);
   }
 
+  /**
+   * webgpu mode: runs a WGSL compute shader (entry point `main`) over `groups` workgroups
+   * into a fresh buffer of n floats. inputs[0] and inputs[1] are bindings 0 and 1, the
+   * output binding 2, and any further inputs bindings 3 on. `key` names the pipeline in
+   * the cache (the least recently used ones leave it past the kernel cache's size).
+   */
+  runCompute(key: string, source: string, n: number, inputs: readonly DeviceArray[], groups: readonly [number, number, number]): PendingBuffer {
+    if (this.info.mode !== 'webgpu') throw new Error(`gpu: runCompute needs webgpu mode, the backend runs in ${this.info.mode}`);
+    if (n < 1) throw new Error(`gpu: runCompute needs at least one output, got ${n}`);
+    const pending = inputs.map((input) => {
+      if (!(input instanceof PendingBuffer)) throw new Error('gpu: runCompute takes WebGPU buffers only (an input is not one)');
+      return input;
+    });
+    let entry = this.pipelines.get(key);
+    if (entry === undefined) {
+      const pipeline = this.started.then(() => {
+        const device = this.webgpu!.device;
+        return device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: source }), entryPoint: 'main' } });
+      });
+      const created: CachedPipeline = { pipeline, ready: null, live: 0 };
+      pipeline.then((p) => (created.ready = p), () => {});
+      entry = created;
+      if (this.pipelines.size >= this.cacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
+    } else {
+      this.pipelines.delete(key); // re-inserted below: Map order is recency
+    }
+    this.pipelines.set(key, entry);
+    const { ready } = entry;
+    let call: Promise<GpuTexture>;
+    if (ready !== null && pending.every((input) => input.settled !== null)) {
+      call = Promise.resolve(this.dispatch(ready, n, pending.map((input) => input.settled as WebGpuBufferResult), groups));
+    } else {
+      call = Promise.all([entry.pipeline, ...pending.map((input) => input.buffer)]).then(([pipeline, ...handles]) =>
+        this.dispatch(pipeline as WebGpuPipeline, n, handles as WebGpuBufferResult[], groups));
+    }
+    for (const input of pending) input.readBy(call);
+    const result = new PendingBuffer(call, n);
+    entry.live++;
+    producers.set(result, entry);
+    return result;
+  }
+
+  /** Encodes and submits one dispatch of `pipeline`; the result wraps its output buffer as gpu.js does. */
+  private dispatch(pipeline: WebGpuPipeline, n: number, inputs: readonly WebGpuBufferResult[], groups: readonly [number, number, number]): WebGpuBufferResult {
+    const context = this.webgpu!;
+    if (context.isLost) throw new Error('gpu: the WebGPU device was lost');
+    const { device } = context;
+    const out = device.createBuffer({ size: n * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC });
+    const [first, second, ...rest] = inputs.map((input) => input.buffer);
+    const buffers = [first, second, out, ...rest];
+    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const { WebGPUBufferResult } = loadGpuJs() as unknown as { WebGPUBufferResult: WebGpuBufferResultClass };
+    return new WebGPUBufferResult({ buffer: out, output: [n], context, kernel: { readBufferResult: (handle) => readBuffer(device, handle.buffer, n) } });
+  }
+
   /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */
   get compiledKernels(): number {
     return this.kernels.size;
@@ -272,6 +396,22 @@ export class GpuContext {
       this.kernels.delete(key);
       entry.kernel.destroy();
     }
+  }
+}
+
+/** webgpu mode: the first n floats of a storage buffer, through a staging buffer mapped for reading. */
+async function readBuffer(device: WebGpuDevice, buffer: WebGpuBuffer, n: number): Promise<Float32Array> {
+  const staging = device.createBuffer({ size: n * 4, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+  try {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const values = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    return values;
+  } finally {
+    staging.destroy();
   }
 }
 

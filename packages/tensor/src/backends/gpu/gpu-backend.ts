@@ -18,6 +18,7 @@ import { GpuStorage } from './gpu-storage.js';
 import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
 import { blockCount, blockedMatmulSource, matmulSource, packAlongKSource, packedLength, unblockSource } from './matmul.js';
+import { matmulTiling, matmulWorkgroups, wgslMatmulSource } from './wgsl-matmul.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
 import { normalizeExpression, rowExpSumSource, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
@@ -112,10 +113,26 @@ export class GpuBackend implements Backend {
     this.write(indices, argReduceSource(op, x, dim, 'index'), [xa]);
   }
 
-  matmul(a: Tensor, b: Tensor, out: Tensor): void {
+  /** webgpu mode adds a bias inside its WGSL matmul (wgsl-matmul.ts); gpu.js kernels take no bias. */
+  get matmulBias(): boolean {
+    return this.context.info.mode === 'webgpu';
+  }
+
+  matmul(a: Tensor, b: Tensor, out: Tensor, bias: Tensor | null = null): void {
     const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
     const [B, M, K] = a.shape;
     const N = b.shape[2];
+    if (this.context.info.mode === 'webgpu') {
+      if (out.numel === 0) return;
+      // the tiled WGSL kernel (wgsl-matmul.ts), specialised to this shape and these strides
+      const tiling = matmulTiling(M, N);
+      const source = wgslMatmulSource(a, b, tiling, bias);
+      if (bias !== null) inputs.push(this.input(bias, 'matmul'));
+      const groups = matmulWorkgroups(Math.max(a.shape[0], b.shape[0]), M, N, tiling);
+      this.store(out, this.context.runCompute(source, source, out.numel, inputs, groups));
+      return;
+    }
+    if (bias !== null) throw new Error(`matmul: the GPU backend in ${this.context.info.mode} mode adds no bias inside a product (matmulBias is false)`);
     // 2x2 blocks in GL modes (see matmul.ts); a matrix-vector product would waste half of each
     if (!this.context.isGl || M < 2 || N < 2 || K === 0 || out.numel === 0) {
       this.write(out, matmulSource(a, b), inputs);
@@ -199,10 +216,15 @@ export class GpuBackend implements Backend {
 
   /** Runs the kernel over out's elements and stores the result into out (merging into a view). */
   private write(out: Tensor, source: string, inputs: readonly DeviceArray[], params: readonly number[] = []): void {
+    gpuStorage(out, 'write').array('write');
+    if (out.numel === 0) return;
+    this.store(out, this.context.run(source, out.numel, [...inputs, ...params]));
+  }
+
+  /** Stores `result`, out's elements in row-major order, into out: its storage's new contents, or merged into the view. */
+  private store(out: Tensor, result: DeviceArray): void {
     const storage = gpuStorage(out, 'write');
     storage.array('write');
-    if (out.numel === 0) return;
-    const result = this.context.run(source, out.numel, [...inputs, ...params]);
     if (this.coversStorage(out)) {
       storage.replace(result);
       return;
