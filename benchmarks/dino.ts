@@ -14,9 +14,9 @@
 // patches + CLS = 65 tokens) and 6 local 16x16 crops (17 tokens, position embedding
 // resampled bicubically). Images per second counts the 8 original images, not the crops.
 
-import { Generator, randn, scope } from '@dinots/tensor';
+import { type Device, Generator, randn, scope } from '@dinots/tensor';
 import { AdamW } from '@dinots/nn';
-import { DINOLoss, buildDinoNetworks, dinoIteration, getParamsGroups } from '@dinots/dino';
+import { DINOLoss, buildDinoNetworks, dinoIteration, dinoIterationAsync, getParamsGroups } from '@dinots/dino';
 import type { Case } from './harness.js';
 import type { Variants } from './kernels.js';
 import { ours } from './peers.js';
@@ -30,8 +30,28 @@ export const DINO = {
 /** Where the step's result (the agreement check) comes from: the loss, teacher probabilities and one updated weight. */
 const CHECKED = 256;
 
-/** Student, teacher, loss and optimiser in the state of a fresh run from seed 0; `step` runs one iteration. */
+/** Student, teacher, loss and optimiser in the state of a fresh run from seed 0 on the CPU; `step` runs one iteration. */
 export function dinoStep(): () => Float32Array {
+  const { state, crops, checked, epoch } = dinoSetup('cpu');
+  return () => scope(() => {
+    const { loss, teacherProbs } = dinoIteration(state, crops, epoch, DINO.momentum);
+    const weight = checked.flatten().narrow(0, 0, CHECKED).dataSync() as Float32Array;
+    return Float32Array.of(loss, ...teacherProbs.subarray(0, CHECKED), ...weight);
+  });
+}
+
+/** The same step on the GPU backend: dinoIterationAsync, whose read every gpu.js mode can await (webgpu included). */
+export function dinoStepGpu(): () => Promise<Float32Array> {
+  const { state, crops, checked, epoch } = dinoSetup('gpu');
+  return () => scope(async () => {
+    const { loss, teacherProbs } = await dinoIterationAsync(state, crops, epoch, DINO.momentum);
+    const weight = (await checked.flatten().narrow(0, 0, CHECKED).data()) as Float32Array;
+    return Float32Array.of(loss, ...teacherProbs.subarray(0, CHECKED), ...weight);
+  });
+}
+
+/** The networks, loss, optimiser and crops of the step on `device`, and the weight its result samples. */
+function dinoSetup(device: Device) {
   const d = DINO;
   const { student, teacher } = buildDinoNetworks({
     imgSize: d.globalSize, patchSize: d.patchSize, inChans: 3, embedDim: d.embedDim, depth: d.depth, numHeads: d.numHeads,
@@ -40,31 +60,34 @@ export function dinoStep(): () => Float32Array {
   const ncrops = 2 + d.localCrops;
   // Epoch 1 of 2: past the frozen last layer (freeze_last_layer = 1), so every parameter trains.
   const epoch = 1;
-  const dinoLoss = new DINOLoss({ outDim: d.outDim, ncrops, warmupTeacherTemp: d.teacherTemp, teacherTemp: d.teacherTemp, warmupTeacherTempEpochs: 0, epochs: 2 });
+  student.to(device);
+  teacher.to(device);
+  const dinoLoss = new DINOLoss({ outDim: d.outDim, ncrops, warmupTeacherTemp: d.teacherTemp, teacherTemp: d.teacherTemp, warmupTeacherTempEpochs: 0, epochs: 2, device });
   const [decayed, notDecayed] = getParamsGroups(student);
   const optimizer = new AdamW([decayed, notDecayed], { lr: d.lr, weightDecay: 0 });
   optimizer.paramGroups[0].weightDecay = d.weightDecay;
   const data = new Generator(1);
   const crops = Array.from({ length: ncrops }, (_, i) => {
     const size = i < 2 ? d.globalSize : d.localSize;
-    return randn([d.batch, 3, size, size], { generator: data });
+    return randn([d.batch, 3, size, size], { generator: data }).to(device);
   });
   const checked = new Map(student.namedParameters()).get('backbone.blocks.0.attn.qkv.weight')!;
   student.train();
   teacher.train();
-  const state = { student, teacher, dinoLoss, optimizer, clipGrad: d.clipGrad, freezeLastLayer: 1 };
-  return () => scope(() => {
-    const { loss, teacherProbs } = dinoIteration(state, crops, epoch, d.momentum);
-    const weight = checked.flatten().narrow(0, 0, CHECKED).dataSync() as Float32Array;
-    return Float32Array.of(loss, ...teacherProbs.subarray(0, CHECKED), ...weight);
-  });
+  return { state: { student, teacher, dinoLoss, optimizer, clipGrad: d.clipGrad, freezeLastLayer: 1 }, crops, checked, epoch };
+}
+
+/** The case's name, after its family's word ('DINO' or 'GPU DINO'). */
+export function dinoCaseName(): string {
+  const d = DINO;
+  return `train step (ViT dim ${d.embedDim}, depth ${d.depth}, patch ${d.patchSize}; K ${d.outDim}; ${d.batch} images x (2 x ${d.globalSize}^2 + ${d.localCrops} x ${d.localSize}^2 crops))`;
 }
 
 export function dinoCases(v: Variants): Case[] {
   const d = DINO;
   return [{
     family: 'DINO',
-    name: `DINO train step (ViT dim ${d.embedDim}, depth ${d.depth}, patch ${d.patchSize}; K ${d.outDim}; ${d.batch} images x (2 x ${d.globalSize}^2 + ${d.localCrops} x ${d.localSize}^2 crops))`,
+    name: `DINO ${dinoCaseName()}`,
     tolerance: 1e-3,
     imagesPerStep: d.batch,
     implementations: [

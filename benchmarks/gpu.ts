@@ -1,4 +1,5 @@
-// GPU cases: matmul, softmax, LayerNorm and a ViT block forward and backward on dinots'
+// GPU cases: matmul, softmax, LayerNorm, a ViT block forward and backward, and (in the
+// full suite) the DINO training step on dinots'
 // GPU backend (gpu.js kernels, ops chained on the device, one read-back per step), next to
 // the CPU backend and to gpu.js used naively (one kernel call per op, its inputs uploaded
 // and its result read back to the host every time), in the same run and on the same inputs.
@@ -16,6 +17,7 @@ import type { Case, Implementation, Runner } from './harness.js';
 import { type Variants, oursVariants } from './kernels.js';
 import type { StepResult } from './peers.js';
 import { randomArray } from './random.js';
+import { DINO, dinoCaseName, dinoStep, dinoStepGpu } from './dino.js';
 
 export interface GpuStatus {
   /** True when the GPU cases can run: the backend's mode runs on a GPU or a GL rasteriser. */
@@ -238,11 +240,23 @@ function vitBlockCase(B: number, N: number, D: number, heads: number, v: Variant
   };
 }
 
+/** The DINO case's step (benchmarks/dino.ts) on the CPU backend and on the GPU backend, the one read awaited. */
+function dinoGpuCase(v: Variants): Case {
+  return {
+    family: 'GPU',
+    name: `GPU DINO ${dinoCaseName()}`,
+    tolerance: 1e-3,
+    imagesPerStep: DINO.batch,
+    implementations: [...oursVariants(v, dinoStep), gpuChained(CHAINED, dinoStepGpu)],
+  };
+}
+
 export function gpuCases(v: Variants, full: boolean): Case[] {
   return [
     ...(full ? [128, 256, 512] : [128, 256]).map((n) => matmulCase(n, v)),
     softmaxCase([32, 3, 65, 65], v),
     layerNormCase([32, 65, 192], v),
     vitBlockCase(full ? 4 : 2, 65, 192, 3, v),
+    ...(full ? [dinoGpuCase(v)] : []),
   ];
 }
