@@ -39,8 +39,14 @@ const NC = 512;
  * streams is then up to 768 KiB in float32, still within a 1 MiB L2).
  */
 const WHOLE_ROWS = 768;
-/** An operand is copied into the module and packed there when the memory it spans holds at most this many times the elements the product reads. */
-const STAGE_SPREAD = 2;
+/**
+ * An operand is copied into the module in one memcpy when the memory it spans holds at
+ * most this many times the elements the product reads, else run by run (stagingOf). A
+ * thread's half of the columns of a row-major 2048 x 2048 B spans twice what it reads: at 2
+ * (the whole 16 MiB span copied by each thread) 64 x 2048 by it took 9.95-10.9 ms on two
+ * threads, run by run (8 MiB each) 9.0-9.6 ms.
+ */
+const STAGE_SPREAD = 1.5;
 /**
  * Runs at least this long move with a typed-array `set` (a memcpy), shorter ones by a loop,
  * which costs less than `set`'s fixed overhead: MEMCPY_ROW for the rows of a tile copied out
