@@ -1,22 +1,14 @@
 // One DINO training iteration whose only read-back is awaited (`await t.data()`), so it
-// runs in every GPU mode, webgpu included, and yields to the page between iterations.
-// The same steps as trainDino in packages/dino/src/train.ts (which reads synchronously):
-// schedules, teacher on the 2 global crops and student on all crops, DINOLoss (its
-// center updates inside), one read of the loss and the teacher's probabilities, then
-// backward, per-tensor gradient clipping, freezing the last layer, AdamW and the EMA
-// teacher update (DINO paper, Algorithm 1).
+// runs in every GPU mode, webgpu included, and yields to the page between iterations:
+// the page's schedules around dinoIterationAsync (packages/dino/src/dino-iteration.ts),
+// the iteration trainDino runs, with its read awaited: teacher on the 2 global crops and
+// student on all crops, DINOLoss (its center updates inside), one read of the loss and
+// the teacher's probabilities, then backward, per-tensor gradient clipping, freezing the
+// last layer, AdamW and the EMA teacher update (DINO paper, Algorithm 1).
 
-import { type Device, type Tensor, cat, noGrad, scope } from '@dinots/tensor';
-import { AdamW, clipGradients, cosineSchedule } from '@dinots/nn';
-import {
-  DINOLoss,
-  type DinoNetwork,
-  type MultiCropBatch,
-  cancelGradientsLastLayer,
-  getParamsGroups,
-  teacherEntropyOfValues,
-  updateTeacher,
-} from '@dinots/dino';
+import { type Device, type Tensor, scope } from '@dinots/tensor';
+import { AdamW, cosineSchedule } from '@dinots/nn';
+import { DINOLoss, type DinoNetwork, type MultiCropBatch, dinoIterationAsync, getParamsGroups, teacherEntropyOfValues } from '@dinots/dino';
 
 export interface StepOptions {
   /** Iterations the schedules span. */
@@ -79,21 +71,10 @@ export class DinoStepper {
     this.teacher.train();
     const metrics = await scope(async () => {
       const crops = batch.crops.map((c: Tensor) => c.to({ device: this.device, dtype: 'float32' }));
-      const teacherOut = noGrad(() => this.teacher.forward(crops.slice(0, 2)));
-      const studentOut = this.student.forward(crops);
-      const probs = this.dinoLoss.teacherProbs(teacherOut, at);
-      const loss = this.dinoLoss.forward(studentOut, teacherOut, at);
-      const values = await cat([loss.detach().reshape([1]), probs.flatten()]).data();
-      if (!Number.isFinite(values[0])) throw new Error(`DinoStepper: the loss is ${values[0]} at iteration ${it}; lower the learning rate`);
-      this.optimizer.zeroGrad();
-      loss.backward();
-      if (this.options.clipGrad > 0) clipGradients(this.student, this.options.clipGrad);
-      cancelGradientsLastLayer(at, this.student, this.options.freezeLastLayer);
-      this.optimizer.step();
-      this.optimizer.zeroGrad();
-      updateTeacher(this.teacher, this.student, this.momentum[at]);
-      const entropy = teacherEntropyOfValues(values.subarray(1), probs.shape[0], probs.shape[1]);
-      return { iteration: it, loss: values[0], teacherEntropy: entropy.meanEntropy, entropyOfMean: entropy.entropyOfMean, logK: entropy.maxEntropy };
+      const state = { student: this.student, teacher: this.teacher, dinoLoss: this.dinoLoss, optimizer: this.optimizer, clipGrad: this.options.clipGrad, freezeLastLayer: this.options.freezeLastLayer };
+      const { loss, teacherProbs, probsShape } = await dinoIterationAsync(state, crops, at, this.momentum[at]);
+      const entropy = teacherEntropyOfValues(teacherProbs, probsShape[0], probsShape[1]);
+      return { iteration: it, loss, teacherEntropy: entropy.meanEntropy, entropyOfMean: entropy.entropyOfMean, logK: entropy.maxEntropy };
     });
     this.student.eval();
     this.teacher.eval();
