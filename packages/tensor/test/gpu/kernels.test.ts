@@ -92,6 +92,12 @@ describe('gpu codegen: the tiled WGSL matmul (webgpu mode)', () => {
     expect(transposed).to.include('let tk = (li + 0u) / 64u;\n      let tc = (li + 0u) % 64u;');
     expect(transposed).to.include('a[3u + gc + gk * 70u]');
     expect(transposed).to.include(' + bias[1u + j * 2u]');
+    // q of a [2, 9, 3, 3, 8] qkv as [B, heads, N, d]: the batch index splits into (b, head)
+    const q = { shape: [2, 3, 9, 8], strides: [648, 8, 72, 1], offset: 0 };
+    const k = { shape: [2, 3, 8, 9], strides: [648, 8, 1, 72], offset: 24 };
+    const scores = wgslMatmulSource(q, k, matmulTiling(9, 9));
+    expect(scores).to.include('a[0u + ((batch / 3u) % 2u) * 648u + (batch % 3u) * 8u + gc * 72u + gk]');
+    expect(scores).to.include('b[24u + ((batch / 3u) % 2u) * 648u + (batch % 3u) * 8u + gk + gc * 72u]');
   });
 });
 
@@ -119,6 +125,23 @@ describeTargets('gpu kernel paths against the CPU backend', (device) => {
         await expectClose(place(a, device, la).matmul(place(b, device, lb)), a.double().matmul(b.double()), { atol: 1e-5, rtol: 1e-4 }, `matmul [${sa}] x [${sb}] (${la}, ${lb})`);
       }
     }
+  });
+
+  it('matmul over batch dims that do not merge (attention heads sliced from one qkv), and selfAttention forward and backward', async () => {
+    const qkv = sample([2, 9, 3, 3, 8], 4); // [B, N, 3, heads, d]
+    const heads = (t: T.Tensor) => t.permute([2, 0, 3, 1, 4]); // [3, B, heads, N, d]
+    const [q, k] = [0, 1].map((i) => heads(qkv.double()).select(0, i));
+    const onDevice = qkv.to(device);
+    const [qd, kd] = [0, 1].map((i) => heads(onDevice).select(0, i));
+    await expectClose(qd.matmul(kd.transpose(-1, -2)), q.matmul(k.transpose(-1, -2)), { atol: 1e-5, rtol: 1e-4 }, 'q k^T on [2, 3] views');
+    const g = sample([2, 3, 9, 8], 5);
+    const reference = qkv.double().requiresGrad_();
+    T.selfAttention(reference, 0.35).mul(g.double()).sum().backward();
+    const x = qkv.to(device).requiresGrad_();
+    const y = T.selfAttention(x, 0.35);
+    await expectClose(y, T.noGrad(() => T.selfAttention(qkv.double(), 0.35)), { atol: 1e-5, rtol: 1e-4 }, 'selfAttention');
+    y.mul(g.to(device)).sum().backward();
+    await expectClose(x.grad!, reference.grad!, { atol: 1e-5, rtol: 1e-4 }, 'selfAttention: the gradient of qkv');
   });
 
   it('linear (x W^T + b) with a strided bias, in the product where the backend adds it (webgpu)', async () => {

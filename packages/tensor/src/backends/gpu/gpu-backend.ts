@@ -26,6 +26,9 @@ import type { GpuBackendInfo } from './mode.js';
 const UPLOAD_SOURCE = kernelSource(['a0'], [], 'a0[this.thread.x]');
 const ZEROS_SOURCE = kernelSource([], [], '0.0');
 
+/** WebGPU's default maxComputeWorkgroupsPerDimension: the webgpu matmul's batch items go along one dim. */
+const MAX_WORKGROUPS = 65535;
+
 /** The largest float32 (uniforms stand in for +-Infinity with it, which GLSL cannot pass reliably). */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -113,25 +116,26 @@ export class GpuBackend implements Backend {
     this.write(indices, argReduceSource(op, x, dim, 'index'), [xa]);
   }
 
-  /** webgpu mode adds a bias inside its WGSL matmul (wgsl-matmul.ts); gpu.js kernels take no bias. */
+  /**
+   * webgpu mode's WGSL matmul (wgsl-matmul.ts) adds a bias in the kernel and reads any
+   * number of strided batch dims; gpu.js kernels do neither.
+   */
   get matmulBias(): boolean {
+    return this.context.info.mode === 'webgpu';
+  }
+
+  get matmulBatchViews(): boolean {
     return this.context.info.mode === 'webgpu';
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor, bias: Tensor | null = null): void {
     const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
-    const [B, M, K] = a.shape;
-    const N = b.shape[2];
     if (this.context.info.mode === 'webgpu') {
-      if (out.numel === 0) return;
-      // the tiled WGSL kernel (wgsl-matmul.ts), specialised to this shape and these strides
-      const tiling = matmulTiling(M, N);
-      const source = wgslMatmulSource(a, b, tiling, bias);
-      if (bias !== null) inputs.push(this.input(bias, 'matmul'));
-      const groups = matmulWorkgroups(Math.max(a.shape[0], b.shape[0]), M, N, tiling);
-      this.store(out, this.context.runCompute(source, source, out.numel, inputs, groups));
+      this.matmulWgsl(a, b, out, bias, inputs);
       return;
     }
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
     if (bias !== null) throw new Error(`matmul: the GPU backend in ${this.context.info.mode} mode adds no bias inside a product (matmulBias is false)`);
     // 2x2 blocks in GL modes (see matmul.ts); a matrix-vector product would waste half of each
     if (!this.context.isGl || M < 2 || N < 2 || K === 0 || out.numel === 0) {
@@ -146,6 +150,21 @@ export class GpuBackend implements Backend {
     release(columns);
     this.write(out, unblockSource(B, M, N), [blocks]);
     release(blocks);
+  }
+
+  /** webgpu mode: the tiled WGSL kernel, specialised to this shape and these strides, over a [...batch, M, K] x [...batch, K, N] product. */
+  private matmulWgsl(a: Tensor, b: Tensor, out: Tensor, bias: Tensor | null, inputs: DeviceArray[]): void {
+    if (out.numel === 0) return;
+    const M = a.shape[a.ndim - 2];
+    const N = b.shape[b.ndim - 1];
+    const items = out.numel / (M * N);
+    if (items > MAX_WORKGROUPS) {
+      throw new RangeError(`matmul: ${formatShape(a.shape)} x ${formatShape(b.shape)} on the GPU in webgpu mode is ${items} products, over WebGPU's ${MAX_WORKGROUPS} workgroups along one dim; fold the batch into the rows or split it`);
+    }
+    const tiling = matmulTiling(M, N);
+    const source = wgslMatmulSource(a, b, tiling, bias);
+    if (bias !== null) inputs.push(this.input(bias, 'matmul'));
+    this.store(out, this.context.runCompute(source, source, out.numel, inputs, matmulWorkgroups(items, M, N, tiling)));
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

@@ -33,7 +33,7 @@ export function matmulTiling(M: number, N: number): MatmulTiling {
   return M >= 48 && N >= 48 ? { wg: 16, tm: 4, tn: 4, bk: 16 } : { wg: 16, tm: 1, tn: 1, bk: 16 };
 }
 
-/** The workgroup grid of a [B, M, K] x [B, K, N] product: column tiles, row tiles, batch. */
+/** The workgroup grid of a product of B matrices [M, K] x [K, N]: column tiles, row tiles, batch items. */
 export function matmulWorkgroups(B: number, M: number, N: number, t: MatmulTiling): [number, number, number] {
   return [Math.ceil(N / (t.wg * t.tn)), Math.ceil(M / (t.wg * t.tm)), B];
 }
@@ -66,23 +66,40 @@ function loadTile(tile: string, cols: number, bk: number, threads: number, first
   return lines;
 }
 
-/** `offset + batch * s0 + x * s1 + y * s2` of a 3-d view, in u32 arithmetic (terms with stride 0 or size 1 dropped). */
-function index(view: View, coords: readonly [string, string, string]): string {
+/**
+ * `offset + (batch terms) + row * rowStride + col * colStride` of a view [...batch, R, C], in
+ * u32 arithmetic: the flat batch index `batch` splits into one coordinate per batch dim
+ * (row-major), and dims of size 1 or stride 0 (broadcast) add nothing.
+ */
+function index(view: View, row: string, col: string): string {
+  const nb = view.shape.length - 2;
   const terms = [u(view.offset)];
-  view.shape.forEach((size, d) => {
-    if (size > 1 && view.strides[d] !== 0) terms.push(view.strides[d] === 1 ? coords[d] : `${coords[d]} * ${u(view.strides[d])}`);
-  });
+  let inner = 1;
+  const batchTerms: string[] = [];
+  for (let d = nb - 1; d >= 0; d--) {
+    const size = view.shape[d];
+    if (size > 1 && view.strides[d] !== 0) {
+      const coord = nb === 1 ? 'batch' : inner === 1 ? `(batch % ${u(size)})` : `((batch / ${u(inner)}) % ${u(size)})`;
+      batchTerms.unshift(`${coord} * ${u(view.strides[d])}`);
+    }
+    inner *= size;
+  }
+  terms.push(...batchTerms);
+  for (const [coord, d] of [[row, nb], [col, nb + 1]] as const) {
+    if (view.shape[d] > 1 && view.strides[d] !== 0) terms.push(view.strides[d] === 1 ? coord : `${coord} * ${u(view.strides[d])}`);
+  }
   return terms.join(' + ');
 }
 
 /**
- * The WGSL source of out = a b for views a [B, M, K] and b [B, K, N] (a batch size of 1 in
- * either broadcasts) into a row-major [B, M, N] out, with tiling t. An optional bias [N]
+ * The WGSL source of out = a b for views a [...batch, M, K] and b [...batch, K, N] (the same
+ * batch dims, any strides; a size of 1 in either broadcasts) into a row-major
+ * [...batch, M, N] out, with tiling t. An optional bias [N]
  * (binding 3, any stride) is added to every row as the tile is stored (torch's addmm).
  */
 export function wgslMatmulSource(a: View, b: View, t: MatmulTiling, bias: View | null = null): string {
-  const [, M, K] = a.shape;
-  const N = b.shape[2];
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.shape.length - 1];
   const { wg, tm, tn, bk } = t;
   const bm = wg * tm;
   const bn = wg * tn;
@@ -102,8 +119,8 @@ export function wgslMatmulSource(a: View, b: View, t: MatmulTiling, bias: View |
     `  let col0 = group.x * ${u(bn)};`,
     ...Array.from({ length: tm * tn }, (_, r) => `  var acc${r} = 0.0;`),
     `  for (var k0 = 0u; k0 < ${u(K)}; k0 = k0 + ${u(bk)}) {`,
-    ...loadTile('tileA', bm, bk, threads, 'row0', M, K, a.strides[2] === 1 && a.strides[1] !== 1, (k, c) => `a[${index(a, ['batch', c, k])}]`).map((l) => `    ${l}`),
-    ...loadTile('tileB', bn, bk, threads, 'col0', N, K, b.strides[1] === 1 && b.strides[2] !== 1, (k, c) => `b[${index(b, ['batch', k, c])}]`).map((l) => `    ${l}`),
+    ...loadTile('tileA', bm, bk, threads, 'row0', M, K, a.strides[a.strides.length - 1] === 1 && a.strides[a.strides.length - 2] !== 1, (k, c) => `a[${index(a, c, k)}]`).map((l) => `    ${l}`),
+    ...loadTile('tileB', bn, bk, threads, 'col0', N, K, b.strides[b.strides.length - 2] === 1 && b.strides[b.strides.length - 1] !== 1, (k, c) => `b[${index(b, k, c)}]`).map((l) => `    ${l}`),
     '    workgroupBarrier();',
     `    for (var k = 0u; k < ${u(bk)}; k = k + 1u) {`,
     ...Array.from({ length: tm }, (_, r) => `      let x${r} = tileA[k * ${u(bm)} + local.y + ${u(wg * r)}];`),
