@@ -1,7 +1,7 @@
 // The GPU kernels' fast paths: dim coalescing in the generated index arithmetic (map
 // kernels, softmax's normalisation), the 2x2-blocked matmul of the GL modes, the tiled WGSL
-// matmul of webgpu mode (with the bias of linear), and the merge of a view into a storage
-// never written. The sources are checked as text where the point is
+// matmul of webgpu mode (with the bias of linear), its fused AdamW update, the one-kernel
+// EMA step, and the merge of a view into a storage never written. The sources are checked as text where the point is
 // which path a kernel takes, and every path runs on each target against the CPU backend.
 
 import { expect } from 'chai';
@@ -142,6 +142,30 @@ describeTargets('gpu kernel paths against the CPU backend', (device) => {
     await expectClose(y, T.noGrad(() => T.selfAttention(qkv.double(), 0.35)), { atol: 1e-5, rtol: 1e-4 }, 'selfAttention');
     y.mul(g.to(device)).sum().backward();
     await expectClose(x.grad!, reference.grad!, { atol: 1e-5, rtol: 1e-4 }, 'selfAttention: the gradient of qkv');
+  });
+
+  it('fused AdamW (one WGSL kernel in webgpu mode; GL modes decline it) and the EMA step update as on the CPU', async () => {
+    const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.04, step: 3 };
+    // [5, 7] parameters stored from row 1 of [6, 7] storages: contiguous views at an offset
+    const host = [1, 2, 3, 4].map((seed) => sample([6, 7], seed));
+    host[3] = host[3].square(); // v >= 0
+    const reference = host.map((t) => t.slice(0, 1, 6).clone());
+    T.noGrad(() => T.fusedAdamW_(reference[0], reference[1], reference[2], reference[3], hyper));
+    const onDevice = host.map((t) => t.to(device).slice(0, 1, 6));
+    const fused = T.noGrad(() => T.fusedAdamW_(onDevice[0], onDevice[1], onDevice[2], onDevice[3], hyper));
+    const expectFused = device === 'cpu' || T.backendInfo().mode === 'webgpu';
+    expect(fused, 'fused here').to.equal(expectFused);
+    if (fused) {
+      for (const [i, name] of [[0, 'p'], [2, 'exp_avg'], [3, 'exp_avg_sq']] as const) {
+        await expectClose(onDevice[i], reference[i].double(), { atol: 1e-6, rtol: 1e-5 }, `AdamW ${name}`);
+      }
+    }
+    const target = sample([6, 7], 8);
+    const source = sample([6, 7], 9);
+    const expected = target.double().mul(0.99).add(source.double().mul(0.01));
+    const onGpu = target.to(device);
+    expect(T.noGrad(() => T.fusedEma_(onGpu, source.to(device), 0.99)), 'one kernel').to.equal(true);
+    await expectClose(onGpu, expected, { atol: 1e-6, rtol: 1e-5 }, 'EMA step');
   });
 
   it('linear (x W^T + b) with a strided bias, in the product where the backend adds it (webgpu)', async () => {

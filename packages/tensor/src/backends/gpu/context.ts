@@ -124,7 +124,7 @@ interface WebGpuDevice {
     copyBufferToBuffer(from: WebGpuBuffer, fromOffset: number, to: WebGpuBuffer, toOffset: number, bytes: number): void;
     finish(): unknown;
   };
-  readonly queue: { submit(buffers: unknown[]): void };
+  readonly queue: { submit(buffers: unknown[]): void; writeBuffer(buffer: WebGpuBuffer, offset: number, data: Float32Array): void };
 }
 /** gpu.js's shared WebGPU context (WebGPUContext.acquire()), which its buffer handles carry. */
 interface GpuJsWebGpuContext {
@@ -318,18 +318,20 @@ export class GpuContext {
   }
 
   /**
-   * webgpu mode: runs a WGSL compute shader (entry point `main`) over `groups` workgroups
-   * into a fresh buffer of n floats. inputs[0] and inputs[1] are bindings 0 and 1, the
-   * output binding 2, and any further inputs bindings 3 on. `key` names the pipeline in
-   * the cache (the least recently used ones leave it past the kernel cache's size).
+   * webgpu mode: runs a WGSL compute shader (entry point `main`) over `groups` workgroups.
+   * Bindings 0 .. k - 1 are the k inputs, in order: device arrays, or host Float32Arrays
+   * (small ones, such as a step's hyperparameters), which are written to a buffer of their
+   * own on the queue, with no kernel; bindings k .. are one fresh buffer per entry of
+   * `outputs` (its length in floats), returned in order. `key` names the pipeline in the
+   * cache (the least recently used ones leave it past the kernel cache's size).
    */
-  runCompute(key: string, source: string, n: number, inputs: readonly DeviceArray[], groups: readonly [number, number, number]): PendingBuffer {
+  runCompute(key: string, source: string, inputs: readonly DeviceArray[], outputs: readonly number[], groups: readonly [number, number, number]): PendingBuffer[] {
     if (this.info.mode !== 'webgpu') throw new Error(`gpu: runCompute needs webgpu mode, the backend runs in ${this.info.mode}`);
-    if (n < 1) throw new Error(`gpu: runCompute needs at least one output, got ${n}`);
-    const pending = inputs.map((input) => {
-      if (!(input instanceof PendingBuffer)) throw new Error('gpu: runCompute takes WebGPU buffers only (an input is not one)');
-      return input;
-    });
+    if (outputs.some((n) => !(n >= 1))) throw new Error(`gpu: runCompute needs at least one element in every output, got [${outputs.join(', ')}]`);
+    const pending = inputs.filter((input): input is PendingBuffer => input instanceof PendingBuffer);
+    if (inputs.some((input) => !(input instanceof PendingBuffer) && !(input instanceof Float32Array))) {
+      throw new Error('gpu: runCompute takes WebGPU buffers and Float32Arrays only (an input is neither)');
+    }
     let entry = this.pipelines.get(key);
     if (entry === undefined) {
       const pipeline = this.started.then(() => {
@@ -345,29 +347,41 @@ export class GpuContext {
     }
     this.pipelines.set(key, entry);
     const { ready } = entry;
-    let call: Promise<GpuTexture>;
+    const settled = (values: readonly unknown[]) => {
+      let next = 0;
+      return inputs.map((input) => (input instanceof PendingBuffer ? (values[next++] as WebGpuBufferResult) : (input as Float32Array)));
+    };
+    let call: Promise<WebGpuBufferResult[]>;
     if (ready !== null && pending.every((input) => input.settled !== null)) {
-      call = Promise.resolve(this.dispatch(ready, n, pending.map((input) => input.settled as WebGpuBufferResult), groups));
+      call = Promise.resolve(this.dispatch(ready, settled(pending.map((input) => input.settled)), outputs, groups));
     } else {
       call = Promise.all([entry.pipeline, ...pending.map((input) => input.buffer)]).then(([pipeline, ...handles]) =>
-        this.dispatch(pipeline as WebGpuPipeline, n, handles as WebGpuBufferResult[], groups));
+        this.dispatch(pipeline as WebGpuPipeline, settled(handles), outputs, groups));
     }
     for (const input of pending) input.readBy(call);
-    const result = new PendingBuffer(call, n);
-    entry.live++;
-    producers.set(result, entry);
-    return result;
+    return outputs.map((n, i) => {
+      const result = new PendingBuffer(call.then((handles) => handles[i]), n);
+      entry.live++;
+      producers.set(result, entry);
+      return result;
+    });
   }
 
-  /** Encodes and submits one dispatch of `pipeline`; the result wraps its output buffer as gpu.js does. */
-  private dispatch(pipeline: WebGpuPipeline, n: number, inputs: readonly WebGpuBufferResult[], groups: readonly [number, number, number]): WebGpuBufferResult {
+  /** Encodes and submits one dispatch of `pipeline`; each output wraps a buffer of its own as gpu.js does. */
+  private dispatch(pipeline: WebGpuPipeline, inputs: readonly (WebGpuBufferResult | Float32Array)[], outputs: readonly number[], groups: readonly [number, number, number]): WebGpuBufferResult[] {
     const context = this.webgpu!;
     if (context.isLost) throw new Error('gpu: the WebGPU device was lost');
     const { device } = context;
-    const out = device.createBuffer({ size: n * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC });
-    const [first, second, ...rest] = inputs.map((input) => input.buffer);
-    const buffers = [first, second, out, ...rest];
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const uploads: WebGpuBuffer[] = [];
+    const bound = inputs.map((input) => {
+      if (!(input instanceof Float32Array)) return input.buffer;
+      const buffer = device.createBuffer({ size: Math.max(input.byteLength, 4), usage: USAGE_STORAGE | USAGE_COPY_DST });
+      device.queue.writeBuffer(buffer, 0, input);
+      uploads.push(buffer);
+      return buffer;
+    });
+    const results = outputs.map((n) => device.createBuffer({ size: n * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC }));
+    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [...bound, ...results].map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -375,8 +389,9 @@ export class GpuContext {
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     pass.end();
     device.queue.submit([encoder.finish()]);
+    for (const buffer of uploads) buffer.destroy(); // freed once the submitted dispatch has run
     const { WebGPUBufferResult } = loadGpuJs() as unknown as { WebGPUBufferResult: WebGpuBufferResultClass };
-    return new WebGPUBufferResult({ buffer: out, output: [n], context, kernel: { readBufferResult: (handle) => readBuffer(device, handle.buffer, n) } });
+    return results.map((buffer, i) => new WebGPUBufferResult({ buffer, output: [outputs[i]], context, kernel: { readBufferResult: (handle) => readBuffer(device, handle.buffer, outputs[i]) } }));
   }
 
   /** Number of compiled kernels held by the cache (each also keeps one output texture of its own). */

@@ -7,7 +7,7 @@
 // stall, as WebGL's readPixels always is), and throws in webgpu mode, whose reads are
 // asynchronous only (WebGPU maps buffers with mapAsync).
 
-import type { Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import type { AdamWStepHyper, Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../../dtype.js';
 import { formatShape, isContiguousLayout } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -19,6 +19,7 @@ import { gatherSource, scatterAddSource } from './indexing.js';
 import { meanSource, normalizeSource, rstdSource } from './layer-norm.js';
 import { blockCount, blockedMatmulSource, matmulSource, packAlongKSource, packedLength, unblockSource } from './matmul.js';
 import { matmulTiling, matmulWorkgroups, wgslMatmulSource } from './wgsl-matmul.js';
+import { adamWScalars, adamWWorkgroups, wgslAdamWSource } from './wgsl-adamw.js';
 import { REDUCE_CHUNK, argReduceSource, partialReduceSource, reduceSource } from './reduce.js';
 import { normalizeExpression, rowExpSumSource, rowStatView } from './softmax.js';
 import type { GpuBackendInfo } from './mode.js';
@@ -34,8 +35,12 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 
 export class GpuBackend implements Backend {
   readonly device = 'gpu' as const;
+  /** The fused AdamW update (fusedAdamW_): webgpu mode only, where a kernel can write three outputs (wgsl-adamw.ts). */
+  readonly adamwStep?: (p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper) => void;
 
-  constructor(readonly context: GpuContext) {}
+  constructor(readonly context: GpuContext) {
+    if (context.info.mode === 'webgpu') this.adamwStep = (p, grad, expAvg, expAvgSq, hyper) => this.adamwWgsl(p, grad, expAvg, expAvgSq, hyper);
+  }
 
   get info(): GpuBackendInfo {
     return this.context.info;
@@ -80,6 +85,22 @@ export class GpuBackend implements Backend {
 
   binary(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
     this.write(out, mapSource(BINARY_EXPRESSIONS[op], out.shape, [a, b], 0, out.dtype), [this.input(a, op), this.input(b, op)]);
+  }
+
+  /** The teacher's EMA, target = target * m + source * (1 - m), in one kernel (fusedEma_). */
+  emaStep(target: Tensor, source: Tensor, momentum: number): boolean {
+    this.write(target, mapSource('x * p0 + y * p1', target.shape, [target, source], 2, target.dtype), [this.input(target, 'emaStep'), this.input(source, 'emaStep')], [momentum, 1 - momentum]);
+    return true;
+  }
+
+  /** webgpu mode: p, m and v updated by one WGSL kernel (wgsl-adamw.ts) instead of the composed update's twenty. */
+  private adamwWgsl(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {
+    const n = p.numel;
+    if (n === 0) return;
+    const source = wgslAdamWSource(n, [p.offset, grad.offset, expAvg.offset, expAvgSq.offset]);
+    const inputs = [p, grad, expAvg, expAvgSq].map((t) => this.input(t, 'adamwStep'));
+    const outputs = this.context.runCompute(source, source, [...inputs, adamWScalars(hyper)], [n, n, n], adamWWorkgroups(n));
+    [p, expAvg, expAvgSq].forEach((t, i) => this.store(t, outputs[i]));
   }
 
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void {
@@ -164,7 +185,8 @@ export class GpuBackend implements Backend {
     const tiling = matmulTiling(M, N);
     const source = wgslMatmulSource(a, b, tiling, bias);
     if (bias !== null) inputs.push(this.input(bias, 'matmul'));
-    this.store(out, this.context.runCompute(source, source, out.numel, inputs, matmulWorkgroups(items, M, N, tiling)));
+    const [result] = this.context.runCompute(source, source, inputs, [out.numel], matmulWorkgroups(items, M, N, tiling));
+    this.store(out, result);
   }
 
   softmax(x: Tensor, dim: number, log: boolean, out: Tensor): void {

@@ -95,7 +95,7 @@ function index(view: View, row: string, col: string): string {
  * The WGSL source of out = a b for views a [...batch, M, K] and b [...batch, K, N] (the same
  * batch dims, any strides; a size of 1 in either broadcasts) into a row-major
  * [...batch, M, N] out, with tiling t. An optional bias [N]
- * (binding 3, any stride) is added to every row as the tile is stored (torch's addmm).
+ * (binding 2, before out; any stride) is added to every row as the tile is stored (torch's addmm).
  */
 export function wgslMatmulSource(a: View, b: View, t: MatmulTiling, bias: View | null = null): string {
   const [M, K] = a.shape.slice(-2);
@@ -107,8 +107,8 @@ export function wgslMatmulSource(a: View, b: View, t: MatmulTiling, bias: View |
   const lines = [
     '@group(0) @binding(0) var<storage, read> a : array<f32>;',
     '@group(0) @binding(1) var<storage, read> b : array<f32>;',
-    '@group(0) @binding(2) var<storage, read_write> out : array<f32>;',
-    ...(bias ? ['@group(0) @binding(3) var<storage, read> bias : array<f32>;'] : []),
+    ...(bias ? ['@group(0) @binding(2) var<storage, read> bias : array<f32>;'] : []),
+    `@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> out : array<f32>;`,
     `var<workgroup> tileA : array<f32, ${bk * bm}>;`,
     `var<workgroup> tileB : array<f32, ${bk * bn}>;`,
     '',
