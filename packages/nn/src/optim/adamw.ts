@@ -6,7 +6,8 @@
 //   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // eps is added after the bias-corrected sqrt(v), not inside the square root.
 // With `fused` (the default) each parameter's update is one kernel where the backend has one
-// (@dinots/tensor's fusedAdamW_, PyTorch's fused=True), with the same bits as the composed ops.
+// (@dinots/tensor's fusedAdamW_, PyTorch's fused=True): on the CPU with the same bits as the
+// composed ops, on the GPU (webgpu mode) within float32 rounding of them, as GPU kernels are.
 
 import { type Tensor, checkBoolean, checkNumber, checkOptions, describe, fusedAdamW_, zerosLike } from '@dinots/tensor';
 import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';

@@ -1,7 +1,9 @@
 // torch._fused_adamw_ for one parameter: the whole AdamW update in one kernel, where the
 // backend has one (backends/cpu/optim/adamw-step.ts gives the formulas) and the tensors suit
 // it (contiguous, one shape and floating dtype, nothing recording gradients). Returns false
-// otherwise, and the caller (nn's AdamW) runs its composed update, which gives the same bits.
+// otherwise, and the caller (nn's AdamW) runs its composed update, which on the CPU gives the
+// same bits (on the GPU, webgpu mode's kernel, backends/gpu/wgsl-adamw.ts, agrees with it
+// within float32 rounding, as GPU kernels do).
 
 import type { AdamWStepHyper } from '../backends/backend.js';
 import { isFloatingPoint } from '../dtype.js';
