@@ -31,7 +31,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     if (t.dtype !== x.dtype) throw new TypeError(`linear: ${name} is ${t.dtype} but the input is ${x.dtype}; convert one with .to()`);
     if (t.device !== x.device) throw new Error(`linear: ${name} is on '${t.device}' but the input is on '${x.device}'`);
   }
-  const rows = reshape(x, [-1, inFeatures]);
+  // the batch dims' product, not -1: with in_features 0 a -1 would not be determined
+  const rows = reshape(x, [x.shape.slice(0, -1).reduce((n, d) => n * d, 1), inFeatures]);
   const weightT = transpose(weight, 0, 1);
   const y = bias === null ? matmul(rows, weightT) : backendOf(x).matmulBias ? matmulAddBias(rows, weightT, bias) : add(matmul(rows, weightT), bias);
   return reshape(y, [...x.shape.slice(0, -1), outFeatures]);

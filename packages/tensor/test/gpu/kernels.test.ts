@@ -168,6 +168,12 @@ describeTargets('gpu kernel paths against the CPU backend', (device) => {
     await expectClose(onGpu, expected, { atol: 1e-6, rtol: 1e-5 }, 'EMA step');
   });
 
+  it('matmul and linear over an empty k (K = 0): zeros, and the bias', async () => {
+    await expectClose(T.zeros([3, 0]).to(device).matmul(T.zeros([2, 0, 4]).to(device)), T.zeros([2, 3, 4], { dtype: 'float64' }), FLOAT32, 'K = 0');
+    const bias = sample([3], 1);
+    await expectClose(T.linear(T.zeros([2, 0]).to(device), T.zeros([3, 0]).to(device), bias.to(device)), bias.double().expand([2, 3]), FLOAT32, 'linear, K = 0');
+  });
+
   it('linear (x W^T + b) with a strided bias, in the product where the backend adds it (webgpu)', async () => {
     for (const [rows, inF, outF] of [[5, 7, 3], [70, 40, 66]]) {
       const x = sample([rows, inF], 1);

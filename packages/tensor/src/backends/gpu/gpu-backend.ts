@@ -150,6 +150,12 @@ export class GpuBackend implements Backend {
   }
 
   matmul(a: Tensor, b: Tensor, out: Tensor, bias: Tensor | null = null): void {
+    if (a.shape[a.ndim - 1] === 0) {
+      // K = 0: the empty sums are zeros (plus the bias), and a and b have no storage to read
+      if (bias === null) this.fill(out, 0);
+      else this.write(out, mapSource('x', out.shape, [{ shape: out.shape, strides: out.shape.map((_, d) => (d === out.ndim - 1 ? bias.strides[0] : 0)), offset: bias.offset }], 0, out.dtype), [this.input(bias, 'matmul')]);
+      return;
+    }
     const inputs = [this.input(a, 'matmul'), this.input(b, 'matmul')];
     if (this.context.info.mode === 'webgpu') {
       this.matmulWgsl(a, b, out, bias, inputs);
