@@ -1,5 +1,5 @@
 // GPU cases: matmul, softmax, LayerNorm, a ViT block forward and backward, and (in the
-// full suite) the DINO training step on dinots'
+// full suite) the ViT family's train step and the DINO training step on dinots'
 // GPU backend (gpu.js kernels, ops chained on the device, one read-back per step), next to
 // the CPU backend and to gpu.js used naively (one kernel call per op, its inputs uploaded
 // and its result read back to the host every time), in the same run and on the same inputs.
@@ -14,10 +14,11 @@ import { createRequire } from 'node:module';
 import * as T from '@dinots/tensor';
 import type { GpuBackendInfo, Tensor } from '@dinots/tensor';
 import type { Case, Implementation, Runner } from './harness.js';
-import { type Variants, oursVariants } from './kernels.js';
+import { VIT, type Variants, oursVariants } from './kernels.js';
 import type { StepResult } from './peers.js';
 import { randomArray } from './random.js';
 import { DINO, dinoCaseName, dinoStep, dinoStepGpu } from './dino.js';
+import { vitForwardFlops, vitTrainStepCpu, vitTrainStepGpu } from './vit.js';
 
 export interface GpuStatus {
   /** True when the GPU cases can run: the backend's mode runs on a GPU or a GL rasteriser. */
@@ -251,12 +252,23 @@ function dinoGpuCase(v: Variants): Case {
   };
 }
 
+/** The ViT family's train step (benchmarks/vit.ts) on the CPU backend and on the GPU backend, the one read awaited. */
+function vitTrainGpuCase(v: Variants): Case {
+  return {
+    family: 'GPU',
+    name: `GPU ViT train step (depth ${VIT.depth}, dim ${VIT.dim}, ${VIT.heads} heads, batch ${VIT.batch}, ${VIT.tokens} tokens)`,
+    flops: 3 * vitForwardFlops(),
+    tolerance: 2e-3,
+    implementations: [...oursVariants(v, vitTrainStepCpu), gpuChained(CHAINED, vitTrainStepGpu)],
+  };
+}
+
 export function gpuCases(v: Variants, full: boolean): Case[] {
   return [
     ...(full ? [128, 256, 512] : [128, 256]).map((n) => matmulCase(n, v)),
     softmaxCase([32, 3, 65, 65], v),
     layerNormCase([32, 65, 192], v),
     vitBlockCase(full ? 4 : 2, 65, 192, 3, v),
-    ...(full ? [dinoGpuCase(v)] : []),
+    ...(full ? [vitTrainGpuCase(v), dinoGpuCase(v)] : []),
   ];
 }

@@ -121,11 +121,37 @@ function tfForward(w: Map<string, tf.Variable>, images: tf.Tensor): tf.Tensor2D 
   return linear(cls, 'head') as tf.Tensor2D;
 }
 
-export function vitCases(v: Variants): Case[] {
+/** The weight whose gradient the train step's result samples (with the loss). */
+const CHECKED_GRAD = 'block0.qkv.w';
+
+/**
+ * The train step on the GPU backend: the same weights, forward and SGD update, its one read
+ * awaited (`await t.data()`), so that every gpu.js mode runs it, webgpu included.
+ */
+export function vitTrainStepGpu(): () => Promise<Float32Array> {
   const data = vitData();
   const names = [...data.weights.keys()];
-  const checkedGrad = 'block0.qkv.w';
-  const oursModel = (train: boolean) => () => {
+  const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, tensor(d, { shape, device: 'gpu', requiresGrad: true })]));
+  const images = tensor(data.images, { shape: [VIT.batch, PATCHES, PATCH_DIM], device: 'gpu' });
+  const labels = tensor(data.labels, { shape: [VIT.batch, 1], device: 'gpu' });
+  const params = names.map((n) => w.get(n)!);
+  return async () => {
+    const loss = mul(mean(gather(logSoftmax(oursForward(w, images), -1), 1, labels)), -1);
+    const grads = grad(loss, params);
+    noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!, LR)));
+    return (await cat([loss.detach().reshape([1]), grads[names.indexOf(CHECKED_GRAD)]!.flatten()]).data()) as Float32Array;
+  };
+}
+
+/** The CPU train step of vitCases, for the GPU case to compare with. */
+export function vitTrainStepCpu(): () => Float32Array {
+  return vitOursModel(vitData(), true)() as () => Float32Array;
+}
+
+/** dinots' forward (train false) or train step (true) on the CPU, from `data`. */
+function vitOursModel(data: VitData, train: boolean) {
+  const names = [...data.weights.keys()];
+  return () => {
     const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, shared(d, shape).requiresGrad_(train)]));
     const images = shared(data.images, [VIT.batch, PATCHES, PATCH_DIM]);
     const labels = tensor(data.labels, { shape: [VIT.batch, 1] });
@@ -135,10 +161,17 @@ export function vitCases(v: Variants): Case[] {
       const loss = mul(mean(gather(logSoftmax(oursForward(w, images), -1), 1, labels)), -1);
       const grads = grad(loss, params);
       noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!, LR)));
-      const g = grads[names.indexOf(checkedGrad)]!.dataSync() as Float32Array;
+      const g = grads[names.indexOf(CHECKED_GRAD)]!.dataSync() as Float32Array;
       return Float32Array.of(loss.item(), ...g);
     };
   };
+}
+
+export function vitCases(v: Variants): Case[] {
+  const data = vitData();
+  const names = [...data.weights.keys()];
+  const checkedGrad = CHECKED_GRAD;
+  const oursModel = (train: boolean) => vitOursModel(data, train);
   const tfModel = (train: boolean) => () => {
     const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, tf.variable(tf.tensor(d, shape), train, name + Math.random())]));
     const images = tf.tensor(data.images, [VIT.batch, PATCHES, PATCH_DIM]);
