@@ -127,12 +127,14 @@ describeTargets('conformance: reductions', (device) => {
     });
   }
 
-  it('long reductions (two passes over chunks) over inner, outer and all dims', async () => {
+  it('long reductions (two passes over chunks) over inner, outer, trailing and all dims', async () => {
     const x = sample([3, 1500, 4], 11);
     for (const layout of LAYOUTS) {
       for (const [name, op] of Object.entries(reductions)) {
         await conforms(device, [x], [layout], (t) => op(t, [1], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over 1500 (${layout})`);
         await conforms(device, [x], [layout], (t) => op(t, [0, 1], true), { atol: 1e-4, rtol: 2e-4 }, `${name} over 4500 (${layout})`);
+        // trailing dims: a contiguous x is already [rows, R], read with no copy on the GPU
+        await conforms(device, [x], [layout], (t) => op(t, [1, 2], false), { atol: 1e-4, rtol: 2e-4 }, `${name} over the last 6000 (${layout})`);
       }
       await conforms(device, [x], [layout], (t) => t.sum(), { atol: 1e-3, rtol: 1e-4 }, `sum of all (${layout})`);
     }

@@ -119,14 +119,18 @@ export class GpuBackend implements Backend {
       return;
     }
     // Long rows: lay x out as [rows, R] (kept dims first), reduce chunks, then the chunks.
+    // A storage already in that layout (a whole contiguous tensor summed, as a norm does) is
+    // read as it is, with no copy first.
     const kept = x.shape.map((_, d) => d).filter((d) => !dims.includes(d));
     const order = [...kept, ...dims];
     const rowsView = { shape: order.map((d) => x.shape[d]), strides: order.map((d) => x.strides[d]), offset: x.offset };
     const rows = out.numel;
-    const flat = this.context.run(mapSource('x', rowsView.shape, [rowsView], 0, 'float32'), rows * R, [this.input(x, op)]);
+    const inPlace = this.coversStorage(x) && isContiguousLayout(rowsView.shape, rowsView.strides);
+    const xa = this.input(x, op);
+    const flat = inPlace ? xa : this.context.run(mapSource('x', rowsView.shape, [rowsView], 0, 'float32'), rows * R, [xa]);
     const chunks = Math.ceil(R / REDUCE_CHUNK);
     const partial = this.context.run(partialReduceSource(op, rows, R), rows * chunks, [flat]);
-    release(flat);
+    if (!inPlace) release(flat);
     this.write(out, reduceSource(op, contiguousView([rows, chunks]), [1], out.dtype), [partial]);
     release(partial);
   }
