@@ -6,7 +6,7 @@
 // final LN, a linear head on the CLS token, and cross-entropy against fixed labels.
 // The train step is forward, backward and an SGD update of every weight.
 
-import { type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftmax, matmul, mean, mul, noGrad, permute, reshape, select, softmax, tensor, transpose } from '@dinots/tensor';
+import { type Device, type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftmax, matmul, mean, mul, noGrad, permute, reshape, select, softmax, tensor, transpose } from '@dinots/tensor';
 import type { Case } from './harness.js';
 import { VIT, type Variants, shared } from './kernels.js';
 import { ours, tf, tfjs } from './peers.js';
@@ -124,46 +124,49 @@ function tfForward(w: Map<string, tf.Variable>, images: tf.Tensor): tf.Tensor2D 
 /** The weight whose gradient the train step's result samples (with the loss). */
 const CHECKED_GRAD = 'block0.qkv.w';
 
+/** The weights, images and labels of `data` as tensors on `device` (the CPU's on shared memory). */
+function vitInputs(data: VitData, device: Device, train: boolean) {
+  const on = (d: Float32Array, shape: number[]) => (device === 'cpu' ? shared(d, shape) : tensor(d, { shape, device }));
+  const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, on(d, shape).requiresGrad_(train)]));
+  return { w, images: on(data.images, [VIT.batch, PATCHES, PATCH_DIM]), labels: tensor(data.labels, { shape: [VIT.batch, 1], device }) };
+}
+
+/** One train step: cross-entropy, the gradient of every weight, an SGD update; the loss and CHECKED_GRAD's gradient. */
+function trainStep(w: Map<string, Tensor>, images: Tensor, labels: Tensor): [Tensor, Tensor] {
+  const names = [...w.keys()];
+  const params = names.map((n) => w.get(n)!);
+  const loss = mul(mean(gather(logSoftmax(oursForward(w, images), -1), 1, labels)), -1);
+  const grads = grad(loss, params);
+  noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!, LR)));
+  return [loss, grads[names.indexOf(CHECKED_GRAD)]!];
+}
+
+/** dinots' forward (train false) or train step (true) on the CPU, from `data`. */
+function vitOursModel(data: VitData, train: boolean): () => () => Tensor | Float32Array {
+  return () => {
+    const { w, images, labels } = vitInputs(data, 'cpu', train);
+    if (!train) return () => noGrad(() => oursForward(w, images));
+    return () => {
+      const [loss, g] = trainStep(w, images, labels);
+      return Float32Array.of(loss.item(), ...(g.dataSync() as Float32Array));
+    };
+  };
+}
+
+/** The CPU train step of vitCases, for the GPU case to compare with. */
+export function vitTrainStepCpu(): () => Tensor | Float32Array {
+  return vitOursModel(vitData(), true)();
+}
+
 /**
  * The train step on the GPU backend: the same weights, forward and SGD update, its one read
  * awaited (`await t.data()`), so that every gpu.js mode runs it, webgpu included.
  */
 export function vitTrainStepGpu(): () => Promise<Float32Array> {
-  const data = vitData();
-  const names = [...data.weights.keys()];
-  const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, tensor(d, { shape, device: 'gpu', requiresGrad: true })]));
-  const images = tensor(data.images, { shape: [VIT.batch, PATCHES, PATCH_DIM], device: 'gpu' });
-  const labels = tensor(data.labels, { shape: [VIT.batch, 1], device: 'gpu' });
-  const params = names.map((n) => w.get(n)!);
+  const { w, images, labels } = vitInputs(vitData(), 'gpu', true);
   return async () => {
-    const loss = mul(mean(gather(logSoftmax(oursForward(w, images), -1), 1, labels)), -1);
-    const grads = grad(loss, params);
-    noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!, LR)));
-    return (await cat([loss.detach().reshape([1]), grads[names.indexOf(CHECKED_GRAD)]!.flatten()]).data()) as Float32Array;
-  };
-}
-
-/** The CPU train step of vitCases, for the GPU case to compare with. */
-export function vitTrainStepCpu(): () => Float32Array {
-  return vitOursModel(vitData(), true)() as () => Float32Array;
-}
-
-/** dinots' forward (train false) or train step (true) on the CPU, from `data`. */
-function vitOursModel(data: VitData, train: boolean) {
-  const names = [...data.weights.keys()];
-  return () => {
-    const w = new Map([...data.weights].map(([name, { shape, data: d }]) => [name, shared(d, shape).requiresGrad_(train)]));
-    const images = shared(data.images, [VIT.batch, PATCHES, PATCH_DIM]);
-    const labels = tensor(data.labels, { shape: [VIT.batch, 1] });
-    const params = names.map((n) => w.get(n)!);
-    if (!train) return () => noGrad(() => oursForward(w, images));
-    return () => {
-      const loss = mul(mean(gather(logSoftmax(oursForward(w, images), -1), 1, labels)), -1);
-      const grads = grad(loss, params);
-      noGrad(() => params.forEach((p, i) => p.sub_(grads[i]!, LR)));
-      const g = grads[names.indexOf(CHECKED_GRAD)]!.dataSync() as Float32Array;
-      return Float32Array.of(loss.item(), ...g);
-    };
+    const [loss, g] = trainStep(w, images, labels);
+    return (await cat([loss.detach().reshape([1]), g.flatten()]).data()) as Float32Array;
   };
 }
 

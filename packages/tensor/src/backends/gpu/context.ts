@@ -160,7 +160,7 @@ export class GpuContext {
   private readonly started: Promise<GpuBackendInfo>;
   /** webgpu mode: gpu.js's shared context, once acquired (runCompute dispatches on its device). */
   private webgpu: GpuJsWebGpuContext | null = null;
-  /** runCompute's compiled pipelines, by key. */
+  /** runCompute's compiled pipelines, by source. */
   private readonly pipelines = new Map<string, CachedPipeline>();
 
   constructor(options: GpuOptions = {}) {
@@ -322,17 +322,17 @@ export class GpuContext {
    * Bindings 0 .. k - 1 are the k inputs, in order: device arrays, or host Float32Arrays
    * (small ones, such as a step's hyperparameters), which are written to a buffer of their
    * own on the queue, with no kernel; bindings k .. are one fresh buffer per entry of
-   * `outputs` (its length in floats), returned in order. `key` names the pipeline in the
-   * cache (the least recently used ones leave it past the kernel cache's size).
+   * `outputs` (its length in floats), returned in order. Pipelines are cached by source
+   * (the least recently used ones leave the cache past the kernel cache's size).
    */
-  runCompute(key: string, source: string, inputs: readonly DeviceArray[], outputs: readonly number[], groups: readonly [number, number, number]): PendingBuffer[] {
+  runCompute(source: string, inputs: readonly DeviceArray[], outputs: readonly number[], groups: readonly [number, number, number]): PendingBuffer[] {
     if (this.info.mode !== 'webgpu') throw new Error(`gpu: runCompute needs webgpu mode, the backend runs in ${this.info.mode}`);
     if (outputs.some((n) => !(n >= 1))) throw new Error(`gpu: runCompute needs at least one element in every output, got [${outputs.join(', ')}]`);
     const pending = inputs.filter((input): input is PendingBuffer => input instanceof PendingBuffer);
     if (inputs.some((input) => !(input instanceof PendingBuffer) && !(input instanceof Float32Array))) {
       throw new Error('gpu: runCompute takes WebGPU buffers and Float32Arrays only (an input is neither)');
     }
-    let entry = this.pipelines.get(key);
+    let entry = this.pipelines.get(source);
     if (entry === undefined) {
       const pipeline = this.started.then(() => {
         const device = this.webgpu!.device;
@@ -343,9 +343,9 @@ export class GpuContext {
       entry = created;
       if (this.pipelines.size >= this.cacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
     } else {
-      this.pipelines.delete(key); // re-inserted below: Map order is recency
+      this.pipelines.delete(source); // re-inserted below: Map order is recency
     }
-    this.pipelines.set(key, entry);
+    this.pipelines.set(source, entry);
     const { ready } = entry;
     const settled = (values: readonly unknown[]) => {
       let next = 0;

@@ -99,7 +99,7 @@ export class GpuBackend implements Backend {
     if (n === 0) return;
     const source = wgslAdamWSource(n, [p.offset, grad.offset, expAvg.offset, expAvgSq.offset]);
     const inputs = [p, grad, expAvg, expAvgSq].map((t) => this.input(t, 'adamwStep'));
-    const outputs = this.context.runCompute(source, source, [...inputs, adamWScalars(hyper)], [n, n, n], adamWWorkgroups(n));
+    const outputs = this.context.runCompute(source, [...inputs, adamWScalars(hyper)], [n, n, n], adamWWorkgroups(n));
     [p, expAvg, expAvgSq].forEach((t, i) => this.store(t, outputs[i]));
   }
 
@@ -195,7 +195,7 @@ export class GpuBackend implements Backend {
     const tiling = matmulTiling(M, N);
     const source = wgslMatmulSource(a, b, tiling, bias);
     if (bias !== null) inputs.push(this.input(bias, 'matmul'));
-    const [result] = this.context.runCompute(source, source, inputs, [out.numel], matmulWorkgroups(items, M, N, tiling));
+    const [result] = this.context.runCompute(source, inputs, [out.numel], matmulWorkgroups(items, M, N, tiling));
     this.store(out, result);
   }
 
