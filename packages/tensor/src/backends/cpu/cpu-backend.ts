@@ -16,6 +16,8 @@ import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, runStrided, simplify
 import { COLUMN_BLOCK, columnSums, columnSumsOf } from './elementwise/column-sums.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
 import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks } from './elementwise/sum-chunks.js';
+import { wasmSumChunksAvailable } from './elementwise/sum-chunks-wasm.js';
+import { wasmColumnSumsAvailable } from './elementwise/column-sums-wasm.js';
 import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
@@ -187,7 +189,7 @@ export class CpuBackend implements Backend {
     const split = willSplit(x.numel, ELEMENTWISE_GRAIN) && out.numel >= 2;
     const acc = typedArrayFor('float64', out.numel, split) as Float64Array;
     const args = reduceLoop(op, x.shape, split ? sharedOperand(x) : operand(x), acc, out.shape);
-    const columns = op === 'sum' ? columnSumsOf(args) : null;
+    const columns = op === 'sum' ? columnSumsOf(args, this.simd && x.dtype === 'float32' && wasmColumnSumsAvailable()) : null;
     if (columns !== null) {
       // a bias gradient's sum down the rows (column-sums.ts): split over blocks of columns
       const blocks = Math.ceil(columns.n / COLUMN_BLOCK);
@@ -211,7 +213,8 @@ export class CpuBackend implements Backend {
     if (x.numel < 2 * SUM_CHUNK || !x.isContiguous()) return false;
     const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
     const { data, offset } = sharedOperand(x);
-    parallelFor(kernel, { data, offset, n: x.numel, partials }, partials.length, 1);
+    const simd = this.simd && x.dtype === 'float32' && wasmSumChunksAvailable();
+    parallelFor(kernel, { data, offset, n: x.numel, partials, simd }, partials.length, 1);
     cpuData(out)[out.offset] = addPartials(partials);
     return true;
   }

@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import * as T from '../../../src/index.js';
 import { type Layout, broadcastPairArb, layoutArb, makeTensor, runs, seedArb, shapeArb } from '../../helpers/cases.js';
 import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
+import { SUM_CHUNK, sumChunks, sumOfSquaresChunks } from '../../../src/backends/cpu/elementwise/sum-chunks.js';
+import { wasmSumChunksAvailable } from '../../../src/backends/cpu/elementwise/sum-chunks-wasm.js';
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
 
@@ -103,7 +105,7 @@ describe('CPU fused kernels', () => {
     );
   });
 
-  it('sums down the rows (a bias gradient, column-sums.ts) add each column in row order in float64, on 1 and 2 threads', () => {
+  it('sums down the rows (a bias gradient, column-sums.ts) add each column in row order in float64, on 1 and 2 threads, on the SIMD kernel as in TypeScript', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), dtypeArb, seedArb,
         (rows, n, batch, pad, dtype, seed) => {
@@ -126,6 +128,17 @@ describe('CPU fused kernels', () => {
     const x = makeTensor([4000, 83], 'contiguous', 5, { dtype: 'float32' });
     const run = () => Array.from(T.sum(x, 0).dataSync());
     expectSameBits(withThreads(2, run), withThreads(1, run), 'sum over dim 0 of [4000, 83]');
+    // the SIMD kernel (column-sums-wasm.ts) against the TypeScript loop: rows copied in several
+    // batches, groups of columns, narrow views, and subnormal, infinite and NaN terms
+    for (const [rows, n, pad] of [[3000, 40, 0], [5, 2050, 0], [700, 1030, 3], [2000, 16, 5], [9, 7, 0]] as const) {
+      const wide = makeTensor([rows, n + pad], 'contiguous', rows + n, { dtype: 'float32' });
+      const data = wide.dataSync() as Float32Array;
+      [1e-45, -1e-39, Infinity, -Infinity, NaN, 3e38, 3e38].forEach((v, i) => (data[(i * 7919) % data.length] = v));
+      const view = T.tensor(data, { shape: [rows, n + pad] }).narrow(1, 0, n);
+      const sums = () => Array.from(T.sum(view, 0).dataSync());
+      const plain = withSimd(false, () => withThreads(1, sums));
+      for (const threads of [1, 2]) expectSameBits(withThreads(threads, sums), plain, `sum over dim 0 of [${rows}, ${n}] (of ${n + pad} columns), ${threads} threads`);
+    }
   });
 
   it("the teacher's EMA step (fusedEma_) gives the bits of mul_ then add_ with alpha, on 1 and 2 threads, and declines what its kernel does not take", () => {
@@ -165,6 +178,42 @@ describe('CPU fused kernels', () => {
         for (const v of x.dataSync()) exact += v;
         expect(Math.abs(one - exact), `sum of ${n} ${dtype}`).to.be.at.most(dtype === 'float32' ? Math.abs(exact) * 2 ** -23 + 1e-3 : 1e-9);
       }
+    }
+  });
+
+  it('float32 chunk sums and sums of squares on the SIMD kernel give the bits of the TypeScript loops (any length and offset, subnormals, overflow, infinities, NaN)', function () {
+    if (!wasmSumChunksAvailable()) {
+      const reason = 'this runtime has no WebAssembly SIMD; sums use the plain TypeScript loops';
+      if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
+      console.log(`    [wasm] skipping the SIMD chunk sums test: ${reason}`);
+      this.skip();
+    }
+    const special = [0, -0, 1e-45, -3e-39, 1e-20, 2e19, -3e38, Infinity, -Infinity, NaN];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 7 }), seedArb, fc.boolean(), (n, offset, seed, withSpecial) => {
+        const gen = new T.Generator(seed);
+        const data = new Float32Array(offset + n + 3);
+        for (let i = 0; i < data.length; i++) {
+          const u = gen.random();
+          data[i] = withSpecial && u < 0.2 ? special[Math.floor(gen.random() * special.length)] : (2 * u - 1) * 10 ** Math.floor(gen.random() * 12 - 6);
+        }
+        for (const kernel of [sumChunks, sumOfSquaresChunks]) {
+          const run = (simd: boolean) => {
+            const partials = new Float64Array(1);
+            kernel({ data, offset, n, partials, simd }, 0, 1);
+            return [partials[0]];
+          };
+          expectSameBits(run(true), run(false), `${kernel.name} of ${n} values from ${offset}`);
+        }
+      }),
+      runs(200),
+    );
+    // whole chunks, and a last chunk of each length mod 4, through the backend, split over threads
+    for (const n of [2 * SUM_CHUNK, 3 * SUM_CHUNK + 1, 3 * SUM_CHUNK + 2, 2 * SUM_CHUNK + 3]) {
+      const x = makeTensor([n + 5], 'contiguous', n, { dtype: 'float32' }).narrow(0, 5, n);
+      const results = () => [...T.sum(x).dataSync(), ...x.norm(2).dataSync()];
+      const plain = withSimd(false, () => withThreads(1, results));
+      for (const threads of [1, 2]) expectSameBits(withThreads(threads, results), plain, `sum and norm of ${n} float32 from offset 5, ${threads} threads`);
     }
   });
 

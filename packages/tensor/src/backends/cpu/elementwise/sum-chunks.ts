@@ -5,9 +5,12 @@
 // i mod 4) keep four additions in flight instead of one chain of dependent ones.
 // sumOfSquaresChunks does the same for x * x, each square rounded to x's dtype first (as a
 // multiply kernel's output would be), for the 2-norms of gradient clipping: 8 million values
-// a DINO step, in one pass instead of a multiply, a temporary and a sum.
+// a DINO step, in one pass instead of a multiply, a temporary and a sum. Float32 chunks run
+// on the SIMD kernel of sum-chunks-wasm.ts where it runs (`simd`), with the same bits: in the
+// DINO step the clipping's 2-norm of the head's 2048 x 2048 gradient took 9 ms on 2 threads.
 
 import type { TypedArray } from '../../../dtype.js';
+import { sumRunWasm } from './sum-chunks-wasm.js';
 
 export const SUM_CHUNK = 1 << 16;
 
@@ -18,6 +21,8 @@ export interface SumChunksArgs {
   readonly n: number;
   /** One float64 per chunk, on shared memory. */
   readonly partials: Float64Array;
+  /** Sum float32 chunks on the SIMD kernel (sum-chunks-wasm.ts; the caller checks that it runs here). */
+  readonly simd: boolean;
 }
 
 /** partials[c] = the sum of chunk c, for chunks [begin, end). */
@@ -30,10 +35,15 @@ export function sumOfSquaresChunks(args: SumChunksArgs, begin: number, end: numb
   chunkSums(args, begin, end, args.data instanceof Float32Array ? 'float32 squares' : 'squares');
 }
 
-function chunkSums({ data, offset, n, partials }: SumChunksArgs, begin: number, end: number, what: 'values' | 'float32 squares' | 'squares'): void {
+function chunkSums({ data, offset, n, partials, simd }: SumChunksArgs, begin: number, end: number, what: 'values' | 'float32 squares' | 'squares'): void {
+  const wasm = simd && data instanceof Float32Array;
   for (let c = begin; c < end; c++) {
     const first = offset + c * SUM_CHUNK;
     const last = offset + Math.min(n, (c + 1) * SUM_CHUNK);
+    if (wasm) {
+      partials[c] = sumRunWasm(data, first, last, what !== 'values');
+      continue;
+    }
     // one loop per kind of term, so that the hot loop has no call and no test in it: with
     // the term as a function of the kind, 4M float64 squares took 12.6 ms instead of 3.0
     partials[c] = what === 'values' ? sumRun(data, first, last) : what === 'float32 squares' ? sumFloat32Squares(data, first, last) : sumSquares(data, first, last);

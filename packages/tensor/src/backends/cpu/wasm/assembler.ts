@@ -117,6 +117,10 @@ export const op = {
   /** pmin(a, b) = b < a ? b : a, and pmax(a, b) = a < b ? b : a: one instruction each on x86 (a NaN in a is kept, one in b is not) */
   f32x4Pmin: [0xfd, ...uleb(0xea)],
   f32x4Pmax: [0xfd, ...uleb(0xeb)],
+  /** shuffle(a, b): lane i of the result is byte lanes[i] of a's and b's 32 bytes */
+  i8x16Shuffle: (lanes: readonly number[]) => [0xfd, ...uleb(0x0d), ...lanes],
+  /** Lanes 0 and 1 of a float32 vector widened (exactly) to float64. */
+  f64x2PromoteLowF32x4: [0xfd, ...uleb(0x5f)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
   /**
