@@ -14,7 +14,7 @@
 
 import type { TypedArray } from '../../../dtype.js';
 import { type VectorView, gemm } from './gemm.js';
-import { gemmWasm, wasmGemmAvailable } from './gemm-wasm.js';
+import { gemmItemsWasm, gemmWasm, wasmGemmAvailable } from './gemm-wasm.js';
 
 /**
  * A stack of matrices: item (i_0, i_1, ...) of the batch, element (r, c) at
@@ -55,7 +55,16 @@ export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns, b
   const useWasm = wasm && wasmGemmAvailable(dtype);
   const first = byColumns ? 0 : Math.floor(begin / M);
   const last = byColumns ? batch : Math.ceil(end / M);
+  // the items whose every row is in [begin, end), in one pass where they are small (gemmItemsWasm)
+  const [whole, wholeEnd] = byColumns ? [first, first] : [Math.ceil(begin / M), Math.floor(end / M)];
+  const itemsDone = useWasm && wholeEnd - whole > 1 && gemmItemsWasm({ dtype, fma }, {
+    M, N, K, c: c.data, ldc: c.rowStride, bias,
+    a: { ...a, offsets: range(whole, wholeEnd, (i) => itemOffset(a, batchShape, i)) },
+    b: { ...b, offsets: range(whole, wholeEnd, (i) => itemOffset(b, batchShape, i)) },
+    cOffsets: range(whole, wholeEnd, (i) => itemOffset(c, batchShape, i)),
+  });
   for (let i = first; i < last; i++) {
+    if (itemsDone && i >= whole && i < wholeEnd) continue;
     const rowBegin = byColumns ? 0 : Math.max(begin - i * M, 0);
     const rowEnd = byColumns ? M : Math.min(end - i * M, M);
     const colBegin = byColumns ? begin : 0;
@@ -67,6 +76,11 @@ export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns, b
     if (useWasm) gemmWasm({ dtype, fma }, problem);
     else gemm(problem);
   }
+}
+
+/** f(i) for i in [begin, end). */
+function range(begin: number, end: number, f: (i: number) => number): number[] {
+  return Array.from({ length: Math.max(end - begin, 0) }, (_, k) => f(begin + k));
 }
 
 /** Where item i (in row-major order of the batch dims) of `stack` starts. */

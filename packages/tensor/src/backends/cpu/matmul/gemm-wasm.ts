@@ -22,6 +22,9 @@
 // multiply-add where the caller asks for one and the engine has relaxed SIMD.
 // The row range [rowBegin, rowEnd) lets a thread pool split C by rows; each row's
 // arithmetic does not depend on the split, so neither does the result.
+// A batch of small items (attention's products for each image and head) can instead run in
+// one pass, gemmItemsWasm at the end of this file: the operands of all the items copied in
+// at once, each item packed and multiplied as here, the outputs copied out at once.
 
 import type { TypedArray } from '../../../dtype.js';
 import { type GemmProblem, emptyGemm } from './gemm.js';
@@ -260,4 +263,115 @@ export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p
       }
     }
   }
+}
+
+/**
+ * A batch's operands may be copied in whole for gemmItemsWasm while the memory they span is
+ * at most this many times the elements the products read: attention's v, one head of three
+ * in a qkv projection whose rows also hold q and k, spans 3x what it reads.
+ */
+const ITEMS_SPREAD = 4;
+
+/** Items of a batch that each fit one tile (gemmItemsWasm): their own matrices, where each starts. */
+export interface GemmItems {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly a: ItemOperand;
+  readonly b: ItemOperand;
+  readonly c: TypedArray;
+  readonly ldc: number;
+  /** Where each item's C starts. */
+  readonly cOffsets: readonly number[];
+  readonly bias: GemmProblem['bias'];
+}
+
+/** An operand of every item: element (r, c) of item i at data[offsets[i] + r*rowStride + c*colStride]. */
+export interface ItemOperand {
+  readonly data: TypedArray;
+  readonly offsets: readonly number[];
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+/** The stretch of data that every item's `lines` lines of K elements cover together. */
+function unionSpan(offsets: readonly number[], lineStride: number, kStride: number, lines: number, K: number): { first: number; last: number } {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const offset of offsets) {
+    const span = spanOf(offset, lineStride, kStride, lines, K);
+    first = Math.min(first, span.first);
+    last = Math.max(last, span.first + span.length - 1);
+  }
+  return { first, last };
+}
+
+/**
+ * Whole products of many small items (attention's q k^T and P v for each image and head),
+ * each within one tile: M <= MC, K <= KC and N padded <= WHOLE_ROWS. Instead of gemmWasm's
+ * copies per item (for q k^T with 17 tokens, 34 runs of 64 elements each: a third of the
+ * time), the memory that all the items' A and B span is copied in once (once in all where
+ * they lie in the same array, as q and k do in the qkv projection), and, where the items'
+ * outputs are one contiguous stretch, their tiles are gathered in the module and copied
+ * out once. Each item is packed, multiplied and biased as gemmWasm does it, so the bits are
+ * the same. Returns false, having done nothing, where the items do not fit or their operands
+ * are spread too thinly over memory (ITEMS_SPREAD); the caller then runs them one by one.
+ */
+export function gemmItemsWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p: GemmItems): boolean {
+  const kernel = kernelFor(dtype, fma);
+  const { M, N, K, a, b, c, ldc, cOffsets, bias } = p;
+  const items = cOffsets.length;
+  if (kernel === null || items === 0 || M === 0 || N === 0 || K === 0) return false;
+  const { mr, nr } = kernel;
+  const nPadded = roundUp(N, nr);
+  const mPadded = roundUp(M, mr);
+  if (K > KC || M > MC || nPadded > WHOLE_ROWS) return false;
+  const aSpan = unionSpan(a.offsets, a.rowStride, a.colStride, M, K);
+  const bSpan = unionSpan(b.offsets, b.colStride, b.rowStride, N, K);
+  const length = (s: { first: number; last: number }) => s.last + 1 - s.first;
+  // one region where A and B share an array and their spans overlap or nearly touch
+  const shared = a.data === b.data && Math.max(aSpan.last, bSpan.last) + 1 - Math.min(aSpan.first, bSpan.first) <= length(aSpan) + length(bSpan);
+  const regions = shared
+    ? [{ first: Math.min(aSpan.first, bSpan.first), last: Math.max(aSpan.last, bSpan.last) }]
+    : [aSpan, bSpan];
+  const staged = regions.reduce((n, r) => n + length(r), 0);
+  if (staged > ITEMS_SPREAD * items * (M + N) * K) return false;
+  const outContiguous = ldc === N && cOffsets.every((o, i) => o === cOffsets[0] + i * M * N);
+
+  // Memory layout, in elements: packed B, packed A, the C tile, the bias (padded to
+  // nPadded), the items' outputs side by side (where gathered), then the staged regions.
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const aStart = nPadded * K;
+  const cStart = aStart + mPadded * K;
+  const biasStart = cStart + mPadded * nPadded;
+  const outStart = biasStart + (bias ? nPadded : 0);
+  const stageStart = outStart + (outContiguous ? items * M * N : 0);
+  ensureBytes(kernel.memory, (stageStart + staged) * bytes);
+  if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
+  const mem = kernel.view;
+
+  if (bias) {
+    for (let j = 0; j < N; j++) mem[biasStart + j] = bias.data[bias.offset + j * bias.stride];
+    mem.fill(0, biasStart + N, biasStart + nPadded);
+  }
+  // where element e of a's (b's) array lies in the module
+  let at = stageStart;
+  const origins = regions.map((r, i) => {
+    const data = i === 0 ? a.data : b.data;
+    mem.set(data.subarray(r.first, r.last + 1), at);
+    const origin = at - r.first;
+    at += length(r);
+    return origin;
+  });
+  const [aOrigin, bOrigin] = [origins[0], origins[shared ? 0 : 1]];
+  for (let i = 0; i < items; i++) {
+    kernel.packB((bOrigin + b.offsets[i]) * bytes, b.colStride * bytes, b.rowStride * bytes, N, K, 0);
+    kernel.packA((aOrigin + a.offsets[i]) * bytes, a.rowStride * bytes, a.colStride * bytes, M, K, aStart * bytes);
+    kernel.run(mPadded, nPadded, K, aStart * bytes, K * mr * bytes, 0, K * nr * bytes, cStart * bytes, nPadded * bytes, 0);
+    if (bias) kernel.addRow(cStart * bytes, nPadded * bytes, biasStart * bytes, M, nPadded * bytes);
+    if (outContiguous) kernel.compactRows(cStart * bytes, nPadded * bytes, (outStart + i * M * N) * bytes, N * bytes, M, N * bytes);
+    else for (let r = 0; r < M; r++) copyRun(mem, cStart + r * nPadded, c, cOffsets[i] + r * ldc, N, MEMCPY_ROW);
+  }
+  if (outContiguous) c.set(mem.subarray(outStart, outStart + items * M * N), cOffsets[0]);
+  return true;
 }

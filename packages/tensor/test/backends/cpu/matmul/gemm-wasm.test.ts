@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { sleb, uleb } from '../../../../src/backends/cpu/wasm/assembler.js';
-import { gemmWasm, relaxedSimdAvailable, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
+import { gemmItemsWasm, gemmWasm, relaxedSimdAvailable, wasmGemmAvailable } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
 import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
 import { type MatrixView, gemm } from '../../../../src/backends/cpu/matmul/gemm.js';
 import { seedArb, values } from '../../../helpers/cases.js';
@@ -146,5 +146,83 @@ describe('WebAssembly SIMD GEMM kernel', () => {
     const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
     gemmWasm({ dtype: 'float32', fma: false }, { M: 2, N: 2, K: 0, a: empty, b: empty, c, cOffset: 0, ldc: 2, rowBegin: 1, rowEnd: 2 });
     expect([...c]).to.deep.equal([1, 2, 0, 0]);
+  });
+
+  it('runs a batch of small items in one pass (gemmItemsWasm) with the bits of gemmWasm item by item: operands sharing one array (q and k in a qkv projection) or not, transposed, a bias, gathered or strided outputs', () => {
+    let ran = 0;
+    let cases = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          items: fc.integer({ min: 1, max: 20 }),
+          M: fc.integer({ min: 1, max: 96 }),
+          N: fc.integer({ min: 1, max: 80 }),
+          K: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.constant(256)),
+          heads: fc.integer({ min: 1, max: 2 }),
+          shared: fc.boolean(),
+          bT: fc.boolean(),
+          withBias: fc.boolean(),
+          gathered: fc.boolean(),
+          float32: fc.boolean(),
+          fma: fc.boolean(),
+          seed: seedArb,
+        }),
+        ({ items, M, N, K, heads, shared, bT, withBias, gathered, float32, fma, seed }) => {
+          const make = float32 ? Float32Array : Float64Array;
+          const dtype = float32 ? 'float32' : 'float64';
+          // attention's layout: each item a block of rows of `heads + 1` interleaved matrices; A
+          // ([M, K]) first, B second (as B^T, [N, K], where bT: q k^T's k), in the same array
+          // where `shared` (q and k of one qkv projection), else in an array of its own
+          const line = Math.max(K, N);
+          const width = (heads + 1) * line;
+          const rows = Math.max(M, N, K);
+          const qkv = randomArray(make, items * rows * width + 3, seed);
+          const other = shared ? qkv : randomArray(make, items * rows * width + 3, seed + 1);
+          const a = { data: qkv, rowStride: width, colStride: 1, offsets: Array.from({ length: items }, (_, i) => 3 + i * rows * width) };
+          const bStrides = bT ? { rowStride: 1, colStride: width } : { rowStride: width, colStride: 1 };
+          const b = { data: other, ...bStrides, offsets: Array.from({ length: items }, (_, i) => 3 + i * rows * width + line) };
+          const bias = withBias ? { data: randomArray(make, 2 * N, seed + 2), offset: 1, stride: 2 } : null;
+          // C gathered (items side by side) or strided (rows 2N + 1 apart, gaps between items)
+          const ldc = gathered ? N : 2 * N + 1;
+          const cOffsets = Array.from({ length: items }, (_, i) => (gathered ? i * M * N : 5 + i * (M * ldc + 7)));
+          const size = gathered ? items * M * N : 5 + items * (M * ldc + 7);
+          const c = new make(size).fill(NaN);
+          const expected = new make(size).fill(NaN);
+          for (let i = 0; i < items; i++) {
+            gemmWasm({ dtype, fma }, {
+              M, N, K, c: expected, cOffset: cOffsets[i], ldc, bias,
+              a: { data: a.data, offset: a.offsets[i], rowStride: a.rowStride, colStride: a.colStride },
+              b: { data: b.data, offset: b.offsets[i], rowStride: b.rowStride, colStride: b.colStride },
+            });
+          }
+          cases++;
+          // declined where the blocks hold over 4x what the products read (tested below): C untouched
+          const done = gemmItemsWasm({ dtype, fma }, { M, N, K, a, b, c, ldc, cOffsets, bias });
+          if (done) ran++;
+          for (let i = 0; i < size; i++) {
+            const want = done ? expected[i] : NaN;
+            if (!Object.is(c[i], want)) throw new Error(`C[${i}] is ${c[i]}, expected ${want} (${done ? 'item by item' : 'declined'}; ${items} items of ${M}x${K} @ ${K}x${N})`);
+          }
+        },
+      ),
+      { numRuns: 80, seed: 20261207 },
+    );
+    expect(ran, `batches run in one pass, of ${cases}`).to.be.at.least(cases / 4);
+  });
+
+  it('declines (writing nothing) items that do not fit one tile or whose operands are spread thinly over memory', () => {
+    const item = (M: number, N: number, K: number, spread: number) => {
+      const data = new Float32Array(2 * spread * (M + N) * K + 1).fill(1);
+      const a = { data, rowStride: K, colStride: 1, offsets: [0, spread * (M + N) * K] };
+      const b = { data, rowStride: N, colStride: 1, offsets: [M * K, spread * (M + N) * K + M * K] };
+      const c = new Float32Array(2 * M * N).fill(NaN);
+      const done = gemmItemsWasm({ dtype: 'float32', fma: false }, { M, N, K, a, b, c, ldc: N, cOffsets: [0, M * N], bias: null });
+      return { done, untouched: c.every(Number.isNaN) };
+    };
+    expect(item(8, 8, 8, 2)).to.deep.equal({ done: true, untouched: false });
+    expect(item(8, 8, 8, 9)).to.deep.equal({ done: false, untouched: true });
+    expect(item(97, 8, 8, 1)).to.deep.equal({ done: false, untouched: true });
+    expect(item(8, 8, 257, 1)).to.deep.equal({ done: false, untouched: true });
+    expect(item(8, 800, 8, 1)).to.deep.equal({ done: false, untouched: true });
   });
 });
