@@ -48,6 +48,14 @@ export interface GemmArgs {
   readonly bias: VectorView | null;
 }
 
+/**
+ * The most operand elements (A and B of every item) that one pass of gemmItemsWasm takes
+ * (the module stages up to ITEMS_SPREAD times that), so that a long batch of small items
+ * does not grow the module's memory without bound. Each of attention's products in the DINO
+ * step is one pass per thread.
+ */
+const ITEMS_GROUP = 1 << 22;
+
 /** C[i] = A[i] B[i] for the stacked output rows [begin, end), or for columns [begin, end) of every item. */
 export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns, bias }: GemmArgs, begin: number, end: number): void {
   const batch = batchShape.reduce((n, d) => n * d, 1);
@@ -55,16 +63,24 @@ export function gemmPart({ batchShape, M, N, K, a, b, c, wasm, fma, byColumns, b
   const useWasm = wasm && wasmGemmAvailable(dtype);
   const first = byColumns ? 0 : Math.floor(begin / M);
   const last = byColumns ? batch : Math.ceil(end / M);
-  // the items whose every row is in [begin, end), in one pass where they are small (gemmItemsWasm)
+  // the items whose every row is in [begin, end): in one pass each group of them that is
+  // small enough (gemmItemsWasm), ITEMS_GROUP elements of operands at most
   const [whole, wholeEnd] = byColumns ? [first, first] : [Math.ceil(begin / M), Math.floor(end / M)];
-  const itemsDone = useWasm && wholeEnd - whole > 1 && gemmItemsWasm({ dtype, fma }, {
-    M, N, K, c: c.data, ldc: c.rowStride, bias,
-    a: { ...a, offsets: range(whole, wholeEnd, (i) => itemOffset(a, batchShape, i)) },
-    b: { ...b, offsets: range(whole, wholeEnd, (i) => itemOffset(b, batchShape, i)) },
-    cOffsets: range(whole, wholeEnd, (i) => itemOffset(c, batchShape, i)),
-  });
+  const group = Math.max(2, Math.floor(ITEMS_GROUP / Math.max((M + N) * K, 1)));
+  const done = new Set<number>();
+  for (let g = whole; useWasm && wholeEnd - g > 1; g += group) {
+    const groupEnd = Math.min(g + group, wholeEnd);
+    const items = (f: (i: number) => number) => range(g, groupEnd, f);
+    const ran = gemmItemsWasm({ dtype, fma }, {
+      M, N, K, c: c.data, ldc: c.rowStride, bias,
+      a: { ...a, offsets: items((i) => itemOffset(a, batchShape, i)) },
+      b: { ...b, offsets: items((i) => itemOffset(b, batchShape, i)) },
+      cOffsets: items((i) => itemOffset(c, batchShape, i)),
+    });
+    if (ran) for (let i = g; i < groupEnd; i++) done.add(i);
+  }
   for (let i = first; i < last; i++) {
-    if (itemsDone && i >= whole && i < wholeEnd) continue;
+    if (done.has(i)) continue;
     const rowBegin = byColumns ? 0 : Math.max(begin - i * M, 0);
     const rowEnd = byColumns ? M : Math.min(end - i * M, M);
     const colBegin = byColumns ? begin : 0;

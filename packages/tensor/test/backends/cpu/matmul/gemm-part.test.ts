@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { gemmPart } from '../../../../src/backends/cpu/matmul/gemm-part.js';
 import { gemmReference } from '../../../../src/backends/cpu/matmul/gemm-reference.js';
+import { gemmWasm } from '../../../../src/backends/cpu/matmul/gemm-wasm.js';
 import { runs, seedArb, values } from '../../../helpers/cases.js';
 
 const size = fc.oneof(fc.constantFrom(1, 7, 8, 33, 65), fc.integer({ min: 1, max: 70 }));
@@ -67,5 +68,26 @@ describe('batched GEMM over a part of the output (gemm-part.ts)', () => {
       ),
       runs(80),
     );
+  });
+
+  it('a long batch of small items, run a group at a time in one pass each, gives the bits of the items one by one (any split)', () => {
+    // 200 items of 96 x 256 by 256 x 96: 3 groups of at most 85 (ITEMS_GROUP), and a split mid-item
+    const [items, M, N, K] = [200, 96, 96, 256];
+    const a = { data: Float32Array.from(values(items * M * K, 1)), offset: 0, batchStrides: [M * K], rowStride: K, colStride: 1 };
+    const b = { data: Float32Array.from(values(items * K * N, 2)), offset: 0, batchStrides: [K * N], rowStride: 1, colStride: K };
+    const c = { data: new Float32Array(items * M * N).fill(NaN), offset: 0, batchStrides: [M * N], rowStride: N, colStride: 1 };
+    const args = { batchShape: [items], M, N, K, a, b, c, wasm: true, fma: false, byColumns: false, bias: null };
+    const middle = 101 * M + 17;
+    gemmPart(args, 0, middle);
+    gemmPart(args, middle, items * M);
+    const expected = new Float32Array(items * M * N);
+    for (let i = 0; i < items; i++) {
+      gemmWasm({ dtype: 'float32', fma: false }, {
+        M, N, K, c: expected, cOffset: i * M * N, ldc: N,
+        a: { data: a.data, offset: i * M * K, rowStride: K, colStride: 1 },
+        b: { data: b.data, offset: i * K * N, rowStride: 1, colStride: K },
+      });
+    }
+    for (let i = 0; i < expected.length; i++) if (!Object.is(c.data[i], expected[i])) throw new Error(`C[${i}] is ${c.data[i]}, item by item ${expected[i]}`);
   });
 });
