@@ -180,9 +180,14 @@ function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/** Samples for an implementation whose first step took `firstMs`: as many as fit the budget, at least 3 unless a step takes over 20 s. */
+/**
+ * Samples for an implementation whose first step took `firstMs`: as many as fit the budget,
+ * and at least 5 for a step of up to 2 s (the DINO and ViT train steps: 3 samples without a
+ * warm-up put their quick-suite medians 10-20 % apart from run to run), 3 up to 20 s, 1 above.
+ */
 export function sampleCount(firstMs: number, budget: Budget): number {
-  return Math.max(firstMs > 20_000 ? 1 : 3, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
+  const least = firstMs > 20_000 ? 1 : firstMs > 2_000 ? 3 : 5;
+  return Math.max(least, Math.min(budget.maxSamples, Math.floor(budget.timeMs / Math.max(firstMs, 1e-3))));
 }
 
 interface Timed {

@@ -20,9 +20,9 @@ under torch.profiler, and writes JOB_DIR/profile.json: the mean time per step by
 op family (benchmarks/profile.ts, which puts it beside dinots' own profile).
 
 Sampling follows the harness (benchmarks/harness.ts): one first step (the result, and a
-warm-up), then as many samples as fit the time budget (at least 3, or 1 above 20 s a step),
-two more warm-up steps when there are more than 3, and a full garbage collection before
-every sample. Needs only torch (no numpy).
+warm-up), then as many samples as fit the time budget (at least 5 up to 2 s a step, 3 up
+to 20 s, 1 above), two more warm-up steps when there are more than 3, and a full garbage
+collection before every sample. Needs only torch (no numpy).
 """
 
 import array
@@ -88,7 +88,8 @@ def measure(step, time_ms, max_samples):
     t0 = time.perf_counter()
     result = step()
     first_ms = (time.perf_counter() - t0) * 1000
-    samples = max(1 if first_ms > 20_000 else 3, min(max_samples, math.floor(time_ms / max(first_ms, 1e-3))))
+    least = 1 if first_ms > 20_000 else 3 if first_ms > 2_000 else 5
+    samples = max(least, min(max_samples, math.floor(time_ms / max(first_ms, 1e-3))))
     if samples > 3:
         for _ in range(2):
             gc.collect()
