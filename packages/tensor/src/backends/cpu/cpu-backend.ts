@@ -58,15 +58,16 @@ export const MATMUL_ITEM_COST = 1 << 17;
 export const ELEMENTWISE_GRAIN = 1 << 15;
 /**
  * The same for the SIMD softmax and LayerNorm (softmax-layer-norm-wasm.ts), about ten times
- * faster per element.
+ * faster per element, and (MEMORY_BOUND_GRAIN) for kernels that only move memory: SIMD add,
+ * sub, mul and div, and copies. At 1 << 16 the DINO step's [16, 65, 192] residual adds and
+ * [16, 3, 65, 65] softmaxes (about 200k elements) split in two: a 200k-element add 0.20 ->
+ * 0.12 ms with the worker awake, the step 602 -> 579 ms (mean of 5 interleaved medians of 12
+ * steps against 1 << 18; 1 << 17, which leaves 200k on one thread, measured as 1 << 18, and
+ * 1 << 15 as 1 << 16).
  */
-export const SIMD_ROWS_GRAIN = 1 << 18;
-/**
- * The same for kernels that only move memory: SIMD add, sub, mul and div, and copies. A
- * 200k-element add took 0.28 ms on one thread and 0.40 ms split in two, where a GELU of the
- * same size went from 1.06 to 0.72 ms.
- */
-export const MEMORY_BOUND_GRAIN = 1 << 18;
+export const SIMD_ROWS_GRAIN = 1 << 16;
+/** The same for kernels that only move memory (see SIMD_ROWS_GRAIN). */
+export const MEMORY_BOUND_GRAIN = 1 << 16;
 
 /** Whether a kernel over `total` indices with `grain` per thread will be split over threads. */
 function willSplit(total: number, grain: number): boolean {
