@@ -27,6 +27,7 @@ import { rowOffsets } from './row-offsets.js';
 import { PARAM_GRAD_BLOCK, layerNormBackwardRows, layerNormParamGradColumns, layerNormRows, layerNormRowsContiguous } from './softmax-layer-norm/layer-norm.js';
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
 import { layerNormRowsWasm, softmaxRowsWasm, wasmSoftmaxLayerNormAvailable } from './softmax-layer-norm/softmax-layer-norm-wasm.js';
+import { layerNormParamGradFits, wasmLayerNormGradAvailable } from './softmax-layer-norm/layer-norm-grad-wasm.js';
 import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
@@ -331,7 +332,8 @@ export class CpuBackend implements Backend {
     const D = x.shape[x.ndim - 1];
     const sums = typedArrayFor('float64', 2 * D, split) as Float64Array;
     const blocks = Math.ceil(D / PARAM_GRAD_BLOCK);
-    const columns = { ...args, dweight: sums.subarray(0, D), dbias: sums.subarray(D) };
+    const simd = this.simd && x.dtype === 'float32' && wasmLayerNormGradAvailable() && layerNormParamGradFits(args);
+    const columns = { ...args, dweight: sums.subarray(0, D), dbias: sums.subarray(D), simd };
     parallelFor(layerNormParamGradColumns, columns, blocks, Math.ceil((ELEMENTWISE_GRAIN * blocks) / Math.max(x.numel, 1)));
     if (dweight !== null) cpuData(dweight).set(columns.dweight, dweight.offset);
     if (dbias !== null) cpuData(dbias).set(columns.dbias, dbias.offset);

@@ -10,6 +10,8 @@ import { type Layout, broadcastPairArb, layoutArb, makeTensor, runs, seedArb, sh
 import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
 import { SUM_CHUNK, sumChunks, sumOfSquaresChunks } from '../../../src/backends/cpu/elementwise/sum-chunks.js';
 import { wasmSumChunksAvailable } from '../../../src/backends/cpu/elementwise/sum-chunks-wasm.js';
+import { layerNormParamGradFits, wasmLayerNormGradAvailable } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm-grad-wasm.js';
+import { PARAM_GRAD_BLOCK, layerNormParamGradColumns } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm.js';
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
 
@@ -76,6 +78,31 @@ describe('CPU fused kernels', () => {
     const one = withThreads(1, run);
     const two = withThreads(2, run);
     two.forEach((t, i) => expect(t, `output ${i}`).to.deep.equal(one[i]));
+  });
+
+  it("LayerNorm's float32 weight and bias gradients on the SIMD kernel give the bits of the TypeScript loop (row batches, column groups, partial blocks, offsets)", function () {
+    if (!wasmLayerNormGradAvailable()) {
+      const reason = 'this runtime has no WebAssembly SIMD; the gradients use the plain TypeScript loop';
+      if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
+      console.log(`    [wasm] skipping the SIMD LayerNorm gradients test: ${reason}`);
+      this.skip();
+    }
+    // [5000, 16]: two batches of rows; [7, 2050]: three groups of columns and a partial block;
+    // [300, 193]; [1, 4]; [12, 65] from an offset. The kernel function itself, on the same
+    // inputs, SIMD and not; the split over threads is the backend's, tested above.
+    for (const [rows, D, offset] of [[5000, 16, 0], [7, 2050, 0], [300, 193, 0], [1, 4, 0], [12, 65, 3]]) {
+      const values = (n: number, seed: number) => Float32Array.from(makeTensor([n], 'contiguous', seed, { dtype: 'float32' }).dataSync());
+      const stats = (seed: number) => Float32Array.from(values(rows, seed), (v) => Math.abs(v) + 0.5);
+      const matrix = (seed: number) => ({ data: values(offset + rows * D, seed), offset, shape: [rows, D], strides: [D, 1] });
+      const inputs = { g: matrix(D), x: matrix(D + 1), weight: null, mean: values(rows, D + 2), rstd: stats(D + 3), dx: new Float32Array(0) };
+      const run = (simd: boolean) => {
+        const sums = { dweight: new Float64Array(D), dbias: new Float64Array(D) };
+        layerNormParamGradColumns({ ...inputs, ...sums, simd }, 0, Math.ceil(D / PARAM_GRAD_BLOCK));
+        return [...sums.dweight, ...sums.dbias];
+      };
+      expect(layerNormParamGradFits(inputs), `[${rows}, ${D}] fits the kernel`).to.equal(true);
+      expectSameBits(run(true), run(false), `weight and bias gradients of [${rows}, ${D}] from ${offset}`);
+    }
   });
 
   it('elementwise ops with small broadcast inputs (bias, scalar) give the same bits on 1 and 2 threads', () => {

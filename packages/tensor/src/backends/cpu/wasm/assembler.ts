@@ -122,6 +122,7 @@ export const op = {
   /** Lanes 0 and 1 of a float32 vector widened (exactly) to float64. */
   f64x2PromoteLowF32x4: [0xfd, ...uleb(0x5f)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
+  f64x2Sub: [0xfd, ...uleb(0xf1)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
   /**
    * Relaxed SIMD: relaxed_madd(a, b, c) = a * b + c, rounded once (a fused multiply-add)
