@@ -11,7 +11,7 @@
 // so every column still takes its terms one by one in row order, in float64, as the
 // TypeScript loop of column-sums.ts does.
 
-import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
+import { type FunctionDef, assembleModule, loopWhileBelow, op, promoteHighF32x4 } from '../wasm/assembler.js';
 
 /** Columns per block of the kernel (COLUMN_BLOCK of column-sums.ts). */
 export const BLOCK = 8;
@@ -25,12 +25,11 @@ export const INPUT = GROUP * 8;
 
 function columnSumsFunction(): FunctionDef {
   const [rows, rowBytes, blocks, b, r, at, s0, s1, s2, s3, v] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const upperHalf = op.i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
   const accAt = (offset: number) => [op.localGet(b), op.i32Const(6), op.i32Shl, op.v128Load(ACC + offset)];
   const storeAcc = (offset: number, sum: number) => [op.localGet(b), op.i32Const(6), op.i32Shl, op.localGet(sum), op.v128Store(ACC + offset)];
   // sum += lanes 0, 1 of v (low) or 2, 3 (high) widened to float64
   const addLanes = (sum: number, high: boolean) => [
-    op.localGet(v), ...(high ? [op.localGet(v), upperHalf] : []), op.f64x2PromoteLowF32x4, op.localGet(sum), op.f64x2Add, op.localSet(sum),
+    ...(high ? promoteHighF32x4(v) : [op.localGet(v), op.f64x2PromoteLowF32x4]), op.localGet(sum), op.f64x2Add, op.localSet(sum),
   ];
   return {
     name: 'columnSums8',
@@ -50,13 +49,9 @@ function columnSumsFunction(): FunctionDef {
       op.localGet(at), op.v128Load(INPUT), op.localSet(v), ...addLanes(s0, false), ...addLanes(s1, true),
       op.localGet(at), op.v128Load(INPUT + 16), op.localSet(v), ...addLanes(s2, false), ...addLanes(s3, true),
       op.localGet(at), op.localGet(rowBytes), op.i32Add, op.localSet(at),
-      op.localGet(r), op.i32Const(1), op.i32Add, op.localTee(r),
-      op.localGet(rows), op.i32LtU, op.brIf(0),
-      op.end,
+      ...loopWhileBelow(r, 1, rows),
       ...storeAcc(0, s0), ...storeAcc(16, s1), ...storeAcc(32, s2), ...storeAcc(48, s3),
-      op.localGet(b), op.i32Const(1), op.i32Add, op.localTee(b),
-      op.localGet(blocks), op.i32LtU, op.brIf(0),
-      op.end,
+      ...loopWhileBelow(b, 1, blocks),
       op.end,
     ],
   };

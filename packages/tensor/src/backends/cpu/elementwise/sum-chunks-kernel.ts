@@ -13,7 +13,7 @@
 // exact in float64) are exact matches, so the sums are bit for bit those of sumRun and
 // sumFloat32Squares.
 
-import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
+import { type FunctionDef, assembleModule, loopWhileBelow, op, promoteHighF32x4 } from '../wasm/assembler.js';
 
 /** Elements per call: one chunk of sum-chunks.ts (SUM_CHUNK). */
 export const CAPACITY = 1 << 16;
@@ -24,9 +24,6 @@ export const INPUT = 64;
 /** sum or sumSquares (see the header). */
 function sumFunction(name: 'sum' | 'sumSquares'): FunctionDef {
   const [bytes, i, low, high, v] = [0, 1, 2, 3, 4];
-  // lanes 2 and 3 (bytes 8 .. 15) moved to lanes 0 and 1; the upper half is not used
-  const upperHalf = op.i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
-  const promoteLow = op.f64x2PromoteLowF32x4;
   return {
     name,
     params: ['i32'],
@@ -40,11 +37,9 @@ function sumFunction(name: 'sum' | 'sumSquares'): FunctionDef {
       op.loop,
       op.localGet(i), op.v128Load(INPUT),
       ...(name === 'sumSquares' ? [op.localTee(v), op.localGet(v), op.f32x4Mul] : []),
-      op.localTee(v), promoteLow, op.localGet(low), op.f64x2Add, op.localSet(low),
-      op.localGet(v), op.localGet(v), upperHalf, promoteLow, op.localGet(high), op.f64x2Add, op.localSet(high),
-      op.localGet(i), op.i32Const(16), op.i32Add, op.localTee(i),
-      op.localGet(bytes), op.i32LtU, op.brIf(0),
-      op.end,
+      op.localTee(v), op.f64x2PromoteLowF32x4, op.localGet(low), op.f64x2Add, op.localSet(low),
+      ...promoteHighF32x4(v), op.localGet(high), op.f64x2Add, op.localSet(high),
+      ...loopWhileBelow(i, 16, bytes),
       op.end,
       op.i32Const(SUMS), op.localGet(low), op.v128Store(0),
       op.i32Const(SUMS), op.localGet(high), op.v128Store(16),

@@ -12,7 +12,7 @@
 // shuffle first), and every operation is the float64 one layerNormParamGradColumns
 // (layer-norm.ts) does in the same order, so the sums have its bits.
 
-import { type FunctionDef, assembleModule, op } from '../wasm/assembler.js';
+import { type FunctionDef, assembleModule, loopWhileBelow, op, promoteHighF32x4 } from '../wasm/assembler.js';
 
 /** Columns per block (PARAM_GRAD_BLOCK of layer-norm.ts). */
 export const BLOCK = 4;
@@ -31,12 +31,11 @@ export const X = G + CAPACITY * 4;
 
 function paramGradFunction(): FunctionDef {
   const [rows, rowBytes, blocks, b, r, at, stat, w0, w1, b0, b1, g0, g1, xhat, mu, rs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const upperHalf = op.i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
   const blockSums = (base: number) => [op.localGet(b), op.i32Const(5), op.i32Shl, op.v128Load(base)];
   const storeSums = (base: number, sum: number) => [op.localGet(b), op.i32Const(5), op.i32Shl, op.localGet(sum), op.v128Store(base)];
   // lanes 0, 1 (or 2, 3) of the f32x4 at `region` + at, widened to float64, into `into`
   const widen = (region: number, high: boolean, into: number) => [
-    op.localGet(at), op.v128Load(region), ...(high ? [op.localTee(into), op.localGet(into), upperHalf] : []), op.f64x2PromoteLowF32x4, op.localSet(into),
+    op.localGet(at), op.v128Load(region), ...(high ? [op.localSet(into), ...promoteHighF32x4(into)] : [op.f64x2PromoteLowF32x4]), op.localSet(into),
   ];
   // w += g * ((x - mean) * rstd); bias += g, for the pair of columns `high`
   const accumulate = (high: boolean, g: number, w: number, bias: number) => [
@@ -68,13 +67,9 @@ function paramGradFunction(): FunctionDef {
       ...accumulate(true, g1, w1, b1),
       op.localGet(at), op.localGet(rowBytes), op.i32Add, op.localSet(at),
       op.localGet(stat), op.i32Const(16), op.i32Add, op.localSet(stat),
-      op.localGet(r), op.i32Const(1), op.i32Add, op.localTee(r),
-      op.localGet(rows), op.i32LtU, op.brIf(0),
-      op.end,
+      ...loopWhileBelow(r, 1, rows),
       ...storeSums(DWEIGHT, w0), ...storeSums(DWEIGHT + 16, w1), ...storeSums(DBIAS, b0), ...storeSums(DBIAS + 16, b1),
-      op.localGet(b), op.i32Const(1), op.i32Add, op.localTee(b),
-      op.localGet(blocks), op.i32LtU, op.brIf(0),
-      op.end,
+      ...loopWhileBelow(b, 1, blocks),
       op.end,
     ],
   };

@@ -132,6 +132,19 @@ export const op = {
   f64x2RelaxedMadd: [0xfd, ...uleb(0x107)],
 } as const;
 
+/**
+ * The end of a counting loop: `counter` += step, and back to the loop's start while it is
+ * below the local `limit` (unsigned); then the loop's `end`.
+ */
+export function loopWhileBelow(counter: number, step: number, limit: number): (readonly number[])[] {
+  return [op.localGet(counter), op.i32Const(step), op.i32Add, op.localTee(counter), op.localGet(limit), op.i32LtU, op.brIf(0), op.end];
+}
+
+/** Lanes 2 and 3 of the float32 vector in local `v`, widened (exactly) to float64: moved to lanes 0 and 1 by a shuffle, then promoted. */
+export function promoteHighF32x4(v: number): (readonly number[])[] {
+  return [op.localGet(v), op.localGet(v), op.i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]), op.f64x2PromoteLowF32x4];
+}
+
 export interface FunctionDef {
   readonly name: string;
   readonly params: readonly ValueType[];
