@@ -7,7 +7,8 @@
 // multiply kernel's output would be), for the 2-norms of gradient clipping: 8 million values
 // a DINO step, in one pass instead of a multiply, a temporary and a sum. Float32 chunks run
 // on the SIMD kernel of sum-chunks-wasm.ts where it runs (`simd`), with the same bits: in the
-// DINO step the clipping's 2-norm of the head's 2048 x 2048 gradient took 9 ms on 2 threads.
+// DINO step the clipping's 2-norm of the head's 2048 x 2048 gradient took 9 ms on 2 threads
+// with the loops below, 2.9 ms with the kernel.
 
 import type { TypedArray } from '../../../dtype.js';
 import { sumRunWasm } from './sum-chunks-wasm.js';

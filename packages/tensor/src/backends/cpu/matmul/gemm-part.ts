@@ -11,6 +11,7 @@
 // The batch may have several dims with any strides (attention's heads, [batch, heads], sliced
 // out of one qkv projection): item i's matrices start where its batch index puts them, so
 // such views are multiplied where they lie instead of being copied into one stack first.
+// Items that each fit one tile run a group at a time in one pass (gemmItemsWasm).
 
 import type { TypedArray } from '../../../dtype.js';
 import { type VectorView, gemm } from './gemm.js';
