@@ -3,9 +3,9 @@
 // typed-array `set`, the kernel sums whole groups of four, and the driver adds the tail of
 // fewer than four elements itself.
 //
-// Why: V8 ran the TypeScript loops at 2.4-2.8 ns an element inside the DINO step (its
-// optimised code specialised for the double-valued bounds the thread pool hands over),
-// where the copy and the SIMD loop take about 0.5.
+// Why: V8 ran the TypeScript loops at 2.4-2.8 ns an element inside the DINO step (in part
+// because its optimised code was specialised for the double-valued bounds the thread pool
+// hands over), where the copy and the SIMD loop take about 0.5.
 
 import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
 import { CAPACITY, INPUT, SUMS, sumChunksKernelModule } from './sum-chunks-kernel.js';
