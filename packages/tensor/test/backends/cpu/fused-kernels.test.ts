@@ -15,6 +15,19 @@ import { PARAM_GRAD_BLOCK, layerNormParamGradColumns } from '../../../src/backen
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
 
+/**
+ * Skips a test of a WebAssembly SIMD kernel where the runtime has no WebAssembly SIMD (an old
+ * browser; the plain TypeScript loops then run, tested on their own), saying why; in CI,
+ * whose Node always has it, fails instead.
+ */
+function requireWasm(context: Mocha.Context, available: boolean, what: string, fallback: string): void {
+  if (available) return;
+  const reason = `this runtime has no WebAssembly SIMD; ${fallback}`;
+  if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
+  console.log(`    [wasm] skipping ${what}: ${reason}`);
+  context.skip();
+}
+
 /** Bitwise equality of two float arrays (any NaN equals any NaN: the SIMD unit may pick another NaN payload). */
 function expectSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   expect(actual.length, what).to.equal(expected.length);
@@ -81,12 +94,7 @@ describe('CPU fused kernels', () => {
   });
 
   it("LayerNorm's float32 weight and bias gradients on the SIMD kernel give the bits of the TypeScript loop (row batches, column groups, partial blocks, offsets)", function () {
-    if (!wasmLayerNormGradAvailable()) {
-      const reason = 'this runtime has no WebAssembly SIMD; the gradients use the plain TypeScript loop';
-      if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
-      console.log(`    [wasm] skipping the SIMD LayerNorm gradients test: ${reason}`);
-      this.skip();
-    }
+    requireWasm(this, wasmLayerNormGradAvailable(), 'the SIMD LayerNorm gradients test', 'the gradients use the plain TypeScript loop');
     // [5000, 16]: two batches of rows; [7, 2050]: three groups of columns and a partial block;
     // [300, 193]; [1, 4]; [12, 65] from an offset. The kernel function itself, on the same
     // inputs, SIMD and not; the split over threads is the backend's, tested above.
@@ -209,12 +217,7 @@ describe('CPU fused kernels', () => {
   });
 
   it('float32 chunk sums and sums of squares on the SIMD kernel give the bits of the TypeScript loops (any length and offset, subnormals, overflow, infinities, NaN)', function () {
-    if (!wasmSumChunksAvailable()) {
-      const reason = 'this runtime has no WebAssembly SIMD; sums use the plain TypeScript loops';
-      if (process.env.CI === 'true') throw new Error(`WebAssembly SIMD is required in CI: ${reason}`);
-      console.log(`    [wasm] skipping the SIMD chunk sums test: ${reason}`);
-      this.skip();
-    }
+    requireWasm(this, wasmSumChunksAvailable(), 'the SIMD chunk sums test', 'sums use the plain TypeScript loops');
     const special = [0, -0, 1e-45, -3e-39, 1e-20, 2e19, -3e38, Infinity, -Infinity, NaN];
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 7 }), seedArb, fc.boolean(), (n, offset, seed, withSpecial) => {

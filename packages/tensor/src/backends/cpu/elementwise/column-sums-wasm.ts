@@ -5,6 +5,7 @@
 
 import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
 import type { ColumnSumsArgs } from './column-sums.js';
+import { copyRun } from './copy-runs.js';
 import { ACC, BLOCK, CAPACITY, GROUP, INPUT, columnSumsKernelModule } from './column-sums-kernel.js';
 
 /**
@@ -58,8 +59,7 @@ export function columnSumsWasm({ x, offset, rowStride, rows, acc }: ColumnSumsAr
       const count = Math.min(batch, rows - r0);
       const from = offset + r0 * rowStride + g;
       if (span) input.set(data.subarray(from, from + (count - 1) * rowStride + width));
-      else if (width >= MEMCPY_RUN) for (let i = 0; i < count; i++) input.set(data.subarray(from + i * rowStride, from + i * rowStride + width), i * width);
-      else for (let i = 0; i < count; i++) for (let j = 0; j < width; j++) input[i * width + j] = data[from + i * rowStride + j];
+      else for (let i = 0; i < count; i++) copyRun(data, from + i * rowStride, input, i * width, width, MEMCPY_RUN);
       columnSums8(count, stride * 4, width / BLOCK);
     }
     acc.set(sums.subarray(0, width), g);

@@ -6,6 +6,7 @@
 // [16, 3, 65, 64] slice of a [16, 65, 3, 3, 64] tensor. Both sides must have the same
 // dtype, so nothing converts.
 
+import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
 
 /** Runs of at least this many elements go through `set`; shorter ones stay on the strided loop. */
@@ -48,4 +49,14 @@ export function copyRuns({ shape, operands }: StridedArgs, begin: number, end: n
       i -= x.strides[d] * shape[d];
     }
   }
+}
+
+/**
+ * dst[to ... to + n) = src[from ... from + n): one `set` (a memcpy) from `memcpyFrom`
+ * elements, a loop for shorter runs, where `set`'s fixed cost would dominate (the WebAssembly
+ * drivers stage their operands and copy their results this way).
+ */
+export function copyRun(src: TypedArray, from: number, dst: TypedArray, to: number, n: number, memcpyFrom: number): void {
+  if (n >= memcpyFrom) dst.set(src.subarray(from, from + n), to);
+  else for (let j = 0; j < n; j++) dst[to + j] = src[from + j];
 }

@@ -29,6 +29,7 @@
 import type { TypedArray } from '../../../dtype.js';
 import { type GemmProblem, emptyGemm } from './gemm.js';
 import { packPanels } from './pack.js';
+import { copyRun } from '../elementwise/copy-runs.js';
 import { KERNEL_SHAPE, type KernelDType, gemmKernelModule } from './gemm-kernel.js';
 import { type WasmMemory, ensureBytes, instantiate } from '../wasm/instantiate.js';
 
@@ -185,11 +186,6 @@ function stagingOf(src: TypedArray, offset: number, lineStride: number, kStride:
   return { length: run * count, copy };
 }
 
-/** dst[to ... to + n) = src[from ... from + n): a memcpy from `memcpyFrom` elements, a loop (cheaper than `set`'s fixed cost) for shorter runs. */
-function copyRun(src: TypedArray, from: number, dst: TypedArray, to: number, n: number, memcpyFrom: number): void {
-  if (n >= memcpyFrom) dst.set(src.subarray(from, from + n), to);
-  else for (let j = 0; j < n; j++) dst[to + j] = src[from + j];
-}
 
 /**
  * The product `p` (see GemmProblem) on the WebAssembly SIMD kernel, for float32 or float64
