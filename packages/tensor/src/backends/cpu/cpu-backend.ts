@@ -28,6 +28,7 @@ import { PARAM_GRAD_BLOCK, layerNormBackwardRows, layerNormParamGradColumns, lay
 import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softmax-layer-norm/softmax.js';
 import { layerNormRowsWasm, softmaxRowsWasm, wasmSoftmaxLayerNormAvailable } from './softmax-layer-norm/softmax-layer-norm-wasm.js';
 import { layerNormParamGradFits, wasmLayerNormGradAvailable } from './softmax-layer-norm/layer-norm-grad-wasm.js';
+import { wasmLayerNormBackwardAvailable } from './softmax-layer-norm/layer-norm-backward-wasm.js';
 import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
@@ -325,6 +326,7 @@ export class CpuBackend implements Backend {
     const args = {
       g: matrix(g), x: matrix(x), weight: weight === null ? null : vector(weight),
       mean: input(mean).data, rstd: input(rstd).data, dx: cpuData(dx),
+      simd: this.simd && x.dtype === 'float32' && wasmLayerNormBackwardAvailable(),
     };
     parallelFor(layerNormBackwardRows, args, ...rowsAndGrain(x.shape, x.ndim - 1));
     if (dweight === null && dbias === null) return;

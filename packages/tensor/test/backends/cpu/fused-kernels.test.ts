@@ -11,7 +11,8 @@ import { withSimd, withThreads } from '../../helpers/cpu-settings.js';
 import { SUM_CHUNK, sumChunks, sumOfSquaresChunks } from '../../../src/backends/cpu/elementwise/sum-chunks.js';
 import { wasmSumChunksAvailable } from '../../../src/backends/cpu/elementwise/sum-chunks-wasm.js';
 import { layerNormParamGradFits, wasmLayerNormGradAvailable } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm-grad-wasm.js';
-import { PARAM_GRAD_BLOCK, layerNormParamGradColumns } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm.js';
+import { wasmLayerNormBackwardAvailable } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm-backward-wasm.js';
+import { PARAM_GRAD_BLOCK, layerNormBackwardRows, layerNormParamGradColumns } from '../../../src/backends/cpu/softmax-layer-norm/layer-norm.js';
 
 const dtypeArb = fc.constantFrom('float64' as const, 'float32' as const);
 
@@ -110,6 +111,58 @@ describe('CPU fused kernels', () => {
       };
       expect(layerNormParamGradFits(inputs), `[${rows}, ${D}] fits the kernel`).to.equal(true);
       expectSameBits(run(true), run(false), `weight and bias gradients of [${rows}, ${D}] from ${offset}`);
+    }
+  });
+
+  it("LayerNorm's float32 input gradient on the SIMD kernel gives the bits of the TypeScript loop (row batches, odd rows and ranges, gapped and permuted rows, weights strided or none, special values)", function () {
+    requireWasm(this, wasmLayerNormBackwardAvailable(), 'the SIMD LayerNorm input gradient test', 'the gradient uses the plain TypeScript loop');
+    const specials = [0, -0, 1e-40, -3e-39, 3e38, -2.5e38, 1e-30, 7];
+    // [batch dims], D, row layout, weight, rows [begin, end)
+    const cases: { shape: number[]; layout: 'contiguous' | 'gapped' | 'permuted'; weight: 'unit' | 'strided' | 'none'; begin?: number; end?: number; cancelling?: boolean }[] = [
+      { shape: [700, 192], layout: 'contiguous', weight: 'unit' }, // three batches of rows
+      { shape: [9, 4], layout: 'contiguous', weight: 'unit' }, // an odd last row
+      { shape: [13, 36], layout: 'gapped', weight: 'strided', begin: 3, end: 12 },
+      { shape: [2, 3, 8], layout: 'permuted', weight: 'none' },
+      { shape: [5, 20], layout: 'contiguous', weight: 'none', begin: 1 },
+      { shape: [6, 6], layout: 'contiguous', weight: 'unit' }, // D not a multiple of 4: the TypeScript loop
+      // g constant and each row's true mean and rstd: a = g exactly and b = g mean(xhat), about 1e-17,
+      // so dx = -rstd xhat b is float64 rounding noise, which only the same float64 operations
+      // in the same order reproduce
+      { shape: [64, 48], layout: 'contiguous', weight: 'none', cancelling: true },
+    ];
+    for (const [n, { shape, layout, weight, begin = 0, end, cancelling = false }] of cases.entries()) {
+      const D = shape[shape.length - 1];
+      const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
+      const values = (count: number, seed: number) => {
+        const v = Float32Array.from(makeTensor([count], 'contiguous', seed, { dtype: 'float32' }).dataSync());
+        specials.forEach((s, i) => (v[(i * 37 + seed) % count] = s));
+        return v;
+      };
+      // rows D + 3 apart (gapped), or a [2, 3] batch walked with its dims swapped (permuted)
+      const strides = layout === 'gapped' ? [D + 3, 1] : layout === 'permuted' ? [D, 2 * D, 1] : shape.map((_, d) => shape.slice(d + 1).reduce((p, k) => p * k, 1));
+      const span = shape.reduce((s, k, d) => s + (k - 1) * strides[d], 1);
+      const matrix = (seed: number) => ({ data: values(span + 2, seed), offset: 2, shape, strides });
+      const w = weight === 'none' ? null : { data: values(3 * D, n + 50), offset: 1, stride: weight === 'strided' ? 2 : 1 };
+      const mean = Float64Array.from(values(rows, n + 60), (v, i) => (i % 5 === 0 ? v : v / 3));
+      const rstd = Float64Array.from(values(rows, n + 70), (v) => Math.abs(v) + 0.25);
+      const [g, x] = [matrix(n + 1), matrix(n + 2)];
+      if (cancelling) {
+        x.data.set(values(x.data.length, n + 80).map((v) => v + 3)); // no specials
+        g.data.fill(0.3);
+        for (let r = 0; r < rows; r++) {
+          const row = [...x.data.subarray(2 + r * D, 2 + (r + 1) * D)];
+          mean[r] = row.reduce((s, v) => s + v, 0) / D;
+          rstd[r] = 1 / Math.sqrt(row.reduce((s, v) => s + (v - mean[r]) ** 2, 0) / D + 1e-5);
+        }
+      }
+      const run = (simd: boolean) => {
+        const dx = new Float32Array(rows * D).fill(NaN);
+        layerNormBackwardRows({ g, x, weight: w, mean, rstd, dx, simd }, begin, end ?? rows);
+        return dx;
+      };
+      const expected = run(false);
+      if (cancelling) expect(Math.max(...expected.map(Math.abs)), 'dx is rounding noise').to.be.within(1e-30, 1e-12);
+      expectSameBits(run(true), expected, `dx of [${shape.join(', ')}], ${layout} rows, weight ${weight}, rows ${begin} to ${end ?? rows}`);
     }
   });
 

@@ -10,6 +10,7 @@
 
 import type { TypedArray } from '../../../dtype.js';
 import { type StridedTensor, rowOffsets } from '../row-offsets.js';
+import { layerNormBackwardFits, layerNormBackwardWasm } from './layer-norm-backward-wasm.js';
 import { layerNormParamGradWasm } from './layer-norm-grad-wasm.js';
 
 export interface Vector {
@@ -38,6 +39,8 @@ export interface LayerNormBackwardArgs {
   readonly rstd: TypedArray;
   /** Contiguous [rows, D]. */
   readonly dx: TypedArray;
+  /** Run float32 rows on the SIMD kernel where it takes them (layer-norm-backward-wasm.ts; the caller checks that it runs here). */
+  readonly simd: boolean;
 }
 
 /** weight 1 and bias 0 as vectors (stride 0), for a LayerNorm without them. */
@@ -149,13 +152,21 @@ function backwardRows({ g, x }: LayerNormBackwardArgs) {
  * dx for rows [begin, end) (see the header). Every sum runs in float64 along its row in
  * order; where g, x and the weight are unit-stride along the row, two rows are walked side by
  * side, so that the two rows' chains of dependent additions overlap (0.79-1.05 instead of
- * 1.27-1.31 ms for [1040, 192] on one thread), with the same bits.
+ * 1.27-1.31 ms for [1040, 192] on one thread), with the same bits. With `simd`, float32 rows
+ * of a length that is a multiple of 4 go in pairs to the SIMD kernel (layer-norm-backward-
+ * wasm.ts), again with the same bits.
  */
 export function layerNormBackwardRows(args: LayerNormBackwardArgs, begin: number, end: number): void {
   const rows = backwardRows(args);
   const stop = Math.min(end, rows.xRows.length);
   const unitStride = rows.gs === 1 && rows.xs === 1 && args.weight !== null && args.weight.stride === 1;
   let r = begin;
+  const float32 = rows.gd instanceof Float32Array && rows.xd instanceof Float32Array && args.dx instanceof Float32Array;
+  if (args.simd && float32 && rows.gs === 1 && rows.xs === 1 && layerNormBackwardFits(rows.D)) {
+    const g = { data: rows.gd as Float32Array, rows: rows.gRows };
+    const x = { data: rows.xd as Float32Array, rows: rows.xRows };
+    r = layerNormBackwardWasm(g, x, args.weight, args.mean, args.rstd, args.dx as Float32Array, rows.D, begin, stop);
+  }
   if (unitStride) for (; r + 1 < stop; r += 2) backwardRowPair(args, rows, r);
   for (; r < stop; r++) backwardRow(args, rows, r);
 }

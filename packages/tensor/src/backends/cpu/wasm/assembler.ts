@@ -82,6 +82,7 @@ export const op = {
   f32Div: [0x95],
   f32Max: [0x97],
   f32ConvertI32U: [0xb3],
+  f64ConvertI32U: [0xb8],
   /** select(a, b, condition) = condition ? a : b */
   select: [0x1b],
   /** v128.load with `offset` bytes added to the address on the stack (alignment hint 16). */
@@ -124,6 +125,10 @@ export const op = {
   f64x2Add: [0xfd, ...uleb(0xf0)],
   f64x2Sub: [0xfd, ...uleb(0xf1)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
+  f64x2Div: [0xfd, ...uleb(0xf3)],
+  f64x2Splat: [0xfd, ...uleb(0x14)],
+  /** Both float64 lanes rounded (to nearest, ties to even) to float32, in lanes 0 and 1; lanes 2 and 3 zero. */
+  f32x4DemoteF64x2Zero: [0xfd, ...uleb(0x5e)],
   /**
    * Relaxed SIMD: relaxed_madd(a, b, c) = a * b + c, rounded once (a fused multiply-add)
    * where the hardware has one, else twice; which of the two is up to the engine.
