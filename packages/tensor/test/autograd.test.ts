@@ -138,6 +138,43 @@ describe('autograd engine', () => {
     expect(() => x.mul(2).requiresGrad_(false)).to.throw(/only change the requiresGrad flag of leaf tensors/);
   });
 
+  it("views' gradients added in place (select, unbind, overlapping slices) equal the scattered sums that createGraph computes, and never write into a gradient another node holds", () => {
+    const weights = (shape: number[], seed: number) => T.tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(seed * 7.1 + i * 1.3)), { shape, dtype: 'float64' });
+    const cases: [string, (x: Tensor) => Tensor][] = [
+      // q, k, v from one tensor, as attention selects them
+      ['unbind', (x) => T.unbind(x, 0).reduce((s, part, i) => T.add(s, T.sum(T.mul(part, weights([4, 5], i)))), T.tensor(0, { dtype: 'float64' }))],
+      // slices that overlap, and a select of one of them: each in-place add lands on what the others wrote
+      ['overlapping slices', (x) => {
+        const a = T.slice(x, 1, 0, 3);
+        const b = T.slice(x, 1, 1, 4);
+        return T.add(T.add(T.sum(T.mul(a, weights([3, 3, 5], 1))), T.sum(T.mul(b, weights([3, 3, 5], 2)))), T.sum(T.mul(T.select(b, 2, 4), weights([3, 3], 3))));
+      }],
+      // the first gradient of x comes from an op (not a view), the next ones from selects
+      ['an op, then selects', (x) => T.add(T.sum(T.mul(x, weights([3, 4, 5], 4))), T.sum(T.mul(T.select(x, 1, 2), weights([3, 5], 5))))],
+      // o = a + b is used twice, so its gradient is a sum the pass made, and add's backward hands
+      // that one tensor to both a and b; b has another use. In some orders of the three terms
+      // the select of a runs after o's node and before b's last use: it must not add into
+      // the tensor b's gradient still is
+      ...[[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]].map((order): [string, (x: Tensor) => Tensor] => [`a gradient handed to two inputs, terms in order ${order.join('')}`, (x) => {
+        const [a, b] = [T.mul(x, 2), T.mul(x, 3)];
+        const o = T.add(a, b);
+        const terms = [
+          T.add(T.sum(T.mul(o, weights([3, 4, 5], 6))), T.sum(T.mul(o, weights([3, 4, 5], 7)))),
+          T.sum(T.mul(T.select(a, 0, 1), weights([4, 5], 8))),
+          T.sum(T.mul(b, weights([3, 4, 5], 10))),
+        ];
+        return T.add(T.add(terms[order[0]], terms[order[1]]), terms[order[2]]);
+      }]),
+    ];
+    for (const [name, loss] of cases) {
+      const x = weights([3, 4, 5], 9).requiresGrad_(true);
+      const [inPlace] = T.grad(loss(x), [x]) as Tensor[];
+      const [scattered] = T.grad(loss(x), [x], { createGraph: true }) as Tensor[];
+      const [a, e] = [inPlace.dataSync(), scattered.dataSync()];
+      for (let i = 0; i < e.length; i++) if (a[i] !== e[i]) throw new Error(`${name}: element ${i} of the gradient is ${a[i]}, expected ${e[i]}`);
+    }
+  });
+
   it('.grad of a leaf is its own memory (clipping one gradient cannot change another)', () => {
     const a = f64([1, 2], true);
     const b = f64([3, 4], true);

@@ -4,7 +4,8 @@
 //    the stack) and count, for every node, how many nodes send gradients into it.
 // 2. Visit nodes in topological order (Kahn's algorithm): a node runs once every
 //    node that feeds it has run, so its incoming gradient is complete. Gradients that
-//    reach a node along several paths are summed.
+//    reach a node along several paths are summed; a select's or slice's gradient is
+//    added into that view of a sum this pass made, in place (sendGradient below).
 // 3. A node's formulas turn its gradient into gradients for its inputs. Leaves add
 //    theirs into `.grad` (backward) or hand them back (grad()).
 // Formulas run with grad mode = createGraph, so with createGraph the gradients are
@@ -79,11 +80,34 @@ function backwardPass(roots: readonly Tensor[], rootGrads: readonly Tensor[], op
 
   // 2-3. Run the nodes in order, accumulating gradients.
   const grads = new Map<Node, Tensor>();
-  const accumulate = (node: Node, g: Tensor) => {
+  /**
+   * Gradients in `grads` that this pass made itself (sums, and views' gradients scattered
+   * into zeros) and no one else holds: without createGraph they may be added into in place.
+   */
+  const own = new Set<Tensor>();
+  const accumulate = (node: Node, g: Tensor, made: boolean) => {
     const prev = grads.get(node);
-    grads.set(node, prev === undefined ? g : prev.add(g));
+    const sum = prev === undefined ? g : prev.add(g);
+    grads.set(node, sum);
+    if (!createGraph && (made || prev !== undefined)) own.add(sum);
   };
-  rootNodes.forEach((n, i) => accumulate(n, rootGrads[i]));
+  /**
+   * Input i's gradient from `node`'s gradient g. A subset-picking view (select, slice:
+   * Node.scatterView) whose input already has a gradient of this pass's own adds g into
+   * that view of it, in place, instead of scattering g into a zero tensor of the input's
+   * shape and adding all of it (attention's q, k and v, selected from one qkv tensor: one
+   * buffer instead of three and two full-size sums). The elements outside the view are
+   * left as they are, where adding the scattered zeros would have turned a -0 into +0.
+   */
+  const sendGradient = (node: Node, i: number, child: Node, g: Tensor) => {
+    const prev = grads.get(child);
+    if (node.scatterView !== null && i === 0 && prev !== undefined && own.has(prev)) {
+      node.scatterView(prev).add_(g);
+      return;
+    }
+    accumulate(child, node.gradientFor(i, g), !createGraph && node.scatterView !== null);
+  };
+  rootNodes.forEach((n, i) => accumulate(n, rootGrads[i], false));
   const captured = new Map<Node, Tensor>();
   /** Every .grad written: with `captured`, what outlives the pass. */
   const written: Tensor[] = [];
@@ -92,6 +116,7 @@ function backwardPass(roots: readonly Tensor[], rootGrads: readonly Tensor[], op
     for (const node of order) {
       const g = grads.get(node);
       grads.delete(node);
+      if (g !== undefined) own.delete(g); // from here on formulas may hand g (or views of it) on
       if (g === undefined) continue;
       if (targets?.includes(node)) captured.set(node, g);
       if (node instanceof AccumulateGrad) {
@@ -103,7 +128,7 @@ function backwardPass(roots: readonly Tensor[], rootGrads: readonly Tensor[], op
       if (node.retained && !targets) written.push(accumulateIntoLeaf(node.retained, g, createGraph));
       node.next.forEach((child, i) => {
         if (child === null || (needed && !needed.has(child))) return;
-        accumulate(child, node.gradientFor(i, g));
+        sendGradient(node, i, child, g);
       });
       if (!retainGraph) node.release();
     }

@@ -22,6 +22,13 @@ export class Node {
   released = false;
   /** A non-leaf tensor whose `.grad` should be kept (retainGrad). */
   retained: Tensor | null = null;
+  /**
+   * For a view that picks a subset of its input's elements (select, slice, narrow, split,
+   * unbind): the same view of a tensor of the input's shape. The input's gradient is the
+   * output's gradient written into zeros through it, so the engine, when it already holds
+   * a gradient of its own making for the input, adds into this view of it instead.
+   */
+  scatterView: ((input: Tensor) => Tensor) | null = null;
   private saved: SavedTensor[];
 
   constructor(

@@ -16,11 +16,15 @@ export function record(
   inputs: readonly Tensor[],
   saved: readonly Tensor[],
   formulas: readonly GradFormula[],
+  /** For a subset-picking view of inputs[0] (see Node.scatterView). */
+  scatterView: ((input: Tensor) => Tensor) | null = null,
 ): Tensor {
   if (!isGradEnabled()) return output;
   const next = inputs.map((t) => t.gradEdge());
   if (next.every((e) => e === null)) return output;
   const used = formulas.map((f, i) => (next[i] === null ? null : f));
-  output.setGradFn(new Node(name, next, used, saved, inputs.map((t) => t.shape)));
+  const node = new Node(name, next, used, saved, inputs.map((t) => t.shape));
+  node.scatterView = scatterView;
+  output.setGradFn(node);
   return output;
 }

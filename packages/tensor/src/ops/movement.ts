@@ -119,8 +119,9 @@ function sliceView(x: Tensor, d: number, start: number, length: number, step: nu
   const strides = [...x.strides];
   shape[d] = length;
   strides[d] = x.strides[d] * step;
-  const out = alias(x, shape, strides, x.offset + start * x.strides[d], (t) => sliceView(t, d, start, length, step, name));
-  return record(name, out, [x], [], [(g) => viewScatter(g, x.shape, (t) => sliceView(t, d, start, length, step, name))]);
+  const view = (t: Tensor) => sliceView(t, d, start, length, step, name);
+  const out = alias(x, shape, strides, x.offset + start * x.strides[d], view);
+  return record(name, out, [x], [], [(g) => viewScatter(g, x.shape, view)], view);
 }
 
 /** The slice at `index` along dim, with that dim removed (a view). */
@@ -137,8 +138,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 function selectView(x: Tensor, d: number, i: number): Tensor {
   const shape = x.shape.filter((_, k) => k !== d);
   const strides = x.strides.filter((_, k) => k !== d);
-  const out = alias(x, shape, strides, x.offset + i * x.strides[d], (t) => selectView(t, d, i));
-  return record('SelectBackward', out, [x], [], [(g) => viewScatter(g, x.shape, (t) => selectView(t, d, i))]);
+  const view = (t: Tensor) => selectView(t, d, i);
+  const out = alias(x, shape, strides, x.offset + i * x.strides[d], view);
+  return record('SelectBackward', out, [x], [], [(g) => viewScatter(g, x.shape, view)], view);
 }
 
 /**
