@@ -14,6 +14,7 @@ import type { Tensor } from '../../tensor.js';
 import { allocatePooled } from './buffer-pool.js';
 import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, runStrided, simplifyStrided, stridedSlab } from './elementwise/elementwise.js';
 import { COLUMN_BLOCK, columnSums, columnSumsOf } from './elementwise/column-sums.js';
+import { rowSums, rowSumsOf } from './elementwise/row-sums.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
 import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks } from './elementwise/sum-chunks.js';
 import { wasmSumChunksAvailable } from './elementwise/sum-chunks-wasm.js';
@@ -193,7 +194,11 @@ export class CpuBackend implements Backend {
     const acc = typedArrayFor('float64', out.numel, split) as Float64Array;
     const args = reduceLoop(op, x.shape, split ? sharedOperand(x) : operand(x), acc, out.shape);
     const columns = op === 'sum' ? columnSumsOf(args, this.simd && x.dtype === 'float32' && wasmColumnSumsAvailable()) : null;
-    if (columns !== null) {
+    const rows = op === 'sum' && columns === null ? rowSumsOf(args) : null;
+    if (rows !== null) {
+      // a sum along unit-stride rows (row-sums.ts): split over rows
+      parallelFor(rowSums, rows, rows.rows, Math.ceil(ELEMENTWISE_GRAIN / Math.max(rows.n, 1)));
+    } else if (columns !== null) {
       // a bias gradient's sum down the rows (column-sums.ts): split over blocks of columns
       const blocks = Math.ceil(columns.n / COLUMN_BLOCK);
       parallelFor(columnSums, columns, blocks, Math.ceil((ELEMENTWISE_GRAIN * blocks) / x.numel));

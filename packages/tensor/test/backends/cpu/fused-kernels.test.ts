@@ -229,6 +229,32 @@ describe('CPU fused kernels', () => {
     }
   });
 
+  it('sums along unit-stride rows (a weight norm, row-sums.ts) add each row in order in float64, on 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 }), dtypeArb, seedArb,
+        (rows, n, pad, rowStep, dtype, seed) => {
+          // [rows, n]: every rowStep-th row of a wider matrix (`pad` spare columns), sometimes with special values
+          const wide = makeTensor([rows * rowStep, n + pad], 'contiguous', seed, { dtype });
+          const data = wide.dataSync();
+          if (seed % 3 === 0) [1e-45, -1e-39, Infinity, NaN, 3e38, 3e38].forEach((v, i) => (data[(i * 7919) % data.length] = v));
+          const x = T.tensor(data, { shape: wide.shape, dtype }).narrow(1, 0, n).slice(0, 0, null, rowStep);
+          const expected = Array.from({ length: rows }, (_, i) => {
+            let s = 0;
+            for (let j = 0; j < n; j++) s += data[i * rowStep * (n + pad) + j];
+            return dtype === 'float32' ? Math.fround(s) : s;
+          });
+          for (const threads of [1, 2]) {
+            expectSameBits(withThreads(threads, () => T.sum(x, 1).dataSync()), expected, `sum over dim 1 of [${rows}, ${n}], every ${rowStep}th row of ${n + pad} columns, ${dtype}, ${threads} threads`);
+          }
+        }),
+      runs(30),
+    );
+    // large enough to be split over threads, with rows not a multiple of four
+    const x = makeTensor([4097, 256], 'contiguous', 6, { dtype: 'float32' });
+    const run = () => Array.from(T.sum(x, 1).dataSync());
+    expectSameBits(withThreads(2, run), withThreads(1, run), 'sum over dim 1 of [4097, 256]');
+  });
+
   it("the teacher's EMA step (fusedEma_) gives the bits of mul_ then add_ with alpha, on 1 and 2 threads, and declines what its kernel does not take", () => {
     for (const [shape, momentum] of [[[7], 0.996], [[333, 65], 0.5], [[4, 1 << 17], 0.9995], [[1000], 1], [[3, 5], 0]] as const) {
       for (const threads of [1, 2]) {

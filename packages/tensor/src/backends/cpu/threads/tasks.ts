@@ -7,6 +7,7 @@
 
 import { columnSums } from '../elementwise/column-sums.js';
 import { copyRuns } from '../elementwise/copy-runs.js';
+import { rowSums } from '../elementwise/row-sums.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
 import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
@@ -21,6 +22,7 @@ export const TASKS = [
   stridedSlab,
   copyRuns,
   columnSums,
+  rowSums,
   sumChunks,
   sumOfSquaresChunks,
   adamwStepPart,
