@@ -4,11 +4,9 @@
 // (Dosovitskiy et al. 2021, eq. 1-4): patch embedding, CLS token and position
 // embedding, then per block x += proj(attention(LN(x))); x += fc2(GELU(fc1(LN(x)))),
 // final LN, a linear head on the CLS token, and cross-entropy against fixed labels.
-// The train step is forward, backward and an SGD update of every weight, inside one scope()
-// (as the DINO step and the library's training loops run), so each step reuses the last
-// one's buffers.
+// The train step is forward, backward and an SGD update of every weight.
 
-import { type Device, type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftmax, matmul, mean, mul, noGrad, permute, reshape, scope, select, softmax, tensor, transpose } from '@dinots/tensor';
+import { type Device, type Tensor, add, cat, expand, gather, gelu, grad, layerNorm, logSoftmax, matmul, mean, mul, noGrad, permute, reshape, select, softmax, tensor, transpose } from '@dinots/tensor';
 import type { Case } from './harness.js';
 import { VIT, type Variants, shared } from './kernels.js';
 import { ours, tf, tfjs } from './peers.js';
@@ -148,10 +146,10 @@ function vitOursModel(data: VitData, train: boolean): () => () => Tensor | Float
   return () => {
     const { w, images, labels } = vitInputs(data, 'cpu', train);
     if (!train) return () => noGrad(() => oursForward(w, images));
-    return () => scope(() => {
+    return () => {
       const [loss, g] = trainStep(w, images, labels);
       return Float32Array.of(loss.item(), ...(g.dataSync() as Float32Array));
-    });
+    };
   };
 }
 
