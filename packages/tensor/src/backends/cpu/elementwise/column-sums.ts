@@ -17,14 +17,18 @@ import { columnSumsWasm } from './column-sums-wasm.js';
 /** Columns per block. */
 export const COLUMN_BLOCK = 8;
 
-export interface ColumnSumsArgs {
+/** A row-major [rows, n] matrix x (row i at offset + i rowStride, unit-stride along it) and its sums so far. */
+export interface MatrixSums {
   readonly x: TypedArray;
   readonly offset: number;
   readonly rowStride: number;
   readonly rows: number;
   readonly n: number;
-  /** float64 accumulators, one per column, holding the sum so far (0 for a fresh sum). */
+  /** float64 accumulators, one per column here, one per row in row-sums.ts, holding the sum so far (0 for a fresh sum). */
   readonly acc: Float64Array;
+}
+
+export interface ColumnSumsArgs extends MatrixSums {
   /** Sum whole float32 blocks on the SIMD kernel (column-sums-wasm.ts; the caller checks that it runs here). */
   readonly simd: boolean;
 }

@@ -9,18 +9,11 @@
 // of the strided loop, and a thread pool may split the rows in any way. sum(x, 1) of a
 // [4096, 256] float32 x on one thread, warm cache: 0.97 -> 0.85 ms a call, the loop itself 0.53.
 
-import type { TypedArray } from '../../../dtype.js';
+import type { MatrixSums } from './column-sums.js';
 import type { StridedArgs } from './elementwise.js';
 
-export interface RowSumsArgs {
-  readonly x: TypedArray;
-  readonly offset: number;
-  readonly rowStride: number;
-  readonly rows: number;
-  readonly n: number;
-  /** float64 accumulators, one per row, holding the sum so far (0 for a fresh sum). */
-  readonly acc: Float64Array;
-}
+/** x and one float64 accumulator per row. */
+export type RowSumsArgs = MatrixSums;
 
 /**
  * The row sums of a simplified sum reduction (reduceLoop in elementwise.ts), when it is one:
