@@ -300,6 +300,28 @@ describeTargets('conformance: backward', (device) => {
     );
   });
 
+  it("gradients of selected and sliced views (q, k, v by unbind; overlapping slices), which the engine adds into each other's views in place", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 5 }), seedArb, async (B, N, D, seed) => {
+        const inputs = [sample([3, B, N, D], seed), sample([D, D], seed + 1, 0.5)];
+        const f = (qkv: Tensor, w: Tensor) => {
+          const [q, k, v] = T.unbind(qkv, 0);
+          const att = q.matmul(k.transpose(-1, -2)).softmax(-1).matmul(v);
+          const edge = T.slice(qkv, 2, 0, N - 1).mul(T.slice(qkv, 2, 1, N)).sum(); // slices that overlap
+          return att.matmul(w).tanh().sum().add(edge);
+        };
+        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
+          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
+          f(leaves[0], leaves[1]).backward();
+          return leaves.map((l) => l.grad!);
+        };
+        const want = grads('cpu', 'float64');
+        for (const [i, g] of grads(device, 'float32').entries()) await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+      }),
+      { numRuns: runs(device) },
+    );
+  });
+
   it('gradients through broadcasting, reductions, maximum and where', async () => {
     await fc.assert(
       fc.asyncProperty(shapeArb(1, 3, 4), seedArb, async (shape, seed) => {
