@@ -34,7 +34,7 @@ export const DX = X + CAPACITY * 4;
 const PAGES = Math.ceil((DX + CAPACITY * 4) / 65536);
 
 function backwardPairsFunction(): FunctionDef {
-  // i32: the parameters, then the pair's row pointers (byte offsets from G, X and DX), j, the weight pointer, the stats pointer
+  // i32: the parameters; where row 2p starts in each of G, X and DX (a byte offset, the same in all three); j in bytes; the weight's and the statistics' pointers
   const [pairs, D, row, j, wp, sp] = [0, 1, 2, 3, 4, 5];
   // v128
   const [mean, rstd, sum, sumX, a, b, size] = [6, 7, 8, 9, 10, 11, 12];
