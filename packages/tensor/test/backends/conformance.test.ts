@@ -274,6 +274,23 @@ describeTargets('conformance: ops composed from the backend primitives', (device
   });
 });
 
+/**
+ * The gradients of f's (scalar) output with respect to every input, by backward() on
+ * `device` in float32, against the same on the CPU in float64.
+ */
+async function gradientsConform(device: Device, inputs: readonly Tensor[], f: (...xs: Tensor[]) => Tensor): Promise<void> {
+  const grads = (dev: Device, dtype: 'float32' | 'float64') => {
+    const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
+    f(...leaves).backward();
+    return leaves.map((l) => l.grad!);
+  };
+  const want = grads('cpu', 'float64');
+  for (const [i, g] of grads(device, 'float32').entries()) {
+    expect(g.device).to.equal(device);
+    await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+  }
+}
+
 describeTargets('conformance: backward', (device) => {
   it('gradients of a ViT-like composite (layerNorm, matmul, GELU, softmax, views)', async () => {
     await fc.assert(
@@ -284,17 +301,7 @@ describeTargets('conformance: backward', (device) => {
           const att = h.matmul(h.transpose(-1, -2)).softmax(-1);
           return att.matmul(h).logSoftmax(-1).mul(h.tanh()).sum();
         };
-        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
-          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
-          f(...(leaves as [Tensor, Tensor, Tensor, Tensor, Tensor])).backward();
-          return leaves.map((l) => l.grad!);
-        };
-        const got = grads(device, 'float32');
-        const want = grads('cpu', 'float64');
-        for (const [i, g] of got.entries()) {
-          expect(g.device).to.equal(device);
-          await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
-        }
+        await gradientsConform(device, inputs, (x, g, b, w, c) => f(x, g, b, w, c));
       }),
       { numRuns: runs(device) },
     );
@@ -310,13 +317,7 @@ describeTargets('conformance: backward', (device) => {
           const edge = T.slice(qkv, 2, 0, N - 1).mul(T.slice(qkv, 2, 1, N)).sum(); // slices that overlap
           return att.matmul(w).tanh().sum().add(edge);
         };
-        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
-          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
-          f(leaves[0], leaves[1]).backward();
-          return leaves.map((l) => l.grad!);
-        };
-        const want = grads('cpu', 'float64');
-        for (const [i, g] of grads(device, 'float32').entries()) await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+        await gradientsConform(device, inputs, (x, y) => f(x, y));
       }),
       { numRuns: runs(device) },
     );
@@ -331,13 +332,7 @@ describeTargets('conformance: backward', (device) => {
           const w = T.where(x.gt(0), m, y.mul(x).exp());
           return w.amax(-1).sum().add(w.mean(0).square().sum()).add(x.abs().sqrt().sum());
         };
-        const grads = (dev: Device, dtype: 'float32' | 'float64') => {
-          const leaves = inputs.map((t) => t.to(dtype).to(dev).detach().requiresGrad_());
-          f(leaves[0], leaves[1]).backward();
-          return leaves.map((l) => l.grad!);
-        };
-        const want = grads('cpu', 'float64');
-        for (const [i, g] of grads(device, 'float32').entries()) await expectClose(g, want[i], { atol: 2e-4, rtol: 2e-3 }, `grad of input ${i}`);
+        await gradientsConform(device, inputs, (x, y) => f(x, y));
       }),
       { numRuns: runs(device) },
     );

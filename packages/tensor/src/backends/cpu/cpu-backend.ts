@@ -169,6 +169,11 @@ export class CpuBackend implements Backend {
   }
 
   /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
+  /** Whether a float32 kernel on WebAssembly SIMD takes x: SIMD on, x float32, and the kernel's module running here. */
+  private float32Simd(x: Tensor, kernelRuns: () => boolean): boolean {
+    return this.simd && x.dtype === 'float32' && kernelRuns();
+  }
+
   private simdElementwise(op: UnaryOp | BinaryOp | 'addScaled' | 'scaledSum', expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): boolean {
     if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !wasmElementwiseAvailable(op)) return false;
     const grain = op === 'gelu' || op === 'geluBackward' ? ELEMENTWISE_GRAIN : MEMORY_BOUND_GRAIN;
@@ -193,7 +198,7 @@ export class CpuBackend implements Backend {
     const split = willSplit(x.numel, ELEMENTWISE_GRAIN) && out.numel >= 2;
     const acc = typedArrayFor('float64', out.numel, split) as Float64Array;
     const args = reduceLoop(op, x.shape, split ? sharedOperand(x) : operand(x), acc, out.shape);
-    const columns = op === 'sum' ? columnSumsOf(args, this.simd && x.dtype === 'float32' && wasmColumnSumsAvailable()) : null;
+    const columns = op === 'sum' ? columnSumsOf(args, this.float32Simd(x, wasmColumnSumsAvailable)) : null;
     const rows = op === 'sum' && columns === null ? rowSumsOf(args) : null;
     if (rows !== null) {
       // a sum along unit-stride rows (row-sums.ts): split over rows
@@ -221,7 +226,7 @@ export class CpuBackend implements Backend {
     if (x.numel < 2 * SUM_CHUNK || !x.isContiguous()) return false;
     const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
     const { data, offset } = sharedOperand(x);
-    const simd = this.simd && x.dtype === 'float32' && wasmSumChunksAvailable();
+    const simd = this.float32Simd(x, wasmSumChunksAvailable);
     parallelFor(kernel, { data, offset, n: x.numel, partials, simd }, partials.length, 1);
     cpuData(out)[out.offset] = addPartials(partials);
     return true;
@@ -331,7 +336,7 @@ export class CpuBackend implements Backend {
     const args = {
       g: matrix(g), x: matrix(x), weight: weight === null ? null : vector(weight),
       mean: input(mean).data, rstd: input(rstd).data, dx: cpuData(dx),
-      simd: this.simd && x.dtype === 'float32' && wasmLayerNormBackwardAvailable(),
+      simd: this.float32Simd(x, wasmLayerNormBackwardAvailable),
     };
     parallelFor(layerNormBackwardRows, args, ...rowsAndGrain(x.shape, x.ndim - 1));
     if (dweight === null && dbias === null) return;
@@ -339,7 +344,7 @@ export class CpuBackend implements Backend {
     const D = x.shape[x.ndim - 1];
     const sums = typedArrayFor('float64', 2 * D, split) as Float64Array;
     const blocks = Math.ceil(D / PARAM_GRAD_BLOCK);
-    const simd = this.simd && x.dtype === 'float32' && wasmLayerNormGradAvailable() && layerNormParamGradFits(args);
+    const simd = this.float32Simd(x, wasmLayerNormGradAvailable) && layerNormParamGradFits(args);
     const columns = { ...args, dweight: sums.subarray(0, D), dbias: sums.subarray(D), simd };
     parallelFor(layerNormParamGradColumns, columns, blocks, Math.ceil((ELEMENTWISE_GRAIN * blocks) / Math.max(x.numel, 1)));
     if (dweight !== null) cpuData(dweight).set(columns.dweight, dweight.offset);

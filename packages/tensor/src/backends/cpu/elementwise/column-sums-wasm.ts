@@ -3,7 +3,7 @@
 // into the module, in batches that fit its input region, and the float64 running sums carry
 // from batch to batch.
 
-import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
+import { lazyModule } from '../wasm/instantiate.js';
 import type { ColumnSumsArgs } from './column-sums.js';
 import { copyRun } from './copy-runs.js';
 import { ACC, BLOCK, CAPACITY, GROUP, INPUT, columnSumsKernelModule } from './column-sums-kernel.js';
@@ -17,23 +17,11 @@ const STAGE_SPREAD = 2;
 /** Rows shorter than this are copied in by a loop rather than a typed-array `set` (as gemm-wasm.ts's STAGE_MEMCPY_RUN). */
 const MEMCPY_RUN = 32;
 
-let module: { columnSums8: (rows: number, rowBytes: number, blocks: number) => void; input: Float32Array; acc: Float64Array } | null | undefined;
-
-function kernel(): typeof module {
-  if (module === undefined) {
-    const exports = instantiate(columnSumsKernelModule());
-    if (exports === null) module = null;
-    else {
-      const buffer = (exports.memory as WasmMemory).buffer;
-      module = {
-        columnSums8: exports.columnSums8 as (rows: number, rowBytes: number, blocks: number) => void,
-        input: new Float32Array(buffer, INPUT, CAPACITY),
-        acc: new Float64Array(buffer, ACC, GROUP),
-      };
-    }
-  }
-  return module;
-}
+const kernel = lazyModule(columnSumsKernelModule, (exports, { buffer }) => ({
+  columnSums8: exports.columnSums8 as (rows: number, rowBytes: number, blocks: number) => void,
+  input: new Float32Array(buffer, INPUT, CAPACITY),
+  acc: new Float64Array(buffer, ACC, GROUP),
+}));
 
 /** Whether the SIMD column sums run here (WebAssembly SIMD). */
 export function wasmColumnSumsAvailable(): boolean {

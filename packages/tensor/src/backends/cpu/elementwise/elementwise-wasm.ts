@@ -19,7 +19,7 @@
 import type { TypedArray } from '../../../dtype.js';
 import type { StridedArgs } from './elementwise.js';
 import { CONSTANT_BYTES, SCALAR_BYTE, SECOND_SCALAR_BYTE, SIMD_OPS, type SimdOp, elementwiseKernelModule } from './elementwise-kernel.js';
-import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
+import { lazyModule } from '../wasm/instantiate.js';
 
 export type SimdInput = 'contiguous' | 'row' | 'column' | 'scalar';
 
@@ -32,15 +32,10 @@ const BASE = Math.ceil(CONSTANT_BYTES / 64) * 16;
 
 type Kernel = (a: number, b: number, out: number, bytes: number) => void;
 
-let module: { kernels: Record<SimdOp, Kernel>; mem: Float32Array } | null | undefined;
-
-function kernels(): typeof module {
-  if (module === undefined) {
-    const exports = instantiate(elementwiseKernelModule(Math.ceil(((BASE + 3 * REGION) * 4) / 65536)));
-    module = exports === null ? null : { kernels: exports as unknown as Record<SimdOp, Kernel>, mem: new Float32Array((exports.memory as WasmMemory).buffer) };
-  }
-  return module;
-}
+const kernels = lazyModule(
+  () => elementwiseKernelModule(Math.ceil(((BASE + 3 * REGION) * 4) / 65536)),
+  (exports, memory) => ({ kernels: exports as unknown as Record<SimdOp, Kernel>, mem: new Float32Array(memory.buffer) }),
+);
 
 /** Whether `op` on float32 has a SIMD kernel here. */
 export function wasmElementwiseAvailable(op: string): op is SimdOp {

@@ -7,27 +7,15 @@
 // because its optimised code was specialised for the double-valued bounds the thread pool
 // hands over), where the copy and the SIMD loop take about 0.5.
 
-import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
+import { lazyModule } from '../wasm/instantiate.js';
 import { CAPACITY, INPUT, SUMS, sumChunksKernelModule } from './sum-chunks-kernel.js';
 
-let module: { sum: (bytes: number) => void; sumSquares: (bytes: number) => void; input: Float32Array; sums: Float64Array } | null | undefined;
-
-function kernels(): typeof module {
-  if (module === undefined) {
-    const exports = instantiate(sumChunksKernelModule());
-    if (exports === null) module = null;
-    else {
-      const buffer = (exports.memory as WasmMemory).buffer;
-      module = {
-        sum: exports.sum as (bytes: number) => void,
-        sumSquares: exports.sumSquares as (bytes: number) => void,
-        input: new Float32Array(buffer, INPUT, CAPACITY),
-        sums: new Float64Array(buffer, SUMS, 4),
-      };
-    }
-  }
-  return module;
-}
+const kernels = lazyModule(sumChunksKernelModule, (exports, { buffer }) => ({
+  sum: exports.sum as (bytes: number) => void,
+  sumSquares: exports.sumSquares as (bytes: number) => void,
+  input: new Float32Array(buffer, INPUT, CAPACITY),
+  sums: new Float64Array(buffer, SUMS, 4),
+}));
 
 /** Whether the SIMD chunk sums run here (WebAssembly SIMD). */
 export function wasmSumChunksAvailable(): boolean {

@@ -186,6 +186,11 @@ function stagingOf(src: TypedArray, offset: number, lineStride: number, kStride:
   return { length: run * count, copy };
 }
 
+/** The bias's N values at mem[at ...], then zeros up to nPadded: the row the kernel's addRow adds to each row of a tile. */
+function stageBias(mem: Float32Array | Float64Array, at: number, bias: NonNullable<GemmProblem['bias']>, N: number, nPadded: number): void {
+  for (let j = 0; j < N; j++) mem[at + j] = bias.data[bias.offset + j * bias.stride];
+  mem.fill(0, at + N, at + nPadded);
+}
 
 /**
  * The product `p` (see GemmProblem) on the WebAssembly SIMD kernel, for float32 or float64
@@ -217,10 +222,7 @@ export function gemmWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean }, p
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 
-  if (bias) {
-    for (let j = 0; j < N; j++) mem[biasStart + j] = bias.data[bias.offset + j * bias.stride];
-    mem.fill(0, biasStart + N, biasStart + nPadded);
-  }
+  if (bias) stageBias(mem, biasStart, bias, N, nPadded);
   if (bStaging !== null) {
     const { origin, lineStride, kStride } = bStaging.copy(mem, stage);
     kernel.packB(origin * bytes, lineStride * bytes, kStride * bytes, N, K, 0);
@@ -346,10 +348,7 @@ export function gemmItemsWasm({ dtype, fma }: { dtype: KernelDType; fma: boolean
   if (kernel.view.buffer !== kernel.memory.buffer) kernel.view = viewOf(dtype, kernel.memory);
   const mem = kernel.view;
 
-  if (bias) {
-    for (let j = 0; j < N; j++) mem[biasStart + j] = bias.data[bias.offset + j * bias.stride];
-    mem.fill(0, biasStart + N, biasStart + nPadded);
-  }
+  if (bias) stageBias(mem, biasStart, bias, N, nPadded);
   // where element e of a's (b's) array lies in the module
   let at = stageStart;
   const origins = regions.map((r, i) => {

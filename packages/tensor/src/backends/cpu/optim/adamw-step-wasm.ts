@@ -5,18 +5,10 @@
 // runs the kernel, and copies p and the moments back out.
 
 import type { AdamWStepHyper } from '../../backend.js';
-import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
+import { lazyModule } from '../wasm/instantiate.js';
 import { BLOCK, REGIONS, adamwKernelModule, adamwScalars } from './adamw-step-kernel.js';
 
-let module: { adamw: (bytes: number) => void; mem: Float32Array } | null | undefined;
-
-function kernel(): typeof module {
-  if (module === undefined) {
-    const exports = instantiate(adamwKernelModule());
-    module = exports === null ? null : { adamw: exports.adamw as (bytes: number) => void, mem: new Float32Array((exports.memory as WasmMemory).buffer) };
-  }
-  return module;
-}
+const kernel = lazyModule(adamwKernelModule, (exports, memory) => ({ adamw: exports.adamw as (bytes: number) => void, mem: new Float32Array(memory.buffer) }));
 
 /** Whether the SIMD AdamW kernel runs here (WebAssembly SIMD). */
 export function wasmAdamWAvailable(): boolean {

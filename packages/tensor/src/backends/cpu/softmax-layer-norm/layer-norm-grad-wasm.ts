@@ -7,7 +7,7 @@
 // half of the LayerNorm backward's time (the main thread's share: 9.8 ms a step of 21);
 // [1040, 192] on one thread: 0.52 -> 0.18 ms.
 
-import { type WasmMemory, instantiate } from '../wasm/instantiate.js';
+import { lazyModule } from '../wasm/instantiate.js';
 import type { LayerNormParamGradArgs } from './layer-norm.js';
 import { BLOCK, CAPACITY, DBIAS, DWEIGHT, G, GROUP, MAX_ROWS, STATS, X, layerNormGradKernelModule } from './layer-norm-grad-kernel.js';
 
@@ -20,26 +20,14 @@ interface Module {
   readonly dbias: Float64Array;
 }
 
-let module: Module | null | undefined;
-
-function kernel(): Module | null {
-  if (module === undefined) {
-    const exports = instantiate(layerNormGradKernelModule());
-    if (exports === null) module = null;
-    else {
-      const buffer = (exports.memory as WasmMemory).buffer;
-      module = {
-        paramGrad4: exports.paramGrad4 as Module['paramGrad4'],
-        g: new Float32Array(buffer, G, CAPACITY),
-        x: new Float32Array(buffer, X, CAPACITY),
-        stats: new Float64Array(buffer, STATS, 2 * MAX_ROWS),
-        dweight: new Float64Array(buffer, DWEIGHT, GROUP),
-        dbias: new Float64Array(buffer, DBIAS, GROUP),
-      };
-    }
-  }
-  return module;
-}
+const kernel = lazyModule(layerNormGradKernelModule, (exports, { buffer }): Module => ({
+  paramGrad4: exports.paramGrad4 as Module['paramGrad4'],
+  g: new Float32Array(buffer, G, CAPACITY),
+  x: new Float32Array(buffer, X, CAPACITY),
+  stats: new Float64Array(buffer, STATS, 2 * MAX_ROWS),
+  dweight: new Float64Array(buffer, DWEIGHT, GROUP),
+  dbias: new Float64Array(buffer, DBIAS, GROUP),
+}));
 
 /** Whether the SIMD LayerNorm parameter gradients run here (WebAssembly SIMD). */
 export function wasmLayerNormGradAvailable(): boolean {

@@ -18,7 +18,7 @@ import { isContiguousLayout } from '../../../shape.js';
 import type { LayerNormArgs } from './layer-norm.js';
 import { rowOffsets } from '../row-offsets.js';
 import type { SoftmaxArgs } from './softmax.js';
-import { type WasmMemory, ensureBytes, instantiate } from '../wasm/instantiate.js';
+import { type WasmMemory, ensureBytes, lazyModule } from '../wasm/instantiate.js';
 import { CONSTANT_BYTES, softmaxLayerNormKernelModule } from './softmax-layer-norm-kernel.js';
 
 /** Elements per block (the block in and the block out, 128 KiB, stay in L2; 4096 measured 50% slower on softmax, 32768 no faster). */
@@ -33,15 +33,11 @@ interface Kernels {
   layerNorm(x: number, out: number, n: number, rows: number, w: number, b: number, mean: number, rstd: number, eps: number): void;
 }
 
-let module: { kernels: Kernels; memory: WasmMemory; view: Float32Array } | null | undefined;
-
-function instance(): typeof module {
-  if (module === undefined) {
-    const exports = instantiate(softmaxLayerNormKernelModule(1));
-    module = exports === null ? null : { kernels: exports as unknown as Kernels, memory: exports.memory as WasmMemory, view: new Float32Array(0) };
-  }
-  return module;
-}
+/** The module: its kernels, its memory and a view of that memory (replaced when growing detaches the buffer). */
+const instance = lazyModule(
+  () => softmaxLayerNormKernelModule(1),
+  (exports, memory): { kernels: Kernels; memory: WasmMemory; view: Float32Array } => ({ kernels: exports as unknown as Kernels, memory, view: new Float32Array(0) }),
+);
 
 /** Whether the SIMD row kernels run here. */
 export function wasmSoftmaxLayerNormAvailable(): boolean {
@@ -58,7 +54,7 @@ function layout(n: number, rows: number, stats: number) {
   const w = s + size(rows * stats);
   const b = w + size(n);
   const end = b + size(n);
-  const m = module!;
+  const m = instance()!;
   ensureBytes(m.memory, end * 4);
   if (m.view.buffer !== m.memory.buffer) m.view = new Float32Array(m.memory.buffer);
   return { x, out, s, w, b, view: m.view };

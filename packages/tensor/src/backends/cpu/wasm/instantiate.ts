@@ -22,6 +22,23 @@ export function instantiate(bytes: Uint8Array<ArrayBuffer>): Record<string, unkn
   return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
 }
 
+/**
+ * A kernel module, instantiated on first use and kept: `lazyModule(bytes, wrap)()` returns
+ * wrap(exports, memory) for the module `bytes()` builds, the same object on every call, or
+ * null where the module does not run here. Each thread of the pool loads the drivers
+ * itself, so each gets its own instance and memory.
+ */
+export function lazyModule<T>(bytes: () => Uint8Array<ArrayBuffer>, wrap: (exports: Record<string, unknown>, memory: WasmMemory) => T): () => T | null {
+  let module: T | null | undefined;
+  return () => {
+    if (module === undefined) {
+      const exports = instantiate(bytes());
+      module = exports === null ? null : wrap(exports, exports.memory as WasmMemory);
+    }
+    return module;
+  };
+}
+
 const PAGE = 65536;
 
 /** Grows `memory` (in 64 KiB pages) until it holds at least `bytes`. */
