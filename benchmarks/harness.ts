@@ -7,9 +7,19 @@
 // samples. Every implementation gets as many samples as fit in the time budget, and at
 // least 3, except those that take over 20 s a step (tfjs-cpu on the ViT), which get one.
 // Before every sample, untimed and for every implementation alike, the harness runs a
-// full garbage collection where Node was started with --expose-gc and yields to the
-// event loop: samples then do not pay for garbage the previous ones left, and memory
-// freed since (dinots' buffer pool, tfjs' disposed tensors) is back for reuse. Then it
+// minor garbage collection (the young generation) where Node was started with --expose-gc
+// and yields to the event loop: samples then do not pay for the short-lived garbage the
+// previous ones left, and memory freed since (dinots' buffer pool, tfjs' disposed
+// tensors) is back for reuse. A full collection runs before each implementation (and its
+// warm-up), not before each sample: a full collection discards V8's optimized code for
+// closures that died and for functions whose hidden classes died (a training step's
+// scopes, its per-call callbacks), and the timed step then compiled that code again on
+// V8's background threads. On the 2-core VM that was 80-94 ms of compiler CPU per DINO
+// step, taken from the 2-thread rows' cores (1-thread rows had the second core to spare):
+// 2-thread DINO step 434-458 ms with a full collection before each sample, 395-426 with a
+// minor one, 1-thread 672-683 either way (benchmarks/results/NOTES.md, 2026-12-07, sixth
+// round). A training loop that never forces a collection ran one full collection in 30
+// steps. Then it
 // waits until the process is quiet (settle below): V8 sweeps after a full collection on
 // background threads, and on a 2-core machine those sweepers took a core from the next
 // sample of an implementation that uses both (measured: 2-thread SGEMM samples at
@@ -129,20 +139,21 @@ export function relativeError(actual: Float32Array, reference: Float32Array): nu
   return worst / scale;
 }
 
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
+const collectGarbage = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;
 
 /** A full collection (where exposed) and one event-loop turn, so that finalizers run. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * A full collection (where exposed), one event-loop turn so that finalizers run, then a
+ * A collection (where exposed: a full one, or with 'minor' only the young generation), one
+ * event-loop turn so that finalizers run, then a
  * wait until the process is quiet: a 2 ms sleep of this thread in which all of the
  * process' threads together used under 0.2 ms of CPU (at most QUIET_WAIT_MS). The
  * collection's concurrent sweepers, background compilers and the pool's workers have then
  * finished, and do not take a core from the step that follows.
  */
-async function settle(): Promise<void> {
-  collectGarbage?.();
+async function settle(collection: 'full' | 'minor' = 'full'): Promise<void> {
+  collectGarbage?.(collection === 'minor' ? { type: 'minor' } : undefined);
   await new Promise((resolve) => setImmediate(resolve));
   const deadline = performance.now() + QUIET_WAIT_MS;
   while (performance.now() < deadline) {
@@ -217,7 +228,7 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   bench.add(impl.name, async () => {
     steps++;
     await runner.step();
-  }, { beforeEach: settle });
+  }, { beforeEach: () => settle('minor') });
   const memoryBefore = runner.memory?.();
   await bench.run();
   const memoryAfter = runner.memory?.();
