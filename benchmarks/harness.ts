@@ -19,10 +19,9 @@
 // 2-thread DINO step 434-458 ms with a full collection before each sample, 395-426 with a
 // minor one, 1-thread 672-683 either way (benchmarks/results/NOTES.md, 2026-12-07, sixth
 // round). A training loop that never forces a collection ran one full collection in 30
-// steps. Then it
-// waits until the process is quiet (settle below): V8 sweeps after a full collection on
-// background threads, and on a 2-core machine those sweepers took a core from the next
-// sample of an implementation that uses both (measured: 2-thread SGEMM samples at
+// steps. Then the harness waits until the process is quiet (settle below): V8 sweeps
+// after a collection on background threads, and on a 2-core machine those sweepers took
+// a core from the next sample of an implementation that uses both (2-thread SGEMM samples at
 // 2080x192 @ 192x576 at 5.1 ms, or at 8.4-10.4 ms in a third of them). Node runs with
 // V8's default GC otherwise: --single-threaded-gc also cured the 2-thread rows, but it
 // took the concurrent collector's second core from tfjs-backend-cpu too, whose ViT train
@@ -141,7 +140,7 @@ export function relativeError(actual: Float32Array, reference: Float32Array): nu
 
 const collectGarbage = (globalThis as { gc?: (options?: { type: 'major' | 'minor' }) => void }).gc;
 
-/** A full collection (where exposed) and one event-loop turn, so that finalizers run. */
+/** Resolves after `ms` milliseconds. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
