@@ -168,12 +168,12 @@ export class CpuBackend implements Backend {
     return this.simdElementwise('scaledSum', 'x * p0 + y * p1', target, [target, source], [momentum, 1 - momentum]);
   }
 
-  /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
   /** Whether a float32 kernel on WebAssembly SIMD takes x: SIMD on, x float32, and the kernel's module running here. */
   private float32Simd(x: Tensor, kernelRuns: () => boolean): boolean {
     return this.simd && x.dtype === 'float32' && kernelRuns();
   }
 
+  /** Runs a float32 op on the SIMD kernels when they have it and the layout suits them (see wasmPlan); false otherwise. */
   private simdElementwise(op: UnaryOp | BinaryOp | 'addScaled' | 'scaledSum', expr: string, out: Tensor, inputs: readonly Tensor[], params: readonly number[] = []): boolean {
     if (!this.simd || out.numel === 0 || ![out, ...inputs].every((t) => t.dtype === 'float32') || !wasmElementwiseAvailable(op)) return false;
     const grain = op === 'gelu' || op === 'geluBackward' ? ELEMENTWISE_GRAIN : MEMORY_BOUND_GRAIN;
