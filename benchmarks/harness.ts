@@ -31,9 +31,16 @@
 // timed step (after tfjs-backend-cpu's rows had grown the heap, 2-thread SGEMM 1024^3
 // fell from 82-88 to 58-65 GFLOPS). It only ever runs in idle time, so turning it off
 // takes nothing from a step.
-// Before the samples, each implementation warms up for WARMUP_MS (at least 2 steps; none
-// for one that samples only 3 times): JIT tiers, worker threads and caches settle, as in
-// tinybench's own default warm-up (250 ms, 16 steps), which the long steps cannot afford.
+// Before the samples, each implementation warms up for WARMUP_MS and WARMUP_STEPS steps
+// (tinybench's default count; none for one that samples only 3 times, a step over 2 s):
+// JIT tiers, worker threads and caches settle. Two steps were not enough for a training
+// step. V8 compiles a step's hundreds of functions on background threads as they turn hot,
+// and in the DINO step's first 10 steps that was 186 ms of TurboFan CPU a step (38 in
+// steps 10-19, 7 in steps 50-59: --trace-opt). On 2 cores that CPU comes out of a 2-thread
+// row only, and the 2-thread rows run first, so with 2 warm-up steps the 2-thread DINO row
+// was timed mid-compilation (432 and 451 ms against 373 and 413 after 16 steps, in
+// `--only DINO` runs; 1-thread 663-698 ms either way: benchmarks/results/NOTES.md,
+// 2026-12-07, seventh round).
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
@@ -164,8 +171,10 @@ async function settle(collection: 'full' | 'minor' = 'full'): Promise<void> {
 }
 
 const MiB = 2 ** 20;
-/** Warm-up time per implementation (at least 2 steps), before its timed samples. */
+/** Warm-up time per implementation, before its timed samples (and at least WARMUP_STEPS steps). */
 const WARMUP_MS = 300;
+/** Warm-up steps per implementation, tinybench's default: enough for V8 to compile a training step's code (see the header). */
+const WARMUP_STEPS = 16;
 /** The longest wait for the process to fall quiet before a sample. */
 const QUIET_WAIT_MS = 250;
 
@@ -222,7 +231,7 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   await runner.step(); // the first step: its result is checked, and it warms up the JIT
   const firstMs = performance.now() - first;
   const samples = sampleCount(firstMs, budget);
-  const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: 2, warmupTime: WARMUP_MS, throws: true });
+  const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: WARMUP_STEPS, warmupTime: WARMUP_MS, throws: true });
   let steps = 0;
   bench.add(impl.name, async () => {
     steps++;

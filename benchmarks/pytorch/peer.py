@@ -21,8 +21,8 @@ op family (benchmarks/profile.ts, which puts it beside dinots' own profile).
 
 Sampling follows the harness (benchmarks/harness.ts): one first step (the result, and a
 warm-up), then as many samples as fit the time budget (at least 5 up to 2 s a step, 3 up
-to 20 s, 1 above), two more warm-up steps when there are more than 3, and a full garbage
-collection before every sample. Needs only torch (no numpy).
+to 20 s, 1 above), a warm-up of 0.3 s and 16 steps when there are more than 3, and a full
+garbage collection before every sample. Needs only torch (no numpy).
 """
 
 import array
@@ -82,6 +82,10 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+WARMUP_MS = 300
+WARMUP_STEPS = 16
+
+
 def measure(step, time_ms, max_samples):
     """Times `step` as the harness does; returns (first result, latencies in ms)."""
     gc.collect()
@@ -91,9 +95,12 @@ def measure(step, time_ms, max_samples):
     least = 1 if first_ms > 20_000 else 3 if first_ms > 2_000 else 5
     samples = max(least, min(max_samples, math.floor(time_ms / max(first_ms, 1e-3))))
     if samples > 3:
-        for _ in range(2):
+        # the harness's warm-up: WARMUP_MS and WARMUP_STEPS steps (benchmarks/harness.ts)
+        warmed, started = 0, time.perf_counter()
+        while warmed < WARMUP_STEPS or (time.perf_counter() - started) * 1000 < WARMUP_MS:
             gc.collect()
             step()
+            warmed += 1
     latencies = []
     for _ in range(samples):
         gc.collect()
