@@ -23,6 +23,8 @@ export interface ProfileRecord {
   readonly threads: number;
   readonly torchThreads: number;
   readonly steps: number;
+  /** Unprofiled steps before them (absent in records written before 2026-12-07's seventh round, which ran 2). */
+  readonly warmupSteps?: number;
   readonly pytorchInfo: PyTorchInfo;
   readonly dinots: SideProfile;
   readonly pytorch: SideProfile | null;
@@ -97,7 +99,7 @@ export function profileTable(record: ProfileRecord, file: string): string {
   return [
     ...lines,
     '',
-    `The mean of ${record.steps} profiled steps of the DINO case (after 2 warm-up steps).${gc} ` +
+    `The mean of ${record.steps} profiled steps of the DINO case (after ${record.warmupSteps ?? 2} warm-up steps).${gc} ` +
       `\`npm run bench:profile\`, ${record.date.slice(0, 10)}, ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
       `${record.pytorch === null ? '' : `; PyTorch with ${record.pytorchInfo.blas}`} ([${file}](${file})).`,
   ].join('\n');

@@ -5,8 +5,9 @@
 //   npm run bench:profile                       dinots on all cores, PyTorch on 1 thread
 //   npm run bench:profile -- --threads 1 --torch-threads 2 --steps 5
 //
-// Each side runs two warm-up steps, then profiles `steps` steps and reports the mean per
-// step. Writes results/profile-<date>.json; `npm run bench:readme` puts its table in
+// Each side runs WARMUP_STEPS warm-up steps (16, as the suite's harness.ts: V8 compiles a
+// training step's code over its first steps), then profiles `steps` steps and reports the
+// mean per step. Writes results/profile-<date>.json; `npm run bench:readme` puts its table in
 // benchmarks/README.md (profile-table.ts renders it). Profiling costs time of its own
 // (a timer around every kernel call here, torch.profiler's events there), so the totals
 // run above the suite's medians; the table gives both.
@@ -30,6 +31,8 @@ const option = (name: string, fallback: number) => {
 const threads = option('--threads', os.availableParallelism());
 const torchThreads = option('--torch-threads', 1);
 const steps = option('--steps', 3);
+/** Unprofiled steps before the profiled ones, as many as the suite's warm-up (harness.ts). */
+const WARMUP_STEPS = 16;
 
 /** The mean per step of `reports`, and the garbage collector's pauses in the same steps. */
 function mean(reports: readonly ProfileReport[], gcMs: number): SideProfile {
@@ -57,7 +60,7 @@ function mean(reports: readonly ProfileReport[], gcMs: number): SideProfile {
 async function profileDinots(): Promise<SideProfile> {
   setNumThreads(threads);
   const step = dinoStep();
-  for (let i = 0; i < 2; i++) step();
+  for (let i = 0; i < WARMUP_STEPS; i++) step();
   let gcMs = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration;
@@ -87,7 +90,7 @@ if (info.available) {
   console.error(`PyTorch: not profiled (${info.reason})`);
 }
 
-const record: ProfileRecord = { date: started.toISOString(), machine: machine(), threads, torchThreads, steps, pytorchInfo: info, dinots, pytorch };
+const record: ProfileRecord = { date: started.toISOString(), machine: machine(), threads, torchThreads, steps, warmupSteps: WARMUP_STEPS, pytorchInfo: info, dinots, pytorch };
 const { profileTable } = await import('./profile-table.js');
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
 mkdirSync(dir, { recursive: true });

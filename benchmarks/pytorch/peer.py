@@ -15,7 +15,7 @@ Cases, with the same math as the TypeScript ones:
   dino-train   one DINO iteration (benchmarks/dino.ts); its own random weights, so
                timing only (result: none)
 
-With "profileSteps": N in job.json, the script instead runs two warm-up steps and N steps
+With "profileSteps": N in job.json, the script instead runs 16 warm-up steps and N steps
 under torch.profiler, and writes JOB_DIR/profile.json: the mean time per step by phase and
 op family (benchmarks/profile.ts, which puts it beside dinots' own profile).
 
@@ -375,7 +375,7 @@ def phase_of(event):
 def profile_step(step, steps):
     """Per-step means of self time by (phase, family) and of each range, under torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
-    for _ in range(2):
+    for _ in range(WARMUP_STEPS):
         step()
     cells, ranges, total = {}, {}, 0.0
     for _ in range(steps):

@@ -28,9 +28,10 @@ function run({ task, args, total, chunks, generation, counters }: Job): void {
 
 /**
  * Polls the doorbell for `ms`: true once it has moved past `rung` (a task was posted), false
- * if it has not. Only an Atomics.load per turn and a clock read per 1024 of them: a poll that
- * allocated (receiveMessageOnPort, or the clock, every turn) made half of the worker's garbage,
- * and each young-generation collection of the worker's heap takes the worker off its ranges.
+ * if it has not. Each turn is one Atomics.load, and every 1024th a clock read. Polling the
+ * port itself (receiveMessageOnPort and the clock every turn) made half of the worker's
+ * garbage in a DINO step, and a young-generation collection of the worker's heap stops
+ * the worker wherever it is, in a range the caller waits for included.
  */
 function rungWithin(rung: number, ms: number): boolean {
   for (let since = performance.now(), turn = 1; ; turn++) {
