@@ -152,9 +152,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * A collection (where exposed: a full one, or with 'minor' only the young generation), one
- * event-loop turn so that finalizers run, then a
- * wait until the process is quiet: a 2 ms sleep of this thread in which all of the
- * process' threads together used under 0.2 ms of CPU (at most QUIET_WAIT_MS). The
+ * event-loop turn so that finalizers run, then a wait until the process is quiet: a 2 ms
+ * sleep of this thread in which all of the process' threads together used under 0.2 ms of
+ * CPU (at most QUIET_WAIT_MS). The
  * collection's concurrent sweepers, background compilers and the pool's workers have then
  * finished, and do not take a core from the step that follows.
  */
@@ -171,10 +171,10 @@ async function settle(collection: 'full' | 'minor' = 'full'): Promise<void> {
 }
 
 const MiB = 2 ** 20;
-/** Warm-up time per implementation, before its timed samples (and at least WARMUP_STEPS steps). */
-const WARMUP_MS = 300;
+/** Warm-up time per implementation, before its timed samples (and at least WARMUP_STEPS steps); PyTorch's runner gets it in its job. */
+export const WARMUP_MS = 300;
 /** Warm-up steps per implementation, tinybench's default: enough for V8 to compile a training step's code (see the header). */
-const WARMUP_STEPS = 16;
+export const WARMUP_STEPS = 16;
 /** The longest wait for the process to fall quiet before a sample. */
 const QUIET_WAIT_MS = 250;
 

@@ -5,8 +5,8 @@
 //   npm run bench:profile                       dinots on all cores, PyTorch on 1 thread
 //   npm run bench:profile -- --threads 1 --torch-threads 2 --steps 5
 //
-// Each side runs WARMUP_STEPS warm-up steps (16, as the suite's harness.ts: V8 compiles a
-// training step's code over its first steps), then profiles `steps` steps and reports the
+// Each side runs the suite's WARMUP_STEPS warm-up steps (harness.ts: V8 compiles a training
+// step's code over its first steps), then profiles `steps` steps and reports the
 // mean per step. Writes results/profile-<date>.json; `npm run bench:readme` puts its table in
 // benchmarks/README.md (profile-table.ts renders it). Profiling costs time of its own
 // (a timer around every kernel call here, torch.profiler's events there), so the totals
@@ -19,6 +19,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type ProfileReport, type ProfileRow, profile, setNumThreads } from '@dinots/tensor';
 import { DINO, dinoStep } from './dino.js';
+import { WARMUP_STEPS } from './harness.js';
 import type { ProfileRecord, SideProfile } from './profile-table.js';
 import { detectPyTorch, pytorchProfile } from './pytorch.js';
 import { machine } from './report.js';
@@ -31,8 +32,6 @@ const option = (name: string, fallback: number) => {
 const threads = option('--threads', os.availableParallelism());
 const torchThreads = option('--torch-threads', 1);
 const steps = option('--steps', 3);
-/** Unprofiled steps before the profiled ones, as many as the suite's warm-up (harness.ts). */
-const WARMUP_STEPS = 16;
 
 /** The mean per step of `reports`, and the garbage collector's pauses in the same steps. */
 function mean(reports: readonly ProfileReport[], gcMs: number): SideProfile {

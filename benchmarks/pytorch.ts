@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Budget, ExternalRun, Implementation, Measurement } from './harness.js';
+import { type Budget, type ExternalRun, type Implementation, type Measurement, WARMUP_MS, WARMUP_STEPS } from './harness.js';
 
 export interface PyTorchInfo {
   readonly available: boolean;
@@ -84,7 +84,7 @@ function runScript<T>(info: PyTorchInfo, job: PeerJob, threads: number, budget: 
   const bytes = new Uint8Array(offset);
   tensors.forEach((t, i) => bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), specs[i].offset));
   writeFileSync(path.join(dir, 'inputs.bin'), bytes);
-  writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ case: job.case, params: job.params, profileSteps: job.profileSteps, threads, timeMs: budget.timeMs, maxSamples: budget.maxSamples, tensors: specs }));
+  writeFileSync(path.join(dir, 'job.json'), JSON.stringify({ case: job.case, params: job.params, profileSteps: job.profileSteps, threads, timeMs: budget.timeMs, maxSamples: budget.maxSamples, warmupMs: WARMUP_MS, warmupSteps: WARMUP_STEPS, tensors: specs }));
   return new Promise((resolve, reject) => {
     // torch.set_num_threads (peer.py) sets PyTorch's own threads; a BLAS with threads of its
     // own (OpenBLAS's pthread build) reads its count from the environment when it loads, and

@@ -15,14 +15,15 @@ Cases, with the same math as the TypeScript ones:
   dino-train   one DINO iteration (benchmarks/dino.ts); its own random weights, so
                timing only (result: none)
 
-With "profileSteps": N in job.json, the script instead runs 16 warm-up steps and N steps
+With "profileSteps": N in job.json, the script instead runs "warmupSteps" steps and N steps
 under torch.profiler, and writes JOB_DIR/profile.json: the mean time per step by phase and
 op family (benchmarks/profile.ts, which puts it beside dinots' own profile).
 
 Sampling follows the harness (benchmarks/harness.ts): one first step (the result, and a
 warm-up), then as many samples as fit the time budget (at least 5 up to 2 s a step, 3 up
-to 20 s, 1 above), a warm-up of 0.3 s and 16 steps when there are more than 3, and a full
-garbage collection before every sample. Needs only torch (no numpy).
+to 20 s, 1 above), a warm-up of "warmupMs" and "warmupSteps" steps (the harness's WARMUP_MS
+and WARMUP_STEPS, in job.json) when there are more than 3, and a full garbage collection
+before every sample. Needs only torch (no numpy).
 """
 
 import array
@@ -82,11 +83,7 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-WARMUP_MS = 300
-WARMUP_STEPS = 16
-
-
-def measure(step, time_ms, max_samples):
+def measure(step, time_ms, max_samples, warmup_ms, warmup_steps):
     """Times `step` as the harness does; returns (first result, latencies in ms)."""
     gc.collect()
     t0 = time.perf_counter()
@@ -95,9 +92,8 @@ def measure(step, time_ms, max_samples):
     least = 1 if first_ms > 20_000 else 3 if first_ms > 2_000 else 5
     samples = max(least, min(max_samples, math.floor(time_ms / max(first_ms, 1e-3))))
     if samples > 3:
-        # the harness's warm-up: WARMUP_MS and WARMUP_STEPS steps (benchmarks/harness.ts)
         warmed, started = 0, time.perf_counter()
-        while warmed < WARMUP_STEPS or (time.perf_counter() - started) * 1000 < WARMUP_MS:
+        while warmed < warmup_steps or (time.perf_counter() - started) * 1000 < warmup_ms:
             gc.collect()
             step()
             warmed += 1
@@ -372,10 +368,10 @@ def phase_of(event):
     return "forward"
 
 
-def profile_step(step, steps):
+def profile_step(step, steps, warmup_steps):
     """Per-step means of self time by (phase, family) and of each range, under torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
-    for _ in range(WARMUP_STEPS):
+    for _ in range(warmup_steps):
         step()
     cells, ranges, total = {}, {}, 0.0
     for _ in range(steps):
@@ -436,9 +432,9 @@ def main():
         raise SystemExit(f"peer.py: unknown case {case!r}")
     if job.get("profileSteps"):
         with open(os.path.join(job_dir, "profile.json"), "w") as f:
-            json.dump(profile_step(step, job["profileSteps"]), f)
+            json.dump(profile_step(step, job["profileSteps"], job["warmupSteps"]), f)
         return
-    result, latencies = measure(step, job["timeMs"], job["maxSamples"])
+    result, latencies = measure(step, job["timeMs"], job["maxSamples"], job["warmupMs"], job["warmupSteps"])
     peak = peak_rss_mib()
     if result is not None:
         with open(os.path.join(job_dir, "result.bin"), "wb") as f:
