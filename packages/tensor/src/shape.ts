@@ -14,6 +14,25 @@ export function numel(shape: Shape): number {
   return n;
 }
 
+/**
+ * A copy of `values` (a shape or strides) as an array of one elements kind: V8's packed
+ * small integers, wherever each value is an int32 (any value that is not stays as it is).
+ * V8 keeps an array's elements kind in its hidden class, and a shape arrives in up to
+ * five kinds depending on the code that built it (a literal, `new Array(n)`, `map`, sizes
+ * computed by division): every function that reads shapes then meets maps its optimized
+ * code has not seen, deoptimizes ("wrong map") and is compiled again, on background
+ * threads that take a core from a 2-thread step (benchmarks/results/NOTES.md, 2026-12-07,
+ * eighth round). The Tensor constructor stores its shape and strides through this.
+ */
+export function smallIntegerArray(values: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out.push((v | 0) === v ? v | 0 : v);
+  }
+  return out;
+}
+
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;

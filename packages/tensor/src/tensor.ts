@@ -11,7 +11,7 @@ import { type BackwardOptions, runBackward } from './autograd/engine.js';
 import { DTYPES, type DType, type TypedArray, isFloatingPoint } from './dtype.js';
 import { DEVICES, checkDType, checkDevice, checkOptions } from './validate.js';
 import { formatTensor } from './format.js';
-import { contiguousStrides, formatShape, isContiguousLayout, normalizeDim, numel } from './shape.js';
+import { contiguousStrides, formatShape, isContiguousLayout, normalizeDim, numel, smallIntegerArray } from './shape.js';
 import type { Device, Storage } from './storage.js';
 import type { Generator } from './random.js';
 import { getBackend } from './backends/backend.js';
@@ -65,8 +65,8 @@ export class Tensor {
 
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[] = contiguousStrides(shape), offset = 0) {
     this.storage = storage;
-    this.shape = shape;
-    this.strides = strides;
+    this.shape = smallIntegerArray(shape);
+    this.strides = smallIntegerArray(strides);
     this.offset = offset;
     this.nodeVersion = storage.version;
   }

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as T from '../src/index.js';
+import { smallIntegerArray } from '../src/shape.js';
 import { at, expectElements, layoutArb, makeTensor, numel, runs, seedArb, shapeArb } from './helpers/cases.js';
 
 const withDim = shapeArb({ minDims: 1 }).chain((shape) =>
@@ -18,6 +19,19 @@ describe('views', () => {
       x.narrow(0, 0, 1).expand(5, 3, 4), x.unsqueeze(1), x.unsqueeze(1).squeeze(1), x.T, x.mT, x.view(6, 4), x.flatten(), x.unflatten(2, [2, 2]),
     ];
     for (const v of views) expect(v.storage).to.equal(x.storage);
+  });
+
+  it('a tensor keeps its own copy of the shape and strides it was made with', () => {
+    const x = T.zeros([2, 3]);
+    const shape = [3, 2];
+    const strides = [1, 3];
+    const y = new T.Tensor(x.storage, shape, strides);
+    shape[0] = 6;
+    strides[1] = 7;
+    expect(y.shape).to.deep.equal([3, 2]);
+    expect(y.strides).to.deep.equal([1, 3]);
+    // sizes past the int32 range keep their values (they stay out of the packed small-integer form)
+    expect(smallIntegerArray([2 ** 31, 4, 2 ** 40, -(2 ** 31)])).to.deep.equal([2 ** 31, 4, 2 ** 40, -(2 ** 31)]);
   });
 
   it('writes through a view are seen by the base', () => {
