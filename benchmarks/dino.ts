@@ -91,7 +91,7 @@ export function dinoCases(v: Variants): Case[] {
     tolerance: 1e-3,
     imagesPerStep: d.batch,
     implementations: [
-      ...v.threads.map((threads) => ours({ threads }, dinoStep)),
+      ...v.threads.map((threads) => ours({ threads, inTurns: true }, dinoStep)),
       ...pytorch(v.pytorch, v.threads, { case: 'dino-train', params: { ...d } }),
     ],
   }];

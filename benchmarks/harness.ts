@@ -41,6 +41,17 @@
 // was timed mid-compilation (432 and 451 ms against 373 and 413 after 16 steps, in
 // `--only DINO` runs; 1-thread 663-698 ms either way: benchmarks/results/NOTES.md,
 // 2026-12-07, seventh round).
+// dinots' rows of a model case (the ViT forward and train step, the DINO step: one row per
+// thread count) are compared with each other as much as with the peers, and are timed in
+// turns instead: each is set up, run once and warmed up as above, one after another, and
+// kept; then the first sample of every row is taken, then the second, and so on (timed
+// here around each step, as tinybench times one: a minor collection and a wait for quiet
+// before each). One after another, the 1-thread DINO row took its samples 20-odd steps
+// after the 2-thread row, on code V8 had compiled further (TurboFan ran 31 ms a step in
+// steps 10-19 and 14 in steps 30-49: benchmarks/results/NOTES.md, 2026-12-07, eighth
+// round) and on a VM whose speed drifts by 10 % within minutes; in turns both rows see the
+// same. The kernel cases stay one row after another, with hot caches for every
+// row, as their peers' rows are.
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
@@ -49,7 +60,9 @@
 // (Linux: /proc/self/clear_refs), so that a row's peak RSS is the highest while it was
 // set up and stepped: its own memory on top of what the process still holds (such as
 // tfjs-wasm's heap, which never shrinks). Where the mark cannot be reset, the peak is the
-// process' so far. Allocated bytes per step count the steps after the first.
+// process' so far. A row timed in turns starts with the rows before it in its group still
+// set up, and its peak is read after its warm-up. Allocated bytes per step count the steps
+// after the first.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
@@ -69,6 +82,12 @@ export interface Runner {
 export interface InProcessImplementation {
   readonly name: string;
   prepare(): Runner | Promise<Runner>;
+  /**
+   * Whether this row takes its samples in turns with the rows next to it that say so too
+   * (dinots at each thread count: see the header). Its `step` must then set whatever
+   * settings it needs (threads, kernels) itself, since other rows' steps run between its own.
+   */
+  readonly inTurns?: boolean;
 }
 
 /** What an implementation that times itself (in another process) reports. */
@@ -261,15 +280,102 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   };
 }
 
-async function timeExternal(impl: ExternalImplementation, budget: Budget): Promise<Timed> {
-  const run = await impl.run(budget);
-  const sorted = [...run.latenciesMs].sort((a, b) => a - b);
+/** A row of a group timed in turns, set up and warmed up, waiting for its samples. */
+interface WarmRow {
+  readonly runner: Runner;
+  readonly samples: number;
+  readonly latencies: number[];
+  readonly rssAtStartMiB: number;
+  readonly peakRssMiB: number;
+  readonly peakRssScope: 'implementation' | 'process';
+  /** Steps after the first, and the bytes they allocated (and of those, on reused memory). */
+  steps: number;
+  allocated: number;
+  reused: number;
+}
+
+/** Runs one step of `row` (after a minor collection and a wait for quiet, as before every sample), counting its memory; returns its wall time in ms. */
+async function stepOf(row: Pick<WarmRow, 'runner' | 'steps' | 'allocated' | 'reused'>): Promise<number> {
+  await settle('minor');
+  const before = row.runner.memory?.();
+  const start = performance.now();
+  await row.runner.step();
+  const ms = performance.now() - start;
+  const after = row.runner.memory?.();
+  if (before && after) {
+    row.allocated += after.allocatedBytes - before.allocatedBytes;
+    row.reused += after.reusedBytes - before.reusedBytes;
+  }
+  row.steps++;
+  return ms;
+}
+
+/** Sets `impl` up, runs its first step (its result) and its warm-up; its peak RSS covers these. */
+async function warmUp(impl: InProcessImplementation, budget: Budget): Promise<WarmRow> {
+  await settle();
+  cpuEmptyCache();
+  await settle();
+  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
+  const scope = resetPeakRss() ? 'implementation' : 'process';
+  const runner = await impl.prepare();
+  await settle();
+  const first = performance.now();
+  await runner.step();
+  const firstMs = performance.now() - first;
+  const samples = sampleCount(firstMs, budget);
+  const row = { runner, steps: 0, allocated: 0, reused: 0 };
+  if (samples > 3) {
+    const warmupStart = performance.now();
+    for (let i = 0; i < WARMUP_STEPS || performance.now() - warmupStart < WARMUP_MS; i++) await stepOf(row);
+  }
+  return { ...row, samples, latencies: [], rssAtStartMiB, peakRssMiB: peakRssMiB(), peakRssScope: scope };
+}
+
+/**
+ * Rows timed in turns (see the header): each is set up and warmed up in order, and kept;
+ * then sample k of every row is taken before sample k + 1 of any.
+ */
+async function timeInTurns(impls: readonly InProcessImplementation[], budget: Budget): Promise<Timed[]> {
+  const rows: WarmRow[] = [];
+  try {
+    for (const impl of impls) rows.push(await warmUp(impl, budget));
+    const most = Math.max(...rows.map((r) => r.samples));
+    for (let k = 0; k < most; k++) {
+      for (const row of rows) if (k < row.samples) row.latencies.push(await stepOf(row));
+    }
+  } finally {
+    for (const row of rows) row.runner.dispose?.();
+  }
+  return rows.map((row) => {
+    const sorted = [...row.latencies].sort((a, b) => a - b);
+    return {
+      ...summary(sorted),
+      result: row.runner.result,
+      ...(row.runner.memory && row.steps > 0 && {
+        memory: { allocatedMiBPerStep: row.allocated / row.steps / MiB, reusedShare: row.reused / Math.max(row.allocated, 1) },
+      }),
+      rssAtStartMiB: row.rssAtStartMiB,
+      peakRssMiB: row.peakRssMiB,
+      peakRssScope: row.peakRssScope,
+    };
+  });
+}
+
+/** Samples, median, min and max of ascending latencies. */
+function summary(sorted: readonly number[]): Pick<Timed, 'samples' | 'medianMs' | 'minMs' | 'maxMs'> {
   const mid = sorted.length >> 1;
   return {
     samples: sorted.length,
     medianMs: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
     minMs: sorted[0],
     maxMs: sorted[sorted.length - 1],
+  };
+}
+
+async function timeExternal(impl: ExternalImplementation, budget: Budget): Promise<Timed> {
+  const run = await impl.run(budget);
+  return {
+    ...summary([...run.latenciesMs].sort((a, b) => a - b)),
     result: run.result,
     rssAtStartMiB: run.rssAtStartMiB,
     peakRssMiB: run.peakRssMiB,
@@ -277,22 +383,41 @@ async function timeExternal(impl: ExternalImplementation, budget: Budget): Promi
   };
 }
 
+/** Whether `impl` takes its samples in turns with its neighbours that do too. */
+const inTurns = (impl: Implementation): impl is InProcessImplementation => !('run' in impl) && impl.inTurns === true;
+
 export async function measureCase(c: Case, budget: Budget): Promise<Measurement[]> {
+  // the case's rows, with each run of adjacent rows timed in turns as one group
+  const groups: Implementation[][] = [];
+  for (const impl of c.implementations) {
+    const last = groups.at(-1);
+    if (last !== undefined && inTurns(impl) && inTurns(last[0])) last.push(impl);
+    else groups.push([impl]);
+  }
+  const timed: [Implementation, Timed][] = [];
+  for (const group of groups) {
+    const names = group.map((impl) => impl.name).join(', ');
+    try {
+      if (group.length > 1) {
+        const times = await timeInTurns(group as InProcessImplementation[], budget);
+        group.forEach((impl, i) => timed.push([impl, times[i]]));
+        continue;
+      }
+      const impl = group[0];
+      // What earlier implementations left is not this one's memory: their dead buffers reach
+      // the pool through finalizers after a collection, then leave it, then a second
+      // collection frees them.
+      await settle();
+      cpuEmptyCache();
+      await settle();
+      timed.push([impl, 'run' in impl ? await timeExternal(impl, budget) : await timeInProcess(impl, budget)]);
+    } catch (e) {
+      throw new Error(`${c.name} / ${names}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const out: Measurement[] = [];
   let reference: Float32Array | null = null;
-  for (const impl of c.implementations) {
-    // What earlier implementations left is not this one's memory: their dead buffers reach
-    // the pool through finalizers after a collection, then leave it, then a second
-    // collection frees them.
-    await settle();
-    cpuEmptyCache();
-    await settle();
-    let t: Timed;
-    try {
-      t = 'run' in impl ? await timeExternal(impl, budget) : await timeInProcess(impl, budget);
-    } catch (e) {
-      throw new Error(`${c.name} / ${impl.name}: ${(e as Error).message}`, { cause: e });
-    }
+  for (const [impl, t] of timed) {
     reference ??= t.result;
     const error = t.result === null || reference === null ? null : relativeError(t.result, reference);
     out.push({

@@ -7,7 +7,7 @@ import path from 'node:path';
 // The umbrella package: tfjs-core with every gradient registered, and the CPU backend.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { CpuBackend, type Tensor, cpuMemoryStats, registerBackend, scope, setNumThreads } from '@dinots/tensor';
+import { CpuBackend, type Tensor, cpuMemoryStats, getBackend, registerBackend, scope, setNumThreads } from '@dinots/tensor';
 import type { Implementation, Runner } from './harness.js';
 
 export { tf };
@@ -30,6 +30,8 @@ export interface OursOptions {
   readonly threads: number;
   /** false: the plain TypeScript kernels instead of WebAssembly SIMD. */
   readonly simd?: boolean;
+  /** Whether the row takes its samples in turns with the case's other dinots rows (harness.ts; the model steps). */
+  readonly inTurns?: boolean;
 }
 
 export function oursName({ threads, simd = true }: OursOptions): string {
@@ -47,13 +49,20 @@ export type StepResult = Tensor | Float32Array | Promise<Tensor | Float32Array>;
 export function ours(options: OursOptions, build: () => () => StepResult): Implementation {
   return {
     name: oursName(options),
+    inTurns: options.inTurns ?? false,
     prepare(): Runner {
-      setNumThreads(options.threads);
-      registerBackend('cpu', () => new CpuBackend({ simd: options.simd ?? true }));
+      const backend = new CpuBackend({ simd: options.simd ?? true });
+      // each step sets its own thread count and kernels: its samples take turns with other rows'
+      const use = () => {
+        setNumThreads(options.threads);
+        if (getBackend('cpu') !== backend) registerBackend('cpu', () => backend);
+      };
+      use();
       const step = build();
       let result: Float32Array | null = null;
       return {
         step() {
+          use();
           const keep = (r: Tensor | Float32Array) => {
             result ??= r instanceof Float32Array ? r : (r.dataSync() as Float32Array);
           };

@@ -193,7 +193,7 @@ export function vitCases(v: Variants): Case[] {
     flops: train ? 3 * flops : flops,
     tolerance: 2e-3,
     implementations: [
-      ...v.threads.map((threads) => ours({ threads }, oursModel(train))),
+      ...v.threads.map((threads) => ours({ threads, inTurns: true }, oursModel(train))),
       ...(['wasm', 'cpu'] as const).map((be) => tfjs(be, tfModel(train))),
       ...pytorch(v.pytorch, v.threads, {
         case: train ? 'vit-train' : 'vit-forward',

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { poolWorkerCount } from '../../../src/backends/cpu/threads/pool.js';
 import { CpuBackend, CpuStorage, type Tensor, getBackend, getNumThreads, matmul, randn, registerBackend, setNumThreads, transpose } from '../../../src/index.js';
 import { gemmReference } from '../../../src/backends/cpu/matmul/gemm-reference.js';
 
@@ -44,6 +45,22 @@ describe('CPU thread pool', () => {
         expect(differing, `${n} threads, shapes ${a.shape} x ${b.shape}`).to.equal(0);
       }
     }
+  });
+
+  it('parks the workers when the thread count goes down, and wakes the same ones when it goes up', () => {
+    const a = randn([300, 150]);
+    const b = randn([150, 200]);
+    const expected = withThreads(1, () => data(matmul(a, b)));
+    withThreads(2, () => data(matmul(a, b))); // starts the pool's worker
+    const started = poolWorkerCount();
+    expect(started).to.be.at.least(1);
+    withThreads(1, () => {
+      expect(poolWorkerCount()).to.equal(started);
+      return data(matmul(a, b));
+    });
+    const again = withThreads(2, () => data(matmul(a, b)));
+    expect(poolWorkerCount()).to.equal(started);
+    expect(Array.from(again)).to.deep.equal(Array.from(expected));
   });
 
   it('computes the right product with threads on (checked against the reference)', () => {

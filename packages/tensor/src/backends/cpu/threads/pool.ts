@@ -86,16 +86,26 @@ const counters = host === null ? new Int32Array(2) : new Int32Array(new SharedAr
 /** Numbers the tasks the pool runs, modulo what fits above CHUNK_BITS in the claim word. */
 let generation = 0;
 
+/** How many workers the pool holds, parked ones included (for tests; not exported from the package). */
+export function poolWorkerCount(): number {
+  return workers.length;
+}
+
 /** The number of threads kernels may use (the calling thread included). */
 export function getNumThreads(): number {
   return threads;
 }
 
-/** Sets the number of threads kernels use (default: the number of cores); 1 runs everything on the calling thread. */
+/**
+ * Sets the number of threads kernels use (default: the number of cores); 1 runs everything
+ * on the calling thread. Workers beyond the new count are parked, not ended, as an OpenMP
+ * runtime keeps its threads: they sleep on their doorbell (a few MB of memory each, no CPU),
+ * and raising the count again wakes them with their compiled code instead of starting cold
+ * ones (tens of ms each, then a JIT warm-up of their own).
+ */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
   threads = host === null ? 1 : n;
-  while (workers.length > threads - 1) workers.pop()!.terminate();
 }
 
 /**
