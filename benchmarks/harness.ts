@@ -280,6 +280,17 @@ async function timeInProcess(impl: InProcessImplementation, budget: Budget): Pro
   };
 }
 
+/**
+ * Frees what earlier rows left before a row is set up: it is not this row's memory. Their
+ * dead buffers reach the CPU buffer pool through finalizers after a collection, then leave
+ * it, then a second collection frees them.
+ */
+async function releaseEarlierRows(): Promise<void> {
+  await settle();
+  cpuEmptyCache();
+  await settle();
+}
+
 /** A row of a group timed in turns, set up and warmed up, waiting for its samples. */
 interface WarmRow {
   readonly runner: Runner;
@@ -312,9 +323,7 @@ async function stepOf(row: Pick<WarmRow, 'runner' | 'steps' | 'allocated' | 'reu
 
 /** Sets `impl` up, runs its first step (its result) and its warm-up; its peak RSS covers these. */
 async function warmUp(impl: InProcessImplementation, budget: Budget): Promise<WarmRow> {
-  await settle();
-  cpuEmptyCache();
-  await settle();
+  await releaseEarlierRows();
   const rssAtStartMiB = process.memoryUsage.rss() / MiB;
   const scope = resetPeakRss() ? 'implementation' : 'process';
   const runner = await impl.prepare();
@@ -404,12 +413,7 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
         continue;
       }
       const impl = group[0];
-      // What earlier implementations left is not this one's memory: their dead buffers reach
-      // the pool through finalizers after a collection, then leave it, then a second
-      // collection frees them.
-      await settle();
-      cpuEmptyCache();
-      await settle();
+      await releaseEarlierRows();
       timed.push([impl, 'run' in impl ? await timeExternal(impl, budget) : await timeInProcess(impl, budget)]);
     } catch (e) {
       throw new Error(`${c.name} / ${names}: ${(e as Error).message}`, { cause: e });
