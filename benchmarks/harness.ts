@@ -44,9 +44,10 @@
 // dinots' rows of a model case (the ViT forward and train step, the DINO step: one row per
 // thread count) are compared with each other as much as with the peers, and are timed in
 // turns instead: each is set up, run once and warmed up as above, one after another, and
-// kept; then the first sample of every row is taken, then the second, and so on (timed
-// here around each step, as tinybench times one: a minor collection and a wait for quiet
-// before each). One after another, the 1-thread DINO row took its samples 20-odd steps
+// kept; then the first sample of every row is taken, then the second, and so on. tinybench
+// takes all of one task's samples before the next task's, so these are timed here around
+// each step, as tinybench times one: the same warm-up rule, and a minor collection and a
+// wait for quiet before each step. One after another, the 1-thread DINO row took its samples 20-odd steps
 // after the 2-thread row, on code V8 had compiled further (TurboFan ran 31 ms a step in
 // steps 10-19 and 14 in steps 30-49: benchmarks/results/NOTES.md, 2026-12-07, eighth
 // round) and on a VM whose speed drifts by 10 % within minutes; in turns both rows see the
@@ -240,16 +241,33 @@ interface Timed {
   peakRssScope: 'implementation' | 'process';
 }
 
+/** A row set up and stepped once (its result), with its sample count and where its memory started. */
+interface SetUpRow {
+  readonly runner: Runner;
+  readonly samples: number;
+  readonly rssAtStartMiB: number;
+  readonly peakRssScope: 'implementation' | 'process';
+}
+
+/**
+ * Frees what earlier rows left (releaseEarlierRows), marks the RSS and resets the peak,
+ * prepares `impl` and runs its first step: its result is checked, it warms up the JIT, and
+ * its time (the step's own, after the process fell quiet) sets the row's sample count.
+ */
+async function setUp(impl: InProcessImplementation, budget: Budget): Promise<SetUpRow> {
+  await releaseEarlierRows();
+  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
+  const peakRssScope = resetPeakRss() ? 'implementation' : 'process';
+  const runner = await impl.prepare();
+  await settle();
+  const first = performance.now();
+  await runner.step();
+  return { runner, samples: sampleCount(performance.now() - first, budget), rssAtStartMiB, peakRssScope };
+}
+
 async function timeInProcess(impl: InProcessImplementation, budget: Budget): Promise<Timed> {
   // The peak covers everything the row does: setup, the first step, warm-up and samples.
-  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
-  const scope = resetPeakRss() ? 'implementation' : 'process';
-  const runner = await impl.prepare();
-  const first = performance.now();
-  await settle();
-  await runner.step(); // the first step: its result is checked, and it warms up the JIT
-  const firstMs = performance.now() - first;
-  const samples = sampleCount(firstMs, budget);
+  const { runner, samples, rssAtStartMiB, peakRssScope: scope } = await setUp(impl, budget);
   const bench = new Bench({ time: 0, iterations: samples, warmup: samples > 3, warmupIterations: WARMUP_STEPS, warmupTime: WARMUP_MS, throws: true });
   let steps = 0;
   bench.add(impl.name, async () => {
@@ -321,23 +339,18 @@ async function stepOf(row: Pick<WarmRow, 'runner' | 'steps' | 'allocated' | 'reu
   return ms;
 }
 
-/** Sets `impl` up, runs its first step (its result) and its warm-up; its peak RSS covers these. */
+/**
+ * Sets `impl` up and warms it up as tinybench does for the other rows: at least WARMUP_STEPS
+ * steps and WARMUP_MS of step time (where it takes more than 3 samples). Its peak RSS covers
+ * these.
+ */
 async function warmUp(impl: InProcessImplementation, budget: Budget): Promise<WarmRow> {
-  await releaseEarlierRows();
-  const rssAtStartMiB = process.memoryUsage.rss() / MiB;
-  const scope = resetPeakRss() ? 'implementation' : 'process';
-  const runner = await impl.prepare();
-  await settle();
-  const first = performance.now();
-  await runner.step();
-  const firstMs = performance.now() - first;
-  const samples = sampleCount(firstMs, budget);
+  const { runner, samples, rssAtStartMiB, peakRssScope } = await setUp(impl, budget);
   const row = { runner, steps: 0, allocated: 0, reused: 0 };
   if (samples > 3) {
-    const warmupStart = performance.now();
-    for (let i = 0; i < WARMUP_STEPS || performance.now() - warmupStart < WARMUP_MS; i++) await stepOf(row);
+    for (let i = 0, warmedMs = 0; i < WARMUP_STEPS || warmedMs < WARMUP_MS; i++) warmedMs += await stepOf(row);
   }
-  return { ...row, samples, latencies: [], rssAtStartMiB, peakRssMiB: peakRssMiB(), peakRssScope: scope };
+  return { ...row, samples, latencies: [], rssAtStartMiB, peakRssMiB: peakRssMiB(), peakRssScope };
 }
 
 /**
@@ -413,8 +426,12 @@ export async function measureCase(c: Case, budget: Budget): Promise<Measurement[
         continue;
       }
       const impl = group[0];
-      await releaseEarlierRows();
-      timed.push([impl, 'run' in impl ? await timeExternal(impl, budget) : await timeInProcess(impl, budget)]);
+      if ('run' in impl) {
+        await releaseEarlierRows();
+        timed.push([impl, await timeExternal(impl, budget)]);
+      } else {
+        timed.push([impl, await timeInProcess(impl, budget)]);
+      }
     } catch (e) {
       throw new Error(`${c.name} / ${names}: ${(e as Error).message}`, { cause: e });
     }

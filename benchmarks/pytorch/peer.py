@@ -92,10 +92,13 @@ def measure(step, time_ms, max_samples, warmup_ms, warmup_steps):
     least = 1 if first_ms > 20_000 else 3 if first_ms > 2_000 else 5
     samples = max(least, min(max_samples, math.floor(time_ms / max(first_ms, 1e-3))))
     if samples > 3:
-        warmed, started = 0, time.perf_counter()
-        while warmed < warmup_steps or (time.perf_counter() - started) * 1000 < warmup_ms:
+        # as tinybench counts a warm-up: steps, and the steps' own time (not the collections')
+        warmed, warmed_ms = 0, 0.0
+        while warmed < warmup_steps or warmed_ms < warmup_ms:
             gc.collect()
+            t = time.perf_counter()
             step()
+            warmed_ms += (time.perf_counter() - t) * 1000
             warmed += 1
     latencies = []
     for _ in range(samples):
