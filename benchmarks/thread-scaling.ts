@@ -12,9 +12,11 @@
 // state that a training run spends its time in. Each step runs after a minor collection,
 // as the suite's samples do, without the suite's wait for a quiet process.
 // On Linux it also reads each thread's CPU time and run-queue wait (/proc/self/task/*/schedstat)
-// over the windows past the first two: the calling thread, the pool's busiest worker, and
-// the rest (V8's compiler and garbage-collector threads, which take their CPU from a step
-// that keeps both cores busy). Writes results/threads-<date>.json with every step's time.
+// around every step past the first two windows, and sums them per thread count: the calling
+// thread, the pool's workers (the busiest other threads during the many-thread steps: every
+// thread of a Node process is named "node"), and the rest (V8's compiler and
+// garbage-collector threads, which take their CPU from a step that keeps every core busy).
+// Writes results/threads-<date>.json with every step's time.
 
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -105,24 +107,23 @@ for (let w = 0; w < pairs; w += window) {
 const steady = { manyMs: median(manyMs.slice(2 * window)), oneMs: median(oneMs.slice(2 * window)) };
 console.log(`past the first two windows: ${steady.manyMs.toFixed(1)} / ${steady.oneMs.toFixed(1)} ms, ${(steady.oneMs / steady.manyMs).toFixed(2)}x`);
 
-/** The calling thread, the busiest other thread (the pool's worker) and the rest, per step of `kind`. */
-function threadSummary(kind: 'many' | 'one') {
+type Times = { cpuMs: number; waitMs: number };
+const total = (threads: readonly Times[]): Times => ({ cpuMs: threads.reduce((s, t) => s + t.cpuMs, 0), waitMs: threads.reduce((s, t) => s + t.waitMs, 0) });
+
+/** Per step of `kind`: the calling thread, the pool's workers together (many-thread steps only) and every other thread together. */
+function threadSummary(kind: 'many' | 'one'): { main: Times; workers: Times | null; rest: Times } {
   const steps = pairs - 2 * window;
   const perStep = [...sums[kind]].map(([tid, t]) => ({ tid, cpuMs: t.cpuMs / steps, waitMs: t.waitMs / steps }));
   const main = perStep.find((t) => t.tid === process.pid) ?? { cpuMs: 0, waitMs: 0 };
   const others = perStep.filter((t) => t.tid !== process.pid).sort((a, b) => b.cpuMs - a.cpuMs);
-  const worker = kind === 'many' ? others.shift() ?? { cpuMs: 0, waitMs: 0 } : null;
-  return {
-    main: { cpuMs: main.cpuMs, waitMs: main.waitMs },
-    worker: worker && { cpuMs: worker.cpuMs, waitMs: worker.waitMs },
-    rest: { cpuMs: others.reduce((s, t) => s + t.cpuMs, 0), waitMs: others.reduce((s, t) => s + t.waitMs, 0) },
-  };
+  const workers = kind === 'many' ? total(others.splice(0, many - 1)) : null;
+  return { main: { cpuMs: main.cpuMs, waitMs: main.waitMs }, workers, rest: total(others) };
 }
 const threads = sums.many.size > 0 ? { many: threadSummary('many'), one: threadSummary('one') } : null;
 if (threads !== null) {
   const f = (t: { cpuMs: number; waitMs: number }) => `${t.cpuMs.toFixed(1)} ms CPU, ${t.waitMs.toFixed(1)} ms waiting to run`;
   console.log('per step past the first two windows (CPU includes the threads\' polls while they wait for work):');
-  console.log(`  ${many} threads: calling thread ${f(threads.many.main)}; pool worker ${f(threads.many.worker!)}; every other thread ${f(threads.many.rest)}`);
+  console.log(`  ${many} threads: calling thread ${f(threads.many.main)}; the pool's ${many - 1} worker(s) ${f(threads.many.workers!)}; every other thread ${f(threads.many.rest)}`);
   console.log(`  1 thread:  calling thread ${f(threads.one.main)}; every other thread ${f(threads.one.rest)}`);
 }
 
