@@ -51,8 +51,13 @@
 // after the 2-thread row, on code V8 had compiled further (TurboFan ran 31 ms a step in
 // steps 10-19 and 14 in steps 30-49: benchmarks/results/NOTES.md, 2026-12-07, eighth
 // round) and on a VM whose speed drifts by 10 % within minutes; in turns both rows see the
-// same. The kernel cases stay one row after another, with hot caches for every
-// row, as their peers' rows are.
+// same. Between the warm-ups and the samples, the rows take TURNS_SETTLE_STEPS more steps each,
+// in turns and untimed: a pool worker's V8 isolate compiles the kernel drivers it runs from
+// its own calls, half of them, and over a long run of the DINO step in turns
+// (`npm run bench:threads`) the thread ratio read 1.67-1.71x over the first 25 pairs of steps
+// and 1.73-1.78x over each later 25 (the ViT train step 1.44-1.69x over its first 10 pairs,
+// 1.76-1.84x later: benchmarks/results/NOTES.md, 2026-12-07, ninth round). The kernel cases stay
+// one row after another, with hot caches for every row, as their peers' rows are.
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
@@ -195,6 +200,12 @@ const MiB = 2 ** 20;
 export const WARMUP_MS = 300;
 /** Warm-up steps per implementation, tinybench's default: enough for V8 to compile a training step's code (see the header). */
 export const WARMUP_STEPS = 16;
+/**
+ * Untimed steps that rows timed in turns take each, in turns, after their warm-ups and before
+ * their samples (where they warm up at all), so that a 2-thread row's pool worker has run as
+ * many steps as the calling thread (see the header).
+ */
+export const TURNS_SETTLE_STEPS = 16;
 /** The longest wait for the process to fall quiet before a sample. */
 const QUIET_WAIT_MS = 250;
 
@@ -355,12 +366,16 @@ async function warmUp(impl: InProcessImplementation, budget: Budget): Promise<Wa
 
 /**
  * Rows timed in turns (see the header): each is set up and warmed up in order, and kept;
- * then sample k of every row is taken before sample k + 1 of any.
+ * then those that warmed up take TURNS_SETTLE_STEPS more steps in turns; then sample k of
+ * every row is taken before sample k + 1 of any.
  */
 async function timeInTurns(impls: readonly InProcessImplementation[], budget: Budget): Promise<Timed[]> {
   const rows: WarmRow[] = [];
   try {
     for (const impl of impls) rows.push(await warmUp(impl, budget));
+    for (let k = 0; k < TURNS_SETTLE_STEPS; k++) {
+      for (const row of rows) if (row.samples > 3) await stepOf(row);
+    }
     const most = Math.max(...rows.map((r) => r.samples));
     for (let k = 0; k < most; k++) {
       for (const row of rows) if (k < row.samples) row.latencies.push(await stepOf(row));

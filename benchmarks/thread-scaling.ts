@@ -6,8 +6,9 @@
 //   npm run bench:threads                             the DINO step, 60 pairs, windows of 10
 //   npm run bench:threads -- --case vit --pairs 40 --window 8
 //
-// The suite times a case's rows after WARMUP_STEPS warm-up steps (harness.ts); this shows
-// what comes after: the first windows carry the pool worker's own warm-up (its V8 isolate
+// The suite samples a model case's dinots rows after WARMUP_STEPS warm-up steps and
+// TURNS_SETTLE_STEPS more in turns (harness.ts); this shows what comes before and after that
+// point: the first windows carry the pool worker's own warm-up (its V8 isolate
 // compiles the kernel drivers it runs, from half the calls), and the later ones the steady
 // state that a training run spends its time in. Each step runs after a minor collection,
 // as the suite's samples do, without the suite's wait for a quiet process.
