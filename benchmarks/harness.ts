@@ -55,7 +55,7 @@
 // in turns and untimed: a pool worker's V8 isolate compiles the kernel drivers it runs from
 // its own calls, half of them, and over a long run of the DINO step in turns
 // (`npm run bench:threads`) the thread ratio read 1.67-1.71x over the first 25 pairs of steps
-// and 1.73-1.78x over each later 25 (the ViT train step 1.44-1.69x over its first 10 pairs,
+// and 1.69-1.78x over the later 25s, 1.74x and 1.77x in all (the ViT train step 1.44-1.69x over its first 10 pairs,
 // 1.76-1.84x later: benchmarks/results/NOTES.md, 2026-12-07, ninth round). The kernel cases stay
 // one row after another, with hot caches for every row, as their peers' rows are.
 // An external implementation (PyTorch, in its own process) times itself the same way and
@@ -202,8 +202,8 @@ export const WARMUP_MS = 300;
 export const WARMUP_STEPS = 16;
 /**
  * Untimed steps that rows timed in turns take each, in turns, after their warm-ups and before
- * their samples (where they warm up at all), so that a 2-thread row's pool worker has run as
- * many steps as the calling thread (see the header).
+ * their samples (where they warm up at all): a 2-thread row's pool worker, which runs that
+ * row's steps only, has then run 32 before the samples (see the header).
  */
 export const TURNS_SETTLE_STEPS = 16;
 /** The longest wait for the process to fall quiet before a sample. */
