@@ -40,7 +40,7 @@ function checkCreation<T extends CreationOptions>(op: string, options: T | undef
 const RANDOM_KEYS = ['generator'] as const;
 
 function finish(data: TypedArray, shape: readonly number[], options: CreationOptions): Tensor {
-  const cpu = new Tensor(getBackend('cpu').fromArray(data), [...shape]);
+  const cpu = new Tensor(getBackend('cpu').fromArray(data), shape);
   const t = options.device && options.device !== 'cpu' ? toDevice(cpu, options.device) : cpu;
   if (options.requiresGrad) t.requiresGrad_(true);
   return t;

@@ -33,8 +33,10 @@ export function smallIntegerArray(values: readonly number[]): number[] {
   return out;
 }
 
+/** Row-major strides of `shape`, as a packed array (see smallIntegerArray). */
 export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
+  const strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) strides.push(0);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     strides[i] = s;

@@ -63,10 +63,11 @@ export class Tensor {
   /** The storage version at which `node` was last set; a view whose storage moved on rebuilds it. */
   private nodeVersion: number;
 
-  constructor(storage: Storage, shape: readonly number[], strides: readonly number[] = contiguousStrides(shape), offset = 0) {
+  /** Keeps its own copies of `shape` and `strides` (default: contiguous), in one elements kind (smallIntegerArray). */
+  constructor(storage: Storage, shape: readonly number[], strides?: readonly number[], offset = 0) {
     this.storage = storage;
     this.shape = smallIntegerArray(shape);
-    this.strides = smallIntegerArray(strides);
+    this.strides = strides === undefined ? contiguousStrides(this.shape) : smallIntegerArray(strides);
     this.offset = offset;
     this.nodeVersion = storage.version;
   }

@@ -16,7 +16,7 @@ export function backendOf(t: Tensor): Backend {
  * (torch.empty), for an output that the kernel called next writes in full.
  */
 export function emptyTensor(shape: readonly number[], dtype: DType, device: Device, zeroed = true): Tensor {
-  return new Tensor(getBackend(device).allocate(dtype, numel(shape), zeroed), [...shape]);
+  return new Tensor(getBackend(device).allocate(dtype, numel(shape), zeroed), shape);
 }
 
 /** A 0-d tensor holding `value`. */

@@ -38,7 +38,7 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
 /** x moved to `device` (x itself when it is already there). */
 export function toDevice(x: Tensor, device: Device): Tensor {
   if (device === x.device) return x;
-  const host = x.device === 'cpu' ? x : new Tensor(getBackend('cpu').fromArray(getBackend(x.device).readSync(x, `to('${device}')`)), [...x.shape]);
-  const out = device === 'cpu' ? host : new Tensor(getBackend(device).fromArray(host.dataSync()), [...x.shape]);
+  const host = x.device === 'cpu' ? x : new Tensor(getBackend('cpu').fromArray(getBackend(x.device).readSync(x, `to('${device}')`)), x.shape);
+  const out = device === 'cpu' ? host : new Tensor(getBackend(device).fromArray(host.dataSync()), x.shape);
   return record('ToDeviceBackward', out, [x], [], [(g) => toDevice(g, x.device)]);
 }

@@ -8,7 +8,6 @@
 import { record } from '../autograd/record.js';
 import {
   broadcastShapes,
-  contiguousStrides,
   formatShape,
   inferShape,
   normalizeDim,
@@ -49,7 +48,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape('reshape', shape, x.numel, x.shape);
   if (viewStrides(x.shape, x.strides, target) !== null) return view(x, target);
   const flat = copyOf(x);
-  const out = new Tensor(flat.storage, target, contiguousStrides(target), 0);
+  const out = new Tensor(flat.storage, target);
   return record('ReshapeBackward', out, [x], [], [(g) => reshape(g, x.shape)]);
 }
 
