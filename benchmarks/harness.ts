@@ -47,17 +47,17 @@
 // kept; then the first sample of every row is taken, then the second, and so on. tinybench
 // takes all of one task's samples before the next task's, so these are timed here around
 // each step, as tinybench times one: the same warm-up rule, and a minor collection and a
-// wait for quiet before each step. One after another, the 1-thread DINO row took its samples 20-odd steps
-// after the 2-thread row, on code V8 had compiled further (TurboFan ran 31 ms a step in
+// wait for quiet before each step. One after another, the 1-thread DINO row took its
+// samples 20-odd steps after the 2-thread row, on code V8 had compiled further (TurboFan ran 31 ms a step in
 // steps 10-19 and 14 in steps 30-49: benchmarks/results/NOTES.md, 2026-12-07, eighth
 // round) and on a VM whose speed drifts by 10 % within minutes; in turns both rows see the
-// same. Between the warm-ups and the samples, the rows take TURNS_SETTLE_STEPS more steps each,
-// in turns and untimed: a pool worker's V8 isolate compiles the kernel drivers it runs from
-// its own calls, half of them, and over a long run of the DINO step in turns
-// (`npm run bench:threads`) the thread ratio read 1.67-1.71x over the first 25 pairs of steps
-// and 1.69-1.78x over the later 25s, 1.74x and 1.77x in all (the ViT train step 1.44-1.69x over its first 10 pairs,
-// 1.76-1.84x later: benchmarks/results/NOTES.md, 2026-12-07, ninth round). The kernel cases stay
-// one row after another, with hot caches for every row, as their peers' rows are.
+// same. Between the warm-ups and the samples, the rows take TURNS_SETTLE_STEPS more steps
+// each, in turns and untimed: a pool worker's V8 isolate compiles the kernel drivers it runs
+// from its own calls, half of them. Over long runs of the DINO step in turns (`npm run
+// bench:threads`) the thread ratio read 1.67-1.71x over the first 25 pairs of steps and
+// 1.69-1.78x over each later 25 (the ViT train step 1.44-1.69x over its first 10 pairs,
+// 1.76-1.84x later: benchmarks/results/NOTES.md, 2026-12-07, ninth round). The kernel cases
+// stay one row after another, with hot caches for every row, as their peers' rows are.
 // An external implementation (PyTorch, in its own process) times itself the same way and
 // hands back its latencies and result.
 //
@@ -398,12 +398,17 @@ async function timeInTurns(impls: readonly InProcessImplementation[], budget: Bu
   });
 }
 
+/** The median of ascending values (the mean of the middle two for an even count). */
+export function medianOfSorted(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Samples, median, min and max of ascending latencies. */
 function summary(sorted: readonly number[]): Pick<Timed, 'samples' | 'medianMs' | 'minMs' | 'maxMs'> {
-  const mid = sorted.length >> 1;
   return {
     samples: sorted.length,
-    medianMs: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+    medianMs: medianOfSorted(sorted),
     minMs: sorted[0],
     maxMs: sorted[sorted.length - 1],
   };

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scope, setNumThreads } from '@dinots/tensor';
 import { dinoStep } from './dino.js';
+import { medianOfSorted } from './harness.js';
 import { machine } from './report.js';
 import { vitTrainStepCpu } from './vit.js';
 
@@ -43,10 +44,17 @@ if (!(Number.isInteger(window) && window >= 1 && Number.isInteger(pairs) && pair
   throw new Error(`thread-scaling: --pairs (${pairs}) must be at least 3 windows of --window (${window}) steps`);
 }
 
-/** CPU time and run-queue wait (ms) of each thread of this process, by thread id; null where /proc has no schedstat. */
-function threadTimes(): Map<number, { cpuMs: number; waitMs: number }> | null {
+/** A thread's CPU time and run-queue wait, in ms. */
+interface Times {
+  cpuMs: number;
+  waitMs: number;
+}
+const NO_TIME: Times = { cpuMs: 0, waitMs: 0 };
+
+/** CPU time and run-queue wait of each thread of this process, by thread id; null where /proc has no schedstat. */
+function threadTimes(): Map<number, Times> | null {
   try {
-    const times = new Map<number, { cpuMs: number; waitMs: number }>();
+    const times = new Map<number, Times>();
     for (const tid of readdirSync('/proc/self/task')) {
       const [cpuNs, waitNs] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
       times.set(Number(tid), { cpuMs: cpuNs / 1e6, waitMs: waitNs / 1e6 });
@@ -57,17 +65,13 @@ function threadTimes(): Map<number, { cpuMs: number; waitMs: number }> | null {
   }
 }
 
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+const median = (v: readonly number[]) => medianOfSorted([...v].sort((a, b) => a - b));
 
 const step = which === 'dino' ? dinoStep() : vitTrainStepCpu();
 const gc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
 
 /** Per thread id, the CPU time and run-queue wait summed over the steps of one thread count past the first two windows. */
-type ThreadSums = Map<number, { cpuMs: number; waitMs: number }>;
+type ThreadSums = Map<number, Times>;
 const sums: Record<'many' | 'one', ThreadSums> = { many: new Map(), one: new Map() };
 
 /** One step, timed, after a minor collection; past the first two windows its threads' times go into sums[kind]. */
@@ -81,8 +85,8 @@ function timed(kind: 'many' | 'one', counted: boolean): number {
   const ms = performance.now() - start;
   const after = before && threadTimes();
   for (const [tid, t] of after ?? []) {
-    const b = before!.get(tid) ?? { cpuMs: 0, waitMs: 0 };
-    const sum = sums[kind].get(tid) ?? { cpuMs: 0, waitMs: 0 };
+    const b = before!.get(tid) ?? NO_TIME;
+    const sum = sums[kind].get(tid) ?? NO_TIME;
     sums[kind].set(tid, { cpuMs: sum.cpuMs + t.cpuMs - b.cpuMs, waitMs: sum.waitMs + t.waitMs - b.waitMs });
   }
   return ms;
@@ -108,21 +112,20 @@ for (let w = 0; w < pairs; w += window) {
 const steady = { manyMs: median(manyMs.slice(2 * window)), oneMs: median(oneMs.slice(2 * window)) };
 console.log(`past the first two windows: ${steady.manyMs.toFixed(1)} / ${steady.oneMs.toFixed(1)} ms, ${(steady.oneMs / steady.manyMs).toFixed(2)}x`);
 
-type Times = { cpuMs: number; waitMs: number };
 const total = (threads: readonly Times[]): Times => ({ cpuMs: threads.reduce((s, t) => s + t.cpuMs, 0), waitMs: threads.reduce((s, t) => s + t.waitMs, 0) });
 
 /** Per step of `kind`: the calling thread, the pool's workers together (many-thread steps only) and every other thread together. */
 function threadSummary(kind: 'many' | 'one'): { main: Times; workers: Times | null; rest: Times } {
   const steps = pairs - 2 * window;
   const perStep = [...sums[kind]].map(([tid, t]) => ({ tid, cpuMs: t.cpuMs / steps, waitMs: t.waitMs / steps }));
-  const main = perStep.find((t) => t.tid === process.pid) ?? { cpuMs: 0, waitMs: 0 };
+  const main = perStep.find((t) => t.tid === process.pid) ?? NO_TIME;
   const others = perStep.filter((t) => t.tid !== process.pid).sort((a, b) => b.cpuMs - a.cpuMs);
   const workers = kind === 'many' ? total(others.splice(0, many - 1)) : null;
   return { main: { cpuMs: main.cpuMs, waitMs: main.waitMs }, workers, rest: total(others) };
 }
 const threads = sums.many.size > 0 ? { many: threadSummary('many'), one: threadSummary('one') } : null;
 if (threads !== null) {
-  const f = (t: { cpuMs: number; waitMs: number }) => `${t.cpuMs.toFixed(1)} ms CPU, ${t.waitMs.toFixed(1)} ms waiting to run`;
+  const f = (t: Times) => `${t.cpuMs.toFixed(1)} ms CPU, ${t.waitMs.toFixed(1)} ms waiting to run`;
   console.log('per step past the first two windows (CPU includes the threads\' polls while they wait for work):');
   console.log(`  ${many} threads: calling thread ${f(threads.many.main)}; the pool's ${many - 1} worker(s) ${f(threads.many.workers!)}; every other thread ${f(threads.many.rest)}`);
   console.log(`  1 thread:  calling thread ${f(threads.one.main)}; every other thread ${f(threads.one.rest)}`);
