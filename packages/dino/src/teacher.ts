@@ -6,7 +6,7 @@
 // cosine from 0.996 to 1. The teacher starts as an exact copy of the student and never
 // gets gradients.
 
-import { type Tensor, formatShape, fusedEma_, noGrad, recordFunction } from '@dinots/tensor';
+import { type Tensor, formatShape, fusedEmaForeach_, fusedEma_, noGrad, recordFunction } from '@dinots/tensor';
 import type { Module } from '@dinots/nn';
 
 function pairedParameters(op: string, teacher: Module, student: Module): [string, Tensor, Tensor][] {
@@ -34,8 +34,11 @@ export function initTeacher<M extends Module>(teacher: M, student: Module): M {
 export function updateTeacher(teacher: Module, student: Module, momentum: number): void {
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`updateTeacher: momentum must be in [0, 1], got ${momentum}`);
   recordFunction('EMA', () => noGrad(() => {
-    for (const [, pt, ps] of pairedParameters('updateTeacher', teacher, student)) {
-      // one pass over the teacher's tensor where the backend has the kernel; the same bits either way
+    const pairs = pairedParameters('updateTeacher', teacher, student);
+    // one backend call for every pair where the backend has the kernel, else one per pair
+    // (PyTorch's foreach and single-tensor paths); the same bits every way
+    if (fusedEmaForeach_(pairs.map(([, pt]) => pt), pairs.map(([, , ps]) => ps), momentum)) return;
+    for (const [, pt, ps] of pairs) {
       if (!fusedEma_(pt, ps, momentum)) pt.mul_(momentum).add_(ps.detach(), 1 - momentum);
     }
   }));

@@ -4,6 +4,8 @@
 // parameter with a gradient, n = ||grad||_2; if clip / (n + 1e-6) < 1 the gradient is
 // multiplied by that coefficient, so each tensor ends with norm ~ clip. Returns the norms
 // before clipping, in namedParameters order, as one 1-D tensor on the gradients' device.
+// The norms come from one foreachNorm call (every gradient's sum of squares in one split
+// over the thread pool, with the bits of grad.norm(2)), the coefficients from one division.
 // On the GPU the coefficient is clamped at 1 instead of tested with `if`: multiplying by
 // exactly 1 changes nothing, and nothing has to be read back in the middle of a step. On
 // the CPU, where reading it costs nothing, a gradient that needs no clipping is left alone,
@@ -13,21 +15,25 @@
 // N = || (||g_1||_p, ..., ||g_k||_p) ||_p, and every gradient is multiplied by
 // min(1, maxNorm / (N + 1e-6)). Returns N.
 
-import { type Tensor, div, noGrad, recordFunction, stack, zeros } from '@dinots/tensor';
+import { type Tensor, div, foreachNorm, noGrad, recordFunction, stack, zeros } from '@dinots/tensor';
 import type { Module } from './module.js';
 
 export function clipGradients(model: Module, clip: number): Tensor {
   return recordFunction('gradient clipping', () => noGrad(() => {
-    const norms: Tensor[] = [];
-    for (const [, p] of model.namedParameters()) {
-      if (p.grad === null) continue;
-      const norm = p.grad.norm(2);
-      norms.push(norm);
-      const coefficient = div(clip, norm.add(1e-6));
-      if (p.grad.device !== 'cpu') p.grad.mul_(coefficient.clamp(null, 1));
-      else if (coefficient.item() < 1) p.grad.mul_(coefficient);
+    const grads = [...model.parameters()].flatMap((p) => (p.grad === null ? [] : [p.grad]));
+    if (grads.length === 0) return zeros([0]);
+    const norms = stack(foreachNorm(grads));
+    const coefficients = div(clip, norms.add(1e-6));
+    if (norms.device !== 'cpu') {
+      const clamped = coefficients.clamp(null, 1);
+      grads.forEach((g, i) => g.mul_(clamped.select(0, i)));
+      return norms;
     }
-    return norms.length === 0 ? zeros([0]) : stack(norms);
+    const c = coefficients.dataSync();
+    grads.forEach((g, i) => {
+      if (c[i] < 1) g.mul_(coefficients.select(0, i));
+    });
+    return norms;
   }));
 }
 
@@ -35,7 +41,7 @@ export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number, norm
   const grads = [...parameters].flatMap((p) => (p.grad === null ? [] : [p.grad]));
   if (grads.length === 0) return 0;
   return noGrad(() => {
-    const total = stack(grads.map((g) => g.norm(normType))).norm(normType);
+    const total = stack(normType === 2 ? foreachNorm(grads) : grads.map((g) => g.norm(normType))).norm(normType);
     const coef = div(maxNorm, total.add(1e-6)).clamp(null, 1);
     for (const g of grads) g.mul_(coef);
     return total.item();

@@ -30,7 +30,7 @@ export { loadPth, savePth } from './pth/file.js';
 export { parsePth, type ParsePthOptions } from './pth/parse.js';
 export { serializePth } from './pth/serialize.js';
 export { Namespace, type PthValue } from './pth/values.js';
-export { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type OptimizerStateDict, type OptimizerStateValue } from './optim/optimizer.js';
+export { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type ParamUpdate, type OptimizerStateDict, type OptimizerStateValue } from './optim/optimizer.js';
 export { AdamW, type AdamWHyper, type AdamWState } from './optim/adamw.js';
 export { SGD, type SGDHyper, type SGDState } from './optim/sgd.js';
 export { cosineSchedule, type CosineScheduleOptions } from './schedules.js';

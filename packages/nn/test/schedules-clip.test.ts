@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { tensor } from '@dinots/tensor';
-import { Linear, clipGradNorm, clipGradients, cosineSchedule } from '../src/index.js';
+import { Generator, type Tensor, div, getNumThreads, noGrad, randn, setNumThreads, stack, tensor } from '@dinots/tensor';
+import { Linear, Sequential, clipGradNorm, clipGradients, cosineSchedule } from '../src/index.js';
 
 describe('cosineSchedule', () => {
   it('warms up linearly from startWarmup to exactly base, then decays along a cosine', () => {
@@ -36,6 +36,46 @@ describe('gradient clipping', () => {
     const coef = 3 / (5 + 1e-6);
     expect(lin.weight.grad!.toArray()).to.deep.equal([[3 * coef, 4 * coef], [0, 0]]);
     expect(lin.bias!.grad!.toArray()).to.deep.equal([0.3, 0.4]);
+  });
+
+  it('clipGradients over a model of many tensors (foreachNorm in one pass) gives the bits of clipping tensor by tensor, on 1 and 2 threads', () => {
+    // weights from 6 to 2 x 65536 + 64 elements, biases on ordinary memory; some gradients above the clip, some below
+    const model = (dtype: 'float32' | 'float64') => {
+      const generator = new Generator(11);
+      const m = new Sequential(new Linear(3, 2, { dtype }), new Linear(2049, 64, { dtype }), new Linear(64, 2048, { dtype }), new Linear(2048, 5, { dtype }));
+      [...m.parameters()].forEach((p, i) => (p.grad = noGrad(() => randn(p.shape, { dtype, generator }).mul(i % 3 === 0 ? 0.001 : 0.1))));
+      return m;
+    };
+    // the official clip_gradients, one tensor at a time, in composed ops
+    const reference = (grads: Tensor[]) =>
+      noGrad(() => {
+        const norms = grads.map((g) => {
+          const n = g.norm(2);
+          const coefficient = div(3, n.add(1e-6));
+          if (coefficient.item() < 1) g.mul_(coefficient);
+          return n;
+        });
+        return stack(norms).dataSync();
+      });
+    for (const dtype of ['float32', 'float64'] as const) {
+      const expected = model(dtype);
+      const expectedNorms = reference([...expected.parameters()].map((p) => p.grad!));
+      for (const threads of [1, 2]) {
+        const m = model(dtype);
+        const before = getNumThreads();
+        setNumThreads(threads);
+        try {
+          expect(Array.from(clipGradients(m, 3).dataSync()), `norms, ${dtype}, ${threads} thread(s)`).to.deep.equal(Array.from(expectedNorms));
+        } finally {
+          setNumThreads(before);
+        }
+        [...m.parameters()].forEach((p, i) => {
+          const [got, want] = [p.grad!.dataSync(), [...expected.parameters()][i].grad!.dataSync()];
+          for (let j = 0; j < want.length; j++) if (!Object.is(got[j], want[j])) expect.fail(`${dtype}, ${threads} thread(s): gradient ${i} [${p.shape}] element ${j} is ${got[j]}, expected ${want[j]}`);
+        });
+      }
+      expect(Array.from(expectedNorms).some((n) => n > 3) && Array.from(expectedNorms).some((n) => n < 3), 'some tensors clipped, some not').to.equal(true);
+    }
   });
 
   it('clipGradNorm scales all gradients by one factor from the global norm, as torch.nn.utils.clip_grad_norm_', () => {

@@ -47,8 +47,9 @@ export { layerNorm } from './ops/layer-norm.js';
 export { pad, type PadOptions } from './ops/pad.js';
 export { interpolate, type InterpolateOptions } from './ops/interpolate.js';
 export { clone, contiguous } from './ops/copy.js';
-export { fusedAdamW_ } from './ops/fused-adamw.js';
-export { fusedEma_ } from './ops/fused-ema.js';
+export { fusedAdamW_, fusedAdamWForeach_ } from './ops/fused-adamw.js';
+export { fusedEma_, fusedEmaForeach_ } from './ops/fused-ema.js';
+export { foreachNorm } from './ops/foreach-norm.js';
 
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { grad, backward, type GradOptions } from './autograd/grad.js';
@@ -56,7 +57,7 @@ export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/grad
 export { Node, type GradFormula } from './autograd/node.js';
 export { record } from './autograd/record.js';
 
-export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, type AdamWStepHyper, registerBackend, getBackend } from './backends/backend.js';
+export { type Backend, type UnaryOp, type BinaryOp, type ReduceOp, type AdamWStepHyper, type AdamWStepItem, registerBackend, getBackend } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { relaxedSimdAvailable } from './backends/cpu/matmul/gemm-wasm.js';
 export { getNumThreads, setNumThreads } from './backends/cpu/threads/pool.js';

@@ -48,8 +48,9 @@ export interface ProfileReport {
 export const FORWARD_PHASE = 'forward';
 
 const KERNELS = [
-  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'emaStep', 'where', 'fill', 'reduce', 'sumOfSquares', 'argReduce',
-  'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather', 'scatterAdd', 'adamwStep',
+  'allocate', 'fromArray', 'readSync', 'read', 'unary', 'binary', 'addScaled', 'emaStep', 'emaStepForeach', 'where', 'fill', 'reduce',
+  'sumOfSquares', 'sumOfSquaresForeach', 'argReduce', 'matmul', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'gather',
+  'scatterAdd', 'adamwStep', 'adamwStepForeach',
 ] as const;
 type Kernel = (typeof KERNELS)[number];
 
@@ -84,17 +85,20 @@ export function classifyKernel(kernel: Kernel, args: readonly unknown[]): string
       return args[0] === 'geluBackward' ? 'GELU' : 'elementwise';
     case 'addScaled':
     case 'emaStep':
+    case 'emaStepForeach':
     case 'where':
     case 'fill':
       return 'elementwise';
     case 'reduce':
     case 'sumOfSquares':
+    case 'sumOfSquaresForeach':
     case 'argReduce':
       return 'reduction';
     case 'gather':
     case 'scatterAdd':
       return 'indexing';
     case 'adamwStep':
+    case 'adamwStepForeach':
       return 'fused optimizer';
   }
 }

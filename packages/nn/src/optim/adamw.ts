@@ -5,17 +5,19 @@
 //   v <- b2 v + (1 - b2) g^2
 //   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // eps is added after the bias-corrected sqrt(v), not inside the square root.
-// With `fused` (the default) each parameter's update is one kernel where the backend has one
-// (@dinots/tensor's fusedAdamW_, PyTorch's fused=True): on the CPU with the same bits as the
-// composed ops, on the GPU (webgpu mode) within float32 rounding of them, as GPU kernels are.
+// With `fused` (the default) a group's update is one kernel call for all its parameters where
+// the backend has one (@dinots/tensor's fusedAdamWForeach_, PyTorch's fused=True, which also
+// takes the lists), else one per parameter where it has that (fusedAdamW_): on the CPU with
+// the same bits as the composed ops, on the GPU (webgpu mode) within float32 rounding of them,
+// as GPU kernels are.
 
-import { type Tensor, checkBoolean, checkNumber, checkOptions, describe, fusedAdamW_, zerosLike } from '@dinots/tensor';
-import { type BaseHyper, type ParamGroup, type ParamGroupInput, Optimizer } from './optimizer.js';
+import { type AdamWStepHyper, type Tensor, checkBoolean, checkNumber, checkOptions, describe, fusedAdamWForeach_, fusedAdamW_, zerosLike } from '@dinots/tensor';
+import { type BaseHyper, type ParamGroup, type ParamGroupInput, type ParamUpdate, Optimizer } from './optimizer.js';
 
 export interface AdamWHyper extends BaseHyper {
   betas: readonly [number, number];
   eps: number;
-  /** One fused kernel per parameter where the backend has one (default true); false always runs the composed ops. */
+  /** Fused kernels where the backend has them (default true): one call per group, else one per parameter; false always runs the composed ops. */
   fused: boolean;
 }
 
@@ -45,11 +47,19 @@ export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
     return { step: 0, expAvg: zerosLike(p), expAvgSq: zerosLike(p) };
   }
 
+  protected override updateGroup(group: ParamGroup<AdamWHyper>, updates: readonly ParamUpdate<AdamWState>[]): boolean {
+    if (!group.fused) return false;
+    const items = updates.map(({ p, grad, state }) => ({ p, grad, expAvg: state.expAvg, expAvgSq: state.expAvgSq, hyper: stepHyper(group, state.step + 1) }));
+    if (!fusedAdamWForeach_(items)) return false;
+    for (const { state } of updates) state.step += 1;
+    return true;
+  }
+
   protected update(p: Tensor, grad: Tensor, group: ParamGroup<AdamWHyper>, state: AdamWState): void {
     const { lr, weightDecay, eps } = group;
     const [beta1, beta2] = group.betas;
     state.step += 1;
-    if (group.fused && fusedAdamW_(p, grad, state.expAvg, state.expAvgSq, { lr, beta1, beta2, eps, weightDecay, step: state.step })) return;
+    if (group.fused && fusedAdamW_(p, grad, state.expAvg, state.expAvgSq, stepHyper(group, state.step))) return;
     p.mul_(1 - lr * weightDecay);
     state.expAvg.lerp_(grad, 1 - beta1);
     state.expAvgSq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
@@ -58,4 +68,9 @@ export class AdamW extends Optimizer<AdamWHyper, AdamWState> {
     const denom = state.expAvgSq.sqrt().div(biasCorrection2Sqrt).add_(eps);
     p.addcdiv_(state.expAvg, denom, -lr / biasCorrection1);
   }
+}
+
+/** The scalars of a fused step number `step` (from 1) of a parameter in `group`. */
+function stepHyper({ lr, betas: [beta1, beta2], eps, weightDecay }: AdamWHyper, step: number): AdamWStepHyper {
+  return { lr, beta1, beta2, eps, weightDecay, step };
 }

@@ -5,6 +5,8 @@
 // group whose grad is not null; parameters without a gradient are skipped entirely.
 // Each parameter's update runs in a memory scope(): its temporaries go back to the buffer
 // pool at once (even in a training loop without scopes), and the state it writes is kept.
+// An optimizer with a fused kernel for a whole group (AdamW's) updates the group in one call
+// instead (updateGroup).
 
 import { type Tensor, formatShape, keep, noGrad, recordFunction, scope } from '@dinots/tensor';
 
@@ -20,6 +22,13 @@ export type ParamGroup<H> = H & { params: Tensor[] };
 export type ParamGroupInput<H> = Partial<H> & { params: Iterable<Tensor> };
 
 export type OptimizerStateValue = Tensor | number;
+
+/** A parameter with a gradient, and its state, as one step updates them. */
+export interface ParamUpdate<S> {
+  readonly p: Tensor;
+  readonly grad: Tensor;
+  readonly state: S;
+}
 
 /** Serialisable optimizer state; parameters are referred to by their index across all groups, in order. */
 export interface OptimizerStateDict<H> {
@@ -62,23 +71,37 @@ export abstract class Optimizer<H extends BaseHyper, S extends object> {
   step(): void {
     recordFunction('optimizer', () => noGrad(() => {
       for (const group of this.paramGroups) {
+        const updates: ParamUpdate<S>[] = [];
         for (const p of group.params) {
           if (p.grad === null) continue;
-          let s = this.state.get(p);
-          if (s === undefined) {
+          let state = this.state.get(p);
+          if (state === undefined) {
             // The state outlives the step: keep() saves GPU tensors from an enclosing scope().
-            s = keep(this.initState(p));
-            this.state.set(p, s);
+            state = keep(this.initState(p));
+            this.state.set(p, state);
           }
-          // the update's temporaries are freed as soon as it is done; its state is kept
-          const state = s;
-          scope(() => {
-            this.update(p, p.grad!, group, state);
-            keep(state);
-          });
+          updates.push({ p, grad: p.grad, state });
+        }
+        if (updates.length > 0 && !this.updateGroup(group, updates)) {
+          for (const { p, grad, state } of updates) {
+            // the update's temporaries are freed as soon as it is done; its state is kept
+            scope(() => {
+              this.update(p, grad, group, state);
+              keep(state);
+            });
+          }
         }
       }
     }));
+  }
+
+  /**
+   * Updates every parameter of a group at once, where an optimizer has a fused kernel for the
+   * whole list (PyTorch's foreach and fused implementations); returns false, having changed
+   * nothing, to have step() call update() parameter by parameter instead.
+   */
+  protected updateGroup(_group: ParamGroup<H>, _updates: readonly ParamUpdate<S>[]): boolean {
+    return false;
   }
 
   /** Throws unless every hyperparameter in `hyper` is known and valid (PyTorch's constructor checks). */

@@ -66,6 +66,15 @@ export interface AdamWStepHyper {
   readonly step: number;
 }
 
+/** One parameter of a fused AdamW step over many (Backend.adamwStepForeach). */
+export interface AdamWStepItem {
+  readonly p: Tensor;
+  readonly grad: Tensor;
+  readonly expAvg: Tensor;
+  readonly expAvgSq: Tensor;
+  readonly hyper: AdamWStepHyper;
+}
+
 export interface Backend {
   readonly device: Device;
 
@@ -98,6 +107,12 @@ export interface Backend {
    * tensors (ops/fused-ema.ts).
    */
   emaStep?(target: Tensor, source: Tensor, momentum: number): boolean;
+  /**
+   * Optional emaStep over every pair (targets[i], sources[i]) in one call, PyTorch's foreach
+   * style, with each pair's emaStep bits; returns false, having changed nothing, where it has
+   * no kernel for all of them, and the caller runs them pair by pair.
+   */
+  emaStepForeach?(targets: readonly Tensor[], sources: readonly Tensor[], momentum: number): boolean;
   /** out = cond ? a : b, all three broadcast to out's shape. */
   where(cond: Tensor, a: Tensor, b: Tensor, out: Tensor): void;
   fill(out: Tensor, value: number): void;
@@ -110,6 +125,12 @@ export interface Backend {
    * returns false where it has no kernel for x, and the op (norm) composes it.
    */
   sumOfSquares?(x: Tensor, out: Tensor): boolean;
+  /**
+   * Optional sum of squares of every xs[i] into out[i] (out is 1-D, of xs' dtype) in one call,
+   * each with the bits of xs[i]'s own 2-norm before its square root (sumOfSquares, or the
+   * multiply and the sum it composes); returns false where it has no kernel for all of them.
+   */
+  sumOfSquaresForeach?(xs: readonly Tensor[], out: Tensor): boolean;
   /** Index (int32) and value of the max/min along `dim`; outputs have size 1 at `dim`. First occurrence wins. */
   argReduce(op: 'max' | 'min', x: Tensor, dim: number, values: Tensor, indices: Tensor): void;
 
@@ -148,6 +169,8 @@ export interface Backend {
    * contiguous, of one shape and floating dtype, and the result has the composed update's bits.
    */
   adamwStep?(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void;
+  /** Optional adamwStep of every item in one call (PyTorch's _fused_adamw_ over a list), each with adamwStep's bits and conditions. */
+  adamwStepForeach?(items: readonly AdamWStepItem[]): void;
 
   /** out[i][j][k] = x[i][index[i][j][k]][k] for dim 1 (torch.gather semantics for any dim). */
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void;

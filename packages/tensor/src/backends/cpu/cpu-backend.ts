@@ -6,7 +6,7 @@
 // worker-thread pool (threads/pool.ts), and outputs go on memory recycled from dead tensors
 // (buffer-pool.ts). The plain TypeScript kernels remain the reference and the fallback.
 
-import type { AdamWStepHyper, Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import type { AdamWStepHyper, AdamWStepItem, Backend, BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../../dtype.js';
 import { contiguousStrides, numel } from '../../shape.js';
 import { CpuStorage, sharedMemoryThreshold } from '../../storage.js';
@@ -16,10 +16,10 @@ import { BINARY_EXPRESSIONS, UNARY_EXPRESSIONS, reduceLoop, runStrided, simplify
 import { COLUMN_BLOCK, columnSums, columnSumsOf } from './elementwise/column-sums.js';
 import { rowSums, rowSumsOf } from './elementwise/row-sums.js';
 import { copyRuns, copyRunsApply } from './elementwise/copy-runs.js';
-import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks } from './elementwise/sum-chunks.js';
+import { SUM_CHUNK, addPartials, sumChunks, sumOfSquaresChunks, sumOfSquaresParts } from './elementwise/sum-chunks.js';
 import { wasmSumChunksAvailable } from './elementwise/sum-chunks-wasm.js';
 import { wasmColumnSumsAvailable } from './elementwise/column-sums-wasm.js';
-import { elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
+import { type SimdArgs, elementwiseSlabWasm, wasmElementwiseAvailable, wasmPlan } from './elementwise/elementwise-wasm.js';
 import type { Operand } from './elementwise/strided-loop.js';
 import { gatherStrided, scatterAddStrided } from './indexing.js';
 import { gemmPart } from './matmul/gemm-part.js';
@@ -30,7 +30,7 @@ import { softmaxBackwardRows, softmaxRows, softmaxRowsContiguous } from './softm
 import { layerNormRowsWasm, softmaxRowsWasm, wasmSoftmaxLayerNormAvailable } from './softmax-layer-norm/softmax-layer-norm-wasm.js';
 import { layerNormParamGradFits, wasmLayerNormGradAvailable } from './softmax-layer-norm/layer-norm-grad-wasm.js';
 import { wasmLayerNormBackwardAvailable } from './softmax-layer-norm/layer-norm-backward-wasm.js';
-import { getNumThreads, onSharedMemory, parallelFor } from './threads/pool.js';
+import { getNumThreads, onSharedMemory, parallelFor, parallelForEach } from './threads/pool.js';
 
 /** The typed array behind a CPU tensor. */
 export function cpuData(t: Tensor): TypedArray {
@@ -168,6 +168,19 @@ export class CpuBackend implements Backend {
     return this.simdElementwise('scaledSum', 'x * p0 + y * p1', target, [target, source], [momentum, 1 - momentum]);
   }
 
+  emaStepForeach(targets: readonly Tensor[], sources: readonly Tensor[], momentum: number): boolean {
+    const all = [...targets, ...sources];
+    if (!this.simd || !wasmElementwiseAvailable('scaledSum') || !all.every((t) => t.dtype === 'float32' && t.isContiguous())) return false;
+    // each pair as emaStep runs it once simplifyStrided has merged its dims: one contiguous run
+    const run = (t: Tensor): Operand => ({ data: cpuData(t), offset: t.offset, strides: [1] });
+    const items = targets.map((t, i): SimdArgs => ({
+      arity: 2, expr: 'x * p0 + y * p1', shape: [t.numel], operands: [run(t), run(t), run(sources[i])],
+      params: [momentum, 1 - momentum], op: 'scaledSum', plan: ['contiguous', 'contiguous'],
+    }));
+    parallelForEach(elementwiseSlabWasm, items, targets.map((t) => t.numel), MEMORY_BOUND_GRAIN);
+    return true;
+  }
+
   /** Whether a float32 kernel on WebAssembly SIMD takes x: SIMD on, x float32, and the kernel's module running here. */
   private float32Simd(x: Tensor, kernelRuns: () => boolean): boolean {
     return this.simd && x.dtype === 'float32' && kernelRuns();
@@ -224,11 +237,32 @@ export class CpuBackend implements Backend {
   /** A sum over all of a large contiguous x in fixed chunks over threads (sum-chunks.ts); false where x does not suit. */
   private sumByChunks(kernel: typeof sumChunks | typeof sumOfSquaresChunks, x: Tensor, out: Tensor): boolean {
     if (x.numel < 2 * SUM_CHUNK || !x.isContiguous()) return false;
-    const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), true) as Float64Array;
+    const partials = typedArrayFor('float64', Math.ceil(x.numel / SUM_CHUNK), getNumThreads() > 1) as Float64Array;
     const { data, offset } = sharedOperand(x);
     const simd = this.float32Simd(x, wasmSumChunksAvailable);
     parallelFor(kernel, { data, offset, n: x.numel, partials, simd }, partials.length, 1);
     cpuData(out)[out.offset] = addPartials(partials);
+    return true;
+  }
+
+  sumOfSquaresForeach(xs: readonly Tensor[], out: Tensor): boolean {
+    const dtype = out.dtype;
+    if ((dtype !== 'float32' && dtype !== 'float64') || !xs.every((x) => x.dtype === dtype && x.isContiguous())) return false;
+    // partials: a tensor's chunks where it has two or more (sumByChunks' bits), else one in-order sum
+    const chunks = xs.map((x) => (x.numel >= 2 * SUM_CHUNK ? Math.ceil(x.numel / SUM_CHUNK) : 1));
+    const partials = typedArrayFor('float64', chunks.reduce((a, b) => a + b, 0), getNumThreads() > 1) as Float64Array;
+    const simd = this.float32Simd(out, wasmSumChunksAvailable);
+    let at = 0;
+    const items = xs.map((x, i) => {
+      const item = { data: cpuData(x), offset: x.offset, n: x.numel, partials: partials.subarray(at, at + chunks[i]), simd };
+      at += chunks[i];
+      return item;
+    });
+    parallelForEach(sumOfSquaresParts, items, xs.map((x) => x.numel), MEMORY_BOUND_GRAIN);
+    const o = cpuData(out);
+    items.forEach((item, i) => {
+      o[out.offset + i * out.strides[0]] = addPartials(item.partials);
+    });
     return true;
   }
 
@@ -355,6 +389,14 @@ export class CpuBackend implements Backend {
     const [pd, gd, md, vd] = [p, grad, expAvg, expAvgSq].map(cpuData);
     const args = { p: pd, grad: gd, expAvg: md, expAvgSq: vd, offsets: [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const, hyper, simd: this.simd };
     parallelFor(adamwStepPart, args, p.numel, MEMORY_BOUND_GRAIN);
+  }
+
+  adamwStepForeach(items: readonly AdamWStepItem[]): void {
+    const args = items.map(({ p, grad, expAvg, expAvgSq, hyper }) => ({
+      p: cpuData(p), grad: cpuData(grad), expAvg: cpuData(expAvg), expAvgSq: cpuData(expAvgSq),
+      offsets: [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const, hyper, simd: this.simd,
+    }));
+    parallelForEach(adamwStepPart, args, items.map(({ p }) => p.numel), MEMORY_BOUND_GRAIN);
   }
 
   gather(x: Tensor, dim: number, index: Tensor, out: Tensor): void {

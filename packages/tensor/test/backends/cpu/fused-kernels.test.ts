@@ -277,6 +277,66 @@ describe('CPU fused kernels', () => {
     expect(T.fusedEma_(plain, plain.clone(), 0.9)).to.equal(false);
   });
 
+  // Sizes around the thread pool's grain and the sum chunks: empty, tiny (on ordinary memory),
+  // one chunk, two chunks and more (on shared memory, split over threads), and a view from an offset.
+  const FOREACH_SIZES = [[0], [1], [7], [192], [5, 999], [4096], [65536], [2 * SUM_CHUNK], [3, SUM_CHUNK + 5], [333, 65]] as const;
+  const foreachList = (dtype: 'float32' | 'float64', seed: number) => {
+    const list = FOREACH_SIZES.map((shape, i) => makeTensor([...shape], 'contiguous', seed + i, { dtype }));
+    list.push(makeTensor([3 * SUM_CHUNK + 11], 'contiguous', seed + 99, { dtype }).narrow(0, 11, 3 * SUM_CHUNK));
+    return list;
+  };
+
+  it("the teacher's EMA over many pairs (fusedEmaForeach_) gives each pair the bits of mul_ then add_ with alpha in one call, on 1, 2 and 3 threads, or declines and changes nothing", () => {
+    for (const threads of [1, 2, 3]) {
+      for (const momentum of [0.996, 0.5]) {
+        const sources = foreachList('float32', 10);
+        const targets = foreachList('float32', 40);
+        // mul_ then add_ with alpha: fusedEma_'s bits, where it takes the pair
+        const expected = targets.map((t, i) => T.noGrad(() => t.clone().mul_(momentum).add_(sources[i], 1 - momentum)).dataSync());
+        const versions = targets.map((t) => t.storage.version);
+        expect(T.noGrad(() => withThreads(threads, () => T.fusedEmaForeach_(targets, sources, momentum)))).to.equal(true);
+        targets.forEach((t, i) => {
+          expectSameBits(t.dataSync(), expected[i], `EMA of [${t.shape}], momentum ${momentum}, ${threads} thread(s)`);
+          if (t.numel > 0) expect(t.storage.version, 'the in-place write bumps the version').to.be.greaterThan(versions[i]);
+        });
+      }
+    }
+    // declined as a whole (float64, a strided target, a recording pass): nothing is written
+    const sources = foreachList('float32', 1);
+    for (const targets of [foreachList('float64', 2), [...foreachList('float32', 3), makeTensor([6, 5], 'contiguous', 4, { dtype: 'float32' }).mT]]) {
+      const before = targets.map((t) => Array.from(t.dataSync()));
+      const pairedSources = targets.map((t, i) => sources[i] ?? makeTensor([...t.shape], 'contiguous', 5, { dtype: 'float32' }));
+      expect(T.noGrad(() => T.fusedEmaForeach_(targets, pairedSources, 0.9))).to.equal(false);
+      targets.forEach((t, i) => expectSameBits(t.dataSync(), before[i], `declined target ${i} is unchanged`));
+    }
+    expect(T.fusedEmaForeach_(foreachList('float32', 3), sources, 0.9)).to.equal(false);
+    expect(() => T.fusedEmaForeach_(sources, sources.slice(1), 0.9)).to.throw(/fusedEmaForeach_: 11 targets but 10 sources/);
+  });
+
+  it('foreachNorm gives each tensor the bits of its own norm(2), on 1, 2 and 3 threads and without SIMD; a list that records takes norm(), gradient included', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const list = [...foreachList(dtype, 7), makeTensor([9, 4], 'contiguous', 8, { dtype, range: { low: 1e18, high: 1e19 } })];
+      const expected = list.map((t) => t.norm(2).item());
+      for (const simd of [true, false]) {
+        for (const threads of [1, 2, 3]) {
+          const norms = withSimd(simd, () => withThreads(threads, () => T.foreachNorm(list)));
+          norms.forEach((n) => expect(n.shape).to.deep.equal([]));
+          expectSameBits(norms.map((n) => n.item()), expected, `foreachNorm of ${list.length} ${dtype} tensors, ${threads} thread(s), simd ${simd}`);
+        }
+      }
+      // a strided tensor in the list: norm() for each, the same values
+      const strided = [...list, makeTensor([4, 6], 'permuted', 9, { dtype })];
+      expectSameBits(T.foreachNorm(strided).map((n) => n.item()), strided.map((t) => t.norm(2).item()), `foreachNorm with a permuted ${dtype} tensor`);
+    }
+    expect(T.foreachNorm([])).to.deep.equal([]);
+    const x = makeTensor([3, 4], 'contiguous', 1, { requiresGrad: true });
+    const [n] = T.foreachNorm([x]);
+    n.backward();
+    expectSameBits(x.grad!.dataSync(), T.div(x, x.norm(2)).dataSync(), 'the gradient of a recorded foreachNorm, x / ||x||');
+    expect(() => T.foreachNorm([T.tensor([1, 2], { dtype: 'int32' })])).to.throw(/foreachNorm: expected a floating point tensor, got dtype int32/);
+  });
+
+
   it('a full sum (and a 2-norm) of a large contiguous tensor, summed in fixed chunks over threads, gives the same bits on 1 and 2 threads, and the float64 sum', () => {
     for (const n of [2 * 65536, 3 * 65536 + 7, 1000003]) {
       for (const dtype of ['float32', 'float64'] as const) {

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { adamwStepPart } from '../../../src/backends/cpu/optim/adamw-step-part.js';
 import { softmaxRows } from '../../../src/backends/cpu/softmax-layer-norm/softmax.js';
 import { parallelFor } from '../../../src/backends/cpu/threads/pool.js';
-import { CHUNK_BITS, TASKS, runChunks } from '../../../src/backends/cpu/threads/tasks.js';
+import { CHUNK_BITS, TASKS, multiTensorParts, runChunks, taskIndex } from '../../../src/backends/cpu/threads/tasks.js';
 
 /** Counters as the pool sets them for a task of `chunks` ranges in `generation`. */
 const countersFor = (chunks: number, generation: number) => Int32Array.from([chunks, generation << CHUNK_BITS]);
@@ -45,5 +47,33 @@ describe('thread pool tasks (parallelFor)', () => {
     const stray = () => {};
     expect(() => parallelFor(stray as unknown as typeof softmaxRows, args, 2, 1)).to.throw(/stray is not in TASKS/);
     expect(TASKS).to.include(softmaxRows);
+  });
+});
+
+describe('multi-tensor ranges (multiTensorParts)', () => {
+  it('runs every index of every item exactly once, wherever the joint index space is cut (empty items included)', () => {
+    const hyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 1 };
+    // an AdamW step changes every element, and a second step changes it again
+    const items = (sizes: readonly number[]) =>
+      sizes.map((n, i) => ({
+        p: Float64Array.from({ length: n }, (_, j) => i + j + 1), grad: Float64Array.from({ length: n }, (_, j) => (j - i) / 3),
+        expAvg: new Float64Array(n), expAvgSq: new Float64Array(n), offsets: [0, 0, 0, 0] as const, hyper, simd: false,
+      }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 5 }), (sizes, cutSeeds) => {
+        const starts = [0];
+        for (const n of sizes) starts.push(starts[starts.length - 1] + n);
+        const total = starts[sizes.length];
+        const cuts = [0, ...cutSeeds.map((c) => c % (total + 1)).sort((a, b) => a - b), total];
+        const whole = items(sizes);
+        whole.forEach((item, i) => adamwStepPart(item, 0, sizes[i]));
+        const parts = items(sizes);
+        for (let k = 0; k + 1 < cuts.length; k++) multiTensorParts({ task: taskIndex(adamwStepPart), items: parts, starts }, cuts[k], cuts[k + 1]);
+        parts.forEach((item, i) => {
+          for (const key of ['p', 'expAvg', 'expAvgSq'] as const) expect(Array.from(item[key]), `${key} of item ${i} of [${sizes}], cut at [${cuts}]`).to.deep.equal(Array.from(whole[i][key]));
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -36,6 +36,27 @@ export function sumOfSquaresChunks(args: SumChunksArgs, begin: number, end: numb
   chunkSums(args, begin, end, args.data instanceof Float32Array ? 'float32 squares' : 'squares');
 }
 
+/**
+ * One tensor's share of a sum of squares over many (sumOfSquaresForeach in cpu-backend.ts),
+ * for its elements [first, last), with the bits of that tensor's own 2-norm: a tensor of at
+ * least two chunks in chunks, as sumOfSquaresChunks sums it (each chunk by the share that
+ * holds its first element), into partials[chunk]; a smaller one in order into partials[0], as
+ * the multiply and the sum that norm composes for it add its squares (by the share that holds
+ * element 0).
+ */
+export function sumOfSquaresParts(args: SumChunksArgs, first: number, last: number): void {
+  if (args.n >= 2 * SUM_CHUNK) {
+    sumOfSquaresChunks(args, Math.ceil(first / SUM_CHUNK), Math.ceil(last / SUM_CHUNK));
+    return;
+  }
+  if (first !== 0) return;
+  const { data, offset, n, partials } = args;
+  let s = 0;
+  if (data instanceof Float32Array) for (let i = offset; i < offset + n; i++) s += Math.fround(data[i] * data[i]);
+  else for (let i = offset; i < offset + n; i++) s += data[i] * data[i];
+  partials[0] = s;
+}
+
 function chunkSums({ data, offset, n, partials, simd }: SumChunksArgs, begin: number, end: number, what: 'values' | 'float32 squares' | 'squares'): void {
   const wasm = simd && data instanceof Float32Array;
   for (let c = begin; c < end; c++) {

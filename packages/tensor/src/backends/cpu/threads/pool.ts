@@ -34,7 +34,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { type TypedArray, dtypeOfArray } from '../../../dtype.js';
 import { sharedMemoryThreshold } from '../../../storage.js';
 import { allocatePooled } from '../buffer-pool.js';
-import { CHUNK_BITS, type Task, runChunks, taskIndex } from './tasks.js';
+import { CHUNK_BITS, type Task, multiTensorParts, runChunks, taskIndex } from './tasks.js';
 
 /** Storages of at least this many elements go on shared memory when threads are available. */
 const SHARED_STORAGE_ELEMENTS = 4096;
@@ -182,6 +182,30 @@ export function parallelFor<T extends Task>(task: T, args: Parameters<T>[0], tot
     for (const message of workers[p - 1].failures()) failure ??= new Error(`${task.name}: a worker thread failed: ${message}`);
   }
   if (failure !== null) throw failure;
+}
+
+/**
+ * Runs task(items[i], 0, sizes[i]) for every i in one split over threads, as PyTorch's
+ * foreach kernels run one kernel over a list of tensors (multi_tensor_apply): the items'
+ * index spaces are laid end to end and cut into ranges of at least `grain` indices, and each
+ * range runs the parts of the items it covers (multiTensorParts in tasks.ts). A model's many
+ * small tensors (biases, LayerNorm weights) then share one hand-off instead of one call each
+ * on the calling thread. Items with an array that is not on shared memory (small storages,
+ * arrays a user handed in) run on this thread first: a worker would only see a copy.
+ */
+export function parallelForEach<T extends Task>(task: T, items: readonly Parameters<T>[0][], sizes: readonly number[], grain: number): void {
+  const run = task as (args: Parameters<T>[0], begin: number, end: number) => void;
+  const shared: Parameters<T>[0][] = [];
+  const starts = [0];
+  items.forEach((item, i) => {
+    if (host === null || threads === 1 || !allShared(item as object)) {
+      run(item, 0, sizes[i]);
+      return;
+    }
+    shared.push(item);
+    starts.push(starts[starts.length - 1] + sizes[i]);
+  });
+  if (shared.length > 0) parallelFor(multiTensorParts, { task: taskIndex(task), items: shared, starts }, starts[shared.length], grain);
 }
 
 function warn(message: string): void {

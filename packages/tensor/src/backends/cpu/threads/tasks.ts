@@ -9,7 +9,7 @@ import { columnSums } from '../elementwise/column-sums.js';
 import { copyRuns } from '../elementwise/copy-runs.js';
 import { rowSums } from '../elementwise/row-sums.js';
 import { stridedSlab } from '../elementwise/elementwise.js';
-import { sumChunks, sumOfSquaresChunks } from '../elementwise/sum-chunks.js';
+import { sumChunks, sumOfSquaresChunks, sumOfSquaresParts } from '../elementwise/sum-chunks.js';
 import { elementwiseSlabWasm } from '../elementwise/elementwise-wasm.js';
 import { gemmPart } from '../matmul/gemm-part.js';
 import { adamwStepPart } from '../optim/adamw-step-part.js';
@@ -36,6 +36,8 @@ export const TASKS = [
   layerNormRowsWasm,
   layerNormBackwardRows,
   layerNormParamGradColumns,
+  sumOfSquaresParts,
+  multiTensorParts,
 ] as const;
 
 /** A kernel the pool can split: one of TASKS. */
@@ -48,6 +50,36 @@ export function taskIndex(task: Task): number {
   const i = indices.get(task);
   if (i === undefined) throw new Error(`parallelFor: ${(task as { name?: string }).name ?? 'this function'} is not in TASKS (threads/tasks.ts)`);
   return i;
+}
+
+/** One kernel over many tensors' index spaces laid end to end (parallelForEach in pool.ts). */
+export interface MultiTensorArgs {
+  /** The kernel's index in TASKS. */
+  readonly task: number;
+  /** The kernel's arguments for each tensor. */
+  readonly items: readonly unknown[];
+  /** starts[i]: where item i's indices begin in the joint index space; starts[items.length] is the total. */
+  readonly starts: readonly number[];
+}
+
+/**
+ * Indices [begin, end) of the joint index space: runs the kernel on the part of each item's
+ * own indices [0, n_i) that the range covers (PyTorch's multi_tensor_apply, on threads).
+ */
+export function multiTensorParts({ task, items, starts }: MultiTensorArgs, begin: number, end: number): void {
+  const run = TASKS[task] as (args: unknown, begin: number, end: number) => void;
+  // the last item that starts at or before `begin` (binary search)
+  let first = 0;
+  for (let hi = items.length; hi - first > 1; ) {
+    const mid = (first + hi) >> 1;
+    if (starts[mid] <= begin) first = mid;
+    else hi = mid;
+  }
+  for (let i = first; i < items.length && starts[i] < end; i++) {
+    const from = Math.max(begin, starts[i]) - starts[i];
+    const to = Math.min(end, starts[i + 1]) - starts[i];
+    if (to > from) run(items[i], from, to);
+  }
 }
 
 /** Bits of the claim word (counters[1]) that count claimed chunks; the bits above hold the task's generation. */
