@@ -386,9 +386,7 @@ export class CpuBackend implements Backend {
   }
 
   adamwStep(p: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, hyper: AdamWStepHyper): void {
-    const [pd, gd, md, vd] = [p, grad, expAvg, expAvgSq].map(cpuData);
-    const args = { p: pd, grad: gd, expAvg: md, expAvgSq: vd, offsets: [p.offset, grad.offset, expAvg.offset, expAvgSq.offset] as const, hyper, simd: this.simd };
-    parallelFor(adamwStepPart, args, p.numel, MEMORY_BOUND_GRAIN);
+    this.adamwStepForeach([{ p, grad, expAvg, expAvgSq, hyper }]);
   }
 
   adamwStepForeach(items: readonly AdamWStepItem[]): void {
